@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test of the project: unit and integration tests (cargo), the static release
+# binary check, the fuzz targets' build, and the end-to-end portal tests in headless
+# Chromium. Needs: Rust (stable), Node.js 20+, Debian's chromium and systemd packages
+# (.ci/run installs them on a fresh machine).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+triple=x86_64-unknown-linux-gnu
+
+echo "== cargo test (unit + integration)"
+cargo test --locked --lib --bins --tests
+
+echo "== benches and fuzz targets build"
+cargo build --locked --benches
+# The fuzz package is its own workspace; sharing the target dir reuses the compiled crates.
+cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target
+
+echo "== static release binary"
+cargo build --locked --release
+bin="target/$triple/release/lantern"
+if ldd "$bin" >/dev/null 2>&1; then
+  echo "FAIL: $bin is dynamically linked:"; ldd "$bin"; exit 1
+fi
+size=$(stat -c %s "$bin")
+echo "$bin: statically linked, $((size / 1024 / 1024)) MiB"
+if [ "$size" -ge $((25 * 1024 * 1024)) ]; then echo "FAIL: binary is 25 MB or more"; exit 1; fi
+
+echo "== portal in headless Chromium"
+(
+  cd tests/browser
+  npm ci --no-audit --no-fund --loglevel=error
+  LANTERN_BIN="../../target/$triple/debug/lantern" node --test --test-concurrency=1
+)
+echo "all tests passed"

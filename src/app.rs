@@ -1,0 +1,308 @@
+//! Wires the appliance together and owns its life: data directory, TLS material, store,
+//! sessions, the HTTPS listener and the control socket; start-up lines; SIGHUP certificate
+//! reload; graceful shutdown on SIGTERM/SIGINT.
+
+use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::iam::passwords::PasswordHasher;
+use crate::iam::sessions::Sessions;
+use crate::iam::setup;
+use crate::iam::throttle::Throttle;
+use crate::store::{Store, StoreError, StoreOptions};
+use crate::tls::{self, ReloadableCert, TlsFiles};
+
+/// Why the appliance could not start or stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The data directory could not be made or has unsafe permissions.
+    #[error("data directory {path}: {reason}")]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// TLS material problem.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+    /// The store could not be opened (e.g. in use by another process).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Another start-up step failed.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// The store file inside a data directory.
+pub fn store_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("lantern.redb")
+}
+
+/// The control socket inside a data directory.
+pub fn control_socket_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("control.sock")
+}
+
+/// What every request handler shares.
+#[derive(Debug)]
+pub struct AppState {
+    /// The configuration in force.
+    pub config: Config,
+    /// The injected clock.
+    pub clock: SharedClock,
+    /// The store.
+    pub store: Store,
+    /// Live sessions.
+    pub sessions: Sessions,
+    /// Bounded password hashing.
+    pub hasher: PasswordHasher,
+    /// Sign-in throttling.
+    pub throttle: Throttle,
+    /// Where the TLS files are.
+    pub tls_files: TlsFiles,
+    /// The certificate being served (reloadable).
+    pub tls: Arc<ReloadableCert>,
+    /// `https://host:port` as printed and shown to users.
+    pub public_url: String,
+    ready: AtomicBool,
+}
+
+impl AppState {
+    /// True once the store is open and the listener is up, false again during shutdown.
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::SeqCst)
+    }
+
+    /// The company name in the header (organisation settings arrive with the licence work).
+    pub fn company_name(&self) -> String {
+        "Lantern".to_string()
+    }
+
+    /// SPKI pins agents should accept (current first); empty if the files are unreadable.
+    pub fn pins(&self) -> Vec<String> {
+        tls::pins(&self.tls_files).unwrap_or_default()
+    }
+
+    /// Cookie lifetime of a session: its absolute lifetime.
+    pub fn session_max_age_secs(&self) -> u64 {
+        self.config.auth.session_absolute_hours.saturating_mul(3600)
+    }
+
+    /// Re-reads the TLS files (SIGHUP, `lantern tls install`).
+    pub fn reload_tls(&self) -> Result<(), tls::TlsError> {
+        self.tls.reload(&self.tls_files)
+    }
+}
+
+/// A running appliance.
+#[derive(Debug)]
+pub struct Appliance {
+    /// The bound address (useful with port 0).
+    pub addr: SocketAddr,
+    /// Shared state, for tests and the control socket.
+    pub state: Arc<AppState>,
+    /// The one-time setup link, when the store has no user yet.
+    pub setup_link: Option<String>,
+    shutdown: watch::Sender<bool>,
+    server: JoinHandle<()>,
+    control: JoinHandle<()>,
+}
+
+/// Creates the data directory with mode 0700, or checks an existing one.
+pub fn prepare_data_dir(dir: &Path) -> Result<(), AppError> {
+    let err = |reason: String| AppError::DataDir {
+        path: dir.to_path_buf(),
+        reason,
+    };
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| err(e.to_string()))?;
+    }
+    let meta = std::fs::metadata(dir).map_err(|e| err(e.to_string()))?;
+    if !meta.is_dir() {
+        return Err(err("exists and is not a directory".into()));
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        // Tighten rather than refuse: the directory holds the TLS key and the store.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| err(format!("cannot restrict permissions to 0700: {e}")))?;
+    }
+    Ok(())
+}
+
+/// The host to print in links: the configured public host, the listen address if it is a
+/// specific one, else the machine's host name.
+fn public_host(config: &Config, addr: SocketAddr) -> String {
+    if !config.public_host.is_empty() {
+        return config.public_host.clone();
+    }
+    match addr.ip() {
+        ip if ip.is_unspecified() => tls::host_name(),
+        IpAddr::V6(v6) => format!("[{v6}]"),
+        IpAddr::V4(v4) => v4.to_string(),
+    }
+}
+
+/// Starts the appliance: everything up to a bound listener and a ready health check.
+pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppError> {
+    let data_dir = config.data_dir.clone();
+    prepare_data_dir(&data_dir)?;
+    let tls_files = TlsFiles::in_dir(&data_dir);
+    if tls::ensure_self_signed(&tls_files)? {
+        tracing::info!(
+            "made a self-signed TLS certificate in {}",
+            tls_files.cert.display()
+        );
+    }
+    let resolver = Arc::new(ReloadableCert::new(tls::load(&tls_files)?));
+    let tls_config = tls::server_config(Arc::clone(&resolver))?;
+    let store = Store::open(&store_path(&data_dir), StoreOptions::default())?;
+    let sessions = Sessions::load(
+        store.clone(),
+        Arc::clone(&clock),
+        config.auth.session_idle_minutes,
+        config.auth.session_absolute_hours,
+    )?;
+    let hasher = PasswordHasher::new(config.auth.max_concurrent_hashes)
+        .map_err(|e| AppError::Other(e.to_string()))?;
+    let throttle = Throttle::new(
+        Arc::clone(&clock),
+        config.auth.throttle_failures,
+        config.auth.throttle_window_minutes,
+    );
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| AppError::Listen {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| AppError::Listen {
+        addr: config.listen,
+        source,
+    })?;
+    let public_url = format!("https://{}:{}", public_host(&config, addr), addr.port());
+    let setup_token =
+        setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
+    let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));
+    let state = Arc::new(AppState {
+        config,
+        clock,
+        store,
+        sessions,
+        hasher,
+        throttle,
+        tls_files,
+        tls: resolver,
+        public_url,
+        ready: AtomicBool::new(false),
+    });
+    let (shutdown, shutdown_rx) = watch::channel(false);
+    let control = crate::control::listen(Arc::clone(&state), shutdown_rx.clone())
+        .map_err(|e| AppError::Other(format!("control socket: {e}")))?;
+    let server = tokio::spawn(crate::http::server::serve(
+        listener,
+        Arc::clone(&state),
+        tls_config,
+        shutdown_rx,
+    ));
+    state.ready.store(true, Ordering::SeqCst);
+    Ok(Appliance {
+        addr,
+        state,
+        setup_link,
+        shutdown,
+        server,
+        control,
+    })
+}
+
+impl Appliance {
+    /// The lines printed at start: URL, pin(s), setup link.
+    pub fn banner(&self) -> Vec<String> {
+        let mut lines = vec![
+            format!(
+                "Lantern {} is listening on {}",
+                env!("CARGO_PKG_VERSION"),
+                self.state.public_url
+            ),
+            format!("Data directory: {}", self.state.config.data_dir.display()),
+        ];
+        for pin in self.state.pins() {
+            lines.push(format!("TLS certificate pin (for agents): {pin}"));
+        }
+        if let Some(link) = &self.setup_link {
+            lines.push(format!(
+                "No user exists yet. Create the first Company Admin within {} minutes, once, at:",
+                self.state.config.auth.setup_link_minutes
+            ));
+            lines.push(format!("  {link}"));
+        }
+        lines
+    }
+
+    /// Stops accepting, drains open requests within the grace period, closes the store.
+    pub async fn shutdown(self) -> Result<(), AppError> {
+        self.state.ready.store(false, Ordering::SeqCst);
+        let _ = self.shutdown.send(true);
+        if let Err(e) = self.server.await {
+            tracing::error!("the server task ended abnormally: {e}");
+        }
+        self.control.abort();
+        let _ = std::fs::remove_file(control_socket_path(&self.state.config.data_dir));
+        let store = self.state.store.clone();
+        tokio::task::spawn_blocking(move || store.close())
+            .await
+            .map_err(|e| AppError::Other(e.to_string()))??;
+        Ok(())
+    }
+}
+
+/// Runs the appliance until SIGTERM or SIGINT; SIGHUP reloads the TLS certificate.
+pub async fn run(config: Config, clock: SharedClock) -> Result<(), AppError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let signal_err = |e: std::io::Error| AppError::Other(format!("cannot watch signals: {e}"));
+    let mut term = signal(SignalKind::terminate()).map_err(signal_err)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(signal_err)?;
+    let mut hup = signal(SignalKind::hangup()).map_err(signal_err)?;
+    let appliance = start(config, clock).await?;
+    for line in appliance.banner() {
+        println!("{line}");
+    }
+    crate::systemd::notify("READY=1");
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => {
+                match appliance.state.reload_tls() {
+                    Ok(()) => tracing::info!("TLS certificate reloaded"),
+                    Err(e) => tracing::error!("TLS certificate not reloaded, keeping the old one: {e}"),
+                }
+            }
+        }
+    }
+    tracing::info!("shutting down");
+    crate::systemd::notify("STOPPING=1");
+    appliance.shutdown().await
+}

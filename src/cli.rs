@@ -1,0 +1,207 @@
+//! The commands behind `lantern <command>` other than `serve`. Each works whether or not the
+//! appliance is running: through the control socket when it runs, on the store directly when
+//! it does not.
+
+use std::io::{BufRead, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::app::store_path;
+use crate::control::{self, Reply, Request};
+use crate::iam::roles::Role;
+use crate::iam::users::{self, NewUser};
+use crate::iam::{IamError, passwords};
+use crate::store::{Store, StoreError, StoreOptions};
+use crate::tls::{self, TlsFiles};
+
+/// A command's failure: the line printed on stderr and the exit status.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// Wrong use (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    /// Anything else (exit 1).
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl CliError {
+    /// The process exit status for this error.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Usage(_) => 2,
+            CliError::Failed(_) => 1,
+        }
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> CliError {
+    CliError::Failed(e.to_string())
+}
+
+/// How long to wait for the running appliance to finish a command (a backup of a big store
+/// takes a while).
+const CONTROL_TIMEOUT: Duration = Duration::from_secs(3600);
+
+async fn via_appliance(data_dir: &Path, request: Request) -> Result<Option<Reply>, CliError> {
+    control::call(data_dir, &request, CONTROL_TIMEOUT)
+        .await
+        .map_err(|e| failed(format!("cannot talk to the running appliance: {e}")))
+}
+
+fn reply_result(reply: Reply) -> Result<String, CliError> {
+    if reply.ok {
+        Ok(reply.message)
+    } else {
+        Err(CliError::Failed(reply.message))
+    }
+}
+
+fn open_store(data_dir: &Path) -> Result<Store, CliError> {
+    let path = store_path(data_dir);
+    if !path.exists() {
+        return Err(failed(format!(
+            "no store at {}; start the appliance once with `lantern serve` first",
+            path.display()
+        )));
+    }
+    Store::open(&path, StoreOptions::default()).map_err(failed)
+}
+
+/// `lantern admin create`: the password is read from the first line of `stdin`.
+pub async fn admin_create(
+    data_dir: &Path,
+    email: &str,
+    name: Option<&str>,
+    roles: &[String],
+    stdin: &mut dyn BufRead,
+) -> Result<String, CliError> {
+    let email = users::normalize_email(email).map_err(|e| CliError::Usage(e.to_string()))?;
+    let roles = if roles.is_empty() {
+        vec![Role::CompanyAdmin]
+    } else {
+        roles
+            .iter()
+            .map(|r| {
+                Role::from_id(r).ok_or_else(|| {
+                    let known: Vec<_> = Role::ALL.iter().map(|r| r.id()).collect();
+                    CliError::Usage(format!("unknown role {r}; roles are {}", known.join(", ")))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut password = String::new();
+    std::io::BufReader::new(stdin.take(4096))
+        .read_line(&mut password)
+        .map_err(|e| failed(format!("cannot read the password from standard input: {e}")))?;
+    let password = password.trim_end_matches(['\r', '\n']).to_string();
+    if password.is_empty() {
+        return Err(CliError::Usage(
+            "give the new user's password on standard input, e.g. `lantern admin create --email a@b.c < password-file`".into(),
+        ));
+    }
+    passwords::check_policy("password", &password, &email).map_err(|e| match e {
+        IamError::Invalid { message, .. } => CliError::Usage(format!("password: {message}")),
+        other => failed(other),
+    })?;
+    let password_hash = passwords::hash_blocking(&password).map_err(failed)?;
+    let name = name.unwrap_or_default().to_string();
+    let request = Request::CreateUser {
+        email: email.clone(),
+        name: name.clone(),
+        roles: roles.clone(),
+        password_hash: password_hash.clone(),
+    };
+    if let Some(reply) = via_appliance(data_dir, request).await? {
+        return reply_result(reply);
+    }
+    let store = open_store(data_dir)?;
+    let now = crate::clock::Clock::now_secs(&crate::clock::SystemClock);
+    let new = NewUser {
+        email,
+        name,
+        roles,
+        password_hash: Some(password_hash),
+    };
+    let result = store.write_blocking(move |tx| users::create(tx, &new, now));
+    let closed = store.close();
+    let user = result.map_err(|e| match e {
+        StoreError::Conflict(m) => CliError::Failed(m),
+        other => failed(other),
+    })?;
+    closed.map_err(failed)?;
+    Ok(format!("created user {} ({})", user.email, user.id))
+}
+
+/// `lantern backup --to FILE`
+pub async fn backup(data_dir: &Path, to: &Path) -> Result<String, CliError> {
+    let to = absolute(to)?;
+    if to.exists() {
+        return Err(CliError::Usage(format!(
+            "{} exists; choose a new file name",
+            to.display()
+        )));
+    }
+    if let Some(reply) = via_appliance(data_dir, Request::Backup { to: to.clone() }).await? {
+        return reply_result(reply);
+    }
+    let store = open_store(data_dir)?;
+    let files = crate::ops::backup::tls_files_for_backup(&TlsFiles::in_dir(data_dir))
+        .map_err(|e| failed(format!("cannot read the TLS files: {e}")))?;
+    let result = store.backup_to_with_files(&to, &files).await;
+    store.close().map_err(failed)?;
+    let stats = result.map_err(failed)?;
+    Ok(crate::ops::backup::describe(&to, &stats))
+}
+
+/// `lantern restore --from FILE`
+pub fn restore(data_dir: &Path, from: &Path) -> Result<String, CliError> {
+    let stats = crate::ops::backup::restore(from, data_dir).map_err(|e| match e {
+        StoreError::NotEmpty { path } => CliError::Usage(format!(
+            "{} is not empty; restore only into a new or empty data directory",
+            path.display()
+        )),
+        other => failed(other),
+    })?;
+    Ok(format!(
+        "restored {} tables, {} rows and {} files into {}",
+        stats.tables,
+        stats.rows,
+        stats.files.len(),
+        data_dir.display()
+    ))
+}
+
+/// `lantern tls pin`
+pub fn tls_pin(data_dir: &Path) -> Result<String, CliError> {
+    let pins = tls::pins(&TlsFiles::in_dir(data_dir)).map_err(failed)?;
+    if pins.is_empty() {
+        return Err(failed(format!(
+            "no certificate in {}; start the appliance once first",
+            data_dir.display()
+        )));
+    }
+    Ok(pins.join("\n"))
+}
+
+/// `lantern tls install --cert C --key K`
+pub async fn tls_install(data_dir: &Path, cert: &Path, key: &Path) -> Result<String, CliError> {
+    let files = TlsFiles::in_dir(data_dir);
+    tls::install(&files, cert, key).map_err(failed)?;
+    let pins = tls::pins(&files).map_err(failed)?.join(", ");
+    match via_appliance(data_dir, Request::ReloadTls).await? {
+        Some(reply) => {
+            let message = reply_result(reply)?;
+            Ok(format!(
+                "certificate installed; {message}; pins now: {pins}"
+            ))
+        }
+        None => Ok(format!(
+            "certificate installed; it is used from the next start; pins now: {pins}"
+        )),
+    }
+}
+
+fn absolute(path: &Path) -> Result<PathBuf, CliError> {
+    std::path::absolute(path).map_err(|e| CliError::Usage(format!("{}: {e}", path.display())))
+}

@@ -1,0 +1,203 @@
+//! The local control socket (`<data_dir>/control.sock`, mode 0600): how `lantern backup`,
+//! `lantern admin create` and `lantern tls install` reach a running appliance, which holds
+//! the store open. File permissions are the authentication. One JSON request line in, one
+//! JSON reply line out, both bounded in size and time.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::app::{AppState, control_socket_path};
+use crate::iam::roles::Role;
+use crate::iam::users::{self, NewUser};
+
+/// Longest request or reply line.
+const MAX_LINE: u64 = 64 * 1024;
+/// How long a client has to send its request.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A command for the running appliance.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum Request {
+    /// Is anybody there?
+    Ping,
+    /// Writes a consistent backup to an absolute path.
+    Backup {
+        /// Destination file (must not exist).
+        to: PathBuf,
+    },
+    /// Creates a user with an already computed password hash.
+    CreateUser {
+        /// E-mail address.
+        email: String,
+        /// Display name.
+        name: String,
+        /// Roles.
+        roles: Vec<Role>,
+        /// argon2id PHC string.
+        password_hash: String,
+    },
+    /// Re-reads the TLS certificate and key.
+    ReloadTls,
+}
+
+/// The answer to a [`Request`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Reply {
+    /// Whether the command succeeded.
+    pub ok: bool,
+    /// A human sentence: what was done, or why not.
+    pub message: String,
+}
+
+/// Binds the socket (replacing a stale one) and serves it until `shutdown`.
+pub fn listen(
+    state: Arc<AppState>,
+    mut shutdown: watch::Receiver<bool>,
+) -> std::io::Result<JoinHandle<()>> {
+    let path = control_socket_path(&state.config.data_dir);
+    // The store is already open exclusively, so a socket file left here is stale.
+    let _ = std::fs::remove_file(&path);
+    let listener = UnixListener::bind(&path)?;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                r = listener.accept() => match r {
+                    Ok((s, _)) => s,
+                    Err(e) => {
+                        tracing::warn!("control socket accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+                _ = shutdown.changed() => break,
+            };
+            let state = Arc::clone(&state);
+            tokio::spawn(async move {
+                if let Err(e) = serve_one(&state, stream).await {
+                    tracing::warn!("control socket request failed: {e}");
+                }
+            });
+        }
+    }))
+}
+
+async fn serve_one(state: &AppState, stream: UnixStream) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut line = String::new();
+    let mut reader = BufReader::new(read.take(MAX_LINE));
+    tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line))
+        .await
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no request in time"))??;
+    let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(request) => execute(state, request).await,
+        Err(e) => Reply {
+            ok: false,
+            message: format!("unreadable request: {e}"),
+        },
+    };
+    let mut out = serde_json::to_vec(&reply).unwrap_or_default();
+    out.push(b'\n');
+    write.write_all(&out).await
+}
+
+async fn execute(state: &AppState, request: Request) -> Reply {
+    let result: Result<String, String> = match request {
+        Request::Ping => Ok("running".into()),
+        Request::Backup { to } => backup(state, &to).await,
+        Request::CreateUser {
+            email,
+            name,
+            roles,
+            password_hash,
+        } => {
+            let now = state.clock.now_secs();
+            let new = NewUser {
+                email,
+                name,
+                roles,
+                password_hash: Some(password_hash),
+            };
+            state
+                .store
+                .write(move |tx| users::create(tx, &new, now))
+                .await
+                .map(|u| {
+                    tracing::info!(user = %u.id, "user created from the command line");
+                    format!("created user {} ({})", u.email, u.id)
+                })
+                .map_err(|e| e.to_string())
+        }
+        Request::ReloadTls => state
+            .reload_tls()
+            .map(|()| "TLS certificate reloaded".to_string())
+            .map_err(|e| e.to_string()),
+    };
+    match result {
+        Ok(message) => Reply { ok: true, message },
+        Err(message) => Reply { ok: false, message },
+    }
+}
+
+async fn backup(state: &AppState, to: &Path) -> Result<String, String> {
+    if !to.is_absolute() {
+        return Err("the backup path must be absolute".into());
+    }
+    let files =
+        crate::ops::backup::tls_files_for_backup(&state.tls_files).map_err(|e| e.to_string())?;
+    let stats = state
+        .store
+        .backup_to_with_files(to, &files)
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(path = %to.display(), rows = stats.rows, "backup written");
+    Ok(crate::ops::backup::describe(to, &stats))
+}
+
+/// Sends a request to the appliance running on `data_dir`. `Ok(None)` when none is running
+/// (no socket, or nobody listening), so the caller can open the store itself.
+pub async fn call(
+    data_dir: &Path,
+    request: &Request,
+    timeout: Duration,
+) -> std::io::Result<Option<Reply>> {
+    let path = control_socket_path(data_dir);
+    let stream = match UnixStream::connect(&path).await {
+        Ok(s) => s,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
+    };
+    let (read, mut write) = stream.into_split();
+    let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
+    line.push(b'\n');
+    write.write_all(&line).await?;
+    let mut answer = String::new();
+    let mut reader = BufReader::new(read.take(MAX_LINE));
+    tokio::time::timeout(timeout, reader.read_line(&mut answer))
+        .await
+        .map_err(|_| {
+            std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "the appliance did not answer in time",
+            )
+        })??;
+    serde_json::from_str(&answer)
+        .map(Some)
+        .map_err(|e| std::io::Error::other(format!("unreadable answer from the appliance: {e}")))
+}

@@ -1,0 +1,203 @@
+//! Sign-in, sign-out and the first-admin setup link: the portal side of `iam`.
+
+use hyper::Response;
+
+use super::handler::Call;
+use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::Error;
+use crate::iam::tokens::random_secret;
+use crate::iam::{IamError, passwords, setup, users};
+use crate::ui::components::FormErrors;
+use crate::ui::pages::auth as pages;
+
+/// Lifetime of the pre-sign-in CSRF cookie: long enough to fill in a form.
+const PRE_CSRF_MAX_AGE: u64 = 3600;
+
+/// The pre-sign-in CSRF token: the one the browser already holds, or a new one.
+fn pre_csrf(call: &Call) -> String {
+    call.cookie(PRE_CSRF_COOKIE)
+        .filter(|t| t.len() == 43)
+        .map_or_else(random_secret, str::to_string)
+}
+
+fn with_pre_csrf(mut r: Response<Body>, token: &str) -> Response<Body> {
+    respond::set_cookie(&mut r, PRE_CSRF_COOKIE, token, PRE_CSRF_MAX_AGE);
+    r
+}
+
+fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "signed-out" => Some("You are signed out."),
+        "password-changed" => Some("Your password was changed. Sign in with the new one."),
+        "expired" => Some("Your session ended. Sign in again."),
+        _ => None,
+    }
+}
+
+/// `GET /sign-in`
+pub fn sign_in_form(call: &Call) -> Result<Response<Body>, Error> {
+    if call.principal.is_some() {
+        return Ok(respond::redirect("/"));
+    }
+    let csrf = pre_csrf(call);
+    let notice = notice_text(call.query.get("notice"));
+    let page = pages::sign_in(&csrf, "", None, notice);
+    Ok(with_pre_csrf(respond::html(200, page), &csrf))
+}
+
+/// `POST /sign-in`: throttled, same answer and cost for unknown users and wrong passwords.
+pub async fn sign_in(call: &Call) -> Result<Response<Body>, Error> {
+    let state = &call.state;
+    let typed_email = call.form.text("email").trim().to_string();
+    let password = call.form.text("password").to_string();
+    let csrf = pre_csrf(call);
+    let account = typed_email.to_lowercase();
+    let failed = |message: &str, status: u16| {
+        let page = pages::sign_in(&csrf, &typed_email, Some(message), None);
+        Ok(with_pre_csrf(respond::html(status, page), &csrf))
+    };
+    if let Err(retry_after_secs) = state.throttle.check(&account, call.peer.ip()) {
+        tracing::warn!(peer = %call.peer.ip(), "sign-in throttled");
+        let message = format!("Too many attempts. Try again in {retry_after_secs} seconds.");
+        let mut r = failed(&message, 429)?;
+        respond::add_retry_after(&Error::TooManyRequests { retry_after_secs }, &mut r);
+        return Ok(r);
+    }
+    let user = match users::normalize_email(&typed_email) {
+        Ok(email) => {
+            state
+                .store
+                .read(move |tx| users::find_by_email(tx, &email))
+                .await?
+        }
+        Err(_) => None,
+    };
+    let usable = user.filter(|u| !u.disabled);
+    let hash = usable.as_ref().and_then(|u| u.password_hash.clone());
+    let ok = match state.hasher.verify(password, hash).await {
+        Ok(ok) => ok,
+        Err(IamError::Throttled { retry_after_secs }) => {
+            let message = "The appliance is busy. Try again in a moment.";
+            let mut r = failed(message, 429)?;
+            respond::add_retry_after(&Error::TooManyRequests { retry_after_secs }, &mut r);
+            return Ok(r);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let Some(user) = usable.filter(|_| ok) else {
+        state.throttle.record_failure(&account);
+        tracing::info!(peer = %call.peer.ip(), "sign-in failed");
+        return failed(&IamError::BadCredentials.to_string(), 401);
+    };
+    state.throttle.record_success(&account);
+    let (session_id, _) = state.sessions.create(&user.id).await?;
+    tracing::info!(user = %user.id, peer = %call.peer.ip(), "signed in");
+    let next = respond::safe_next(call.query.get("next").or(call.form.get("next")));
+    let mut r = respond::redirect(next.unwrap_or("/"));
+    respond::set_cookie(
+        &mut r,
+        SESSION_COOKIE,
+        &session_id,
+        state.session_max_age_secs(),
+    );
+    respond::set_cookie(&mut r, PRE_CSRF_COOKIE, "", 0);
+    Ok(r)
+}
+
+/// `POST /sign-out`
+pub async fn sign_out(call: &Call) -> Result<Response<Body>, Error> {
+    if let Some(p) = &call.principal {
+        call.state.sessions.end(&p.session_id).await;
+        tracing::info!(user = %p.user.id, "signed out");
+    }
+    let mut r = respond::redirect("/sign-in?notice=signed-out");
+    respond::set_cookie(&mut r, SESSION_COOKIE, "", 0);
+    Ok(r)
+}
+
+/// `GET /setup?token=`
+pub async fn setup_form(call: &Call) -> Result<Response<Body>, Error> {
+    let token = call.query.text("token").to_string();
+    let now = call.state.clock.now_ms();
+    if token.is_empty() || !setup::is_valid(&call.state.store, &token, now).await? {
+        return Ok(respond::html(404, pages::setup_invalid()));
+    }
+    let csrf = pre_csrf(call);
+    let page = pages::setup(
+        &csrf,
+        &token,
+        &pages::SetupValues::default(),
+        &FormErrors::default(),
+    );
+    Ok(with_pre_csrf(respond::html(200, page), &csrf))
+}
+
+/// `POST /setup`: validates, hashes, then uses the link and creates the admin atomically.
+pub async fn setup(call: &Call) -> Result<Response<Body>, Error> {
+    let state = &call.state;
+    let token = call.form.text("token").to_string();
+    let now = state.clock.now_ms();
+    if token.is_empty() || !setup::is_valid(&state.store, &token, now).await? {
+        return Ok(respond::html(404, pages::setup_invalid()));
+    }
+    let values = pages::SetupValues {
+        name: call.form.text("name").to_string(),
+        email: call.form.text("email").to_string(),
+    };
+    let password = call.form.text("password").to_string();
+    let mut errors = FormErrors::default();
+    let email = match users::normalize_email(&values.email) {
+        Ok(e) => Some(e),
+        Err(e) => {
+            push_error(&mut errors, e);
+            None
+        }
+    };
+    let name = match users::normalize_name(&values.name, email.as_deref().unwrap_or_default()) {
+        Ok(n) => Some(n),
+        Err(e) => {
+            push_error(&mut errors, e);
+            None
+        }
+    };
+    if let Err(e) = passwords::check_policy("password", &password, &values.email) {
+        push_error(&mut errors, e);
+    } else if password != call.form.text("password_confirm") {
+        errors
+            .fields
+            .push(("password_confirm", "the two passwords differ".into()));
+    }
+    let (Some(email), Some(name), true) = (email, name, errors.fields.is_empty()) else {
+        errors.summary = Some("Please correct the fields marked below.".into());
+        let csrf = pre_csrf(call);
+        let page = pages::setup(&csrf, &token, &values, &errors);
+        return Ok(with_pre_csrf(respond::html(400, page), &csrf));
+    };
+    let hash = state.hasher.hash(password).await?;
+    let user = match setup::consume(&state.store, &token, email, name, hash, now).await {
+        Ok(user) => user,
+        Err(crate::store::StoreError::NotFound(_)) => {
+            return Ok(respond::html(404, pages::setup_invalid()));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(user = %user.id, peer = %call.peer.ip(), "first Company Admin created through the setup link");
+    let (session_id, _) = state.sessions.create(&user.id).await?;
+    let mut r = respond::redirect("/getting-started");
+    respond::set_cookie(
+        &mut r,
+        SESSION_COOKIE,
+        &session_id,
+        state.session_max_age_secs(),
+    );
+    respond::set_cookie(&mut r, PRE_CSRF_COOKIE, "", 0);
+    Ok(r)
+}
+
+/// Adds a field error from an [`IamError::Invalid`]; other errors go to the summary.
+pub fn push_error(errors: &mut FormErrors, e: IamError) {
+    match e {
+        IamError::Invalid { field, message } => errors.fields.push((field, message)),
+        other => errors.summary = Some(other.to_string()),
+    }
+}

@@ -1,0 +1,302 @@
+//! The request pipeline, in order: route, read the body within its limits, find the
+//! session, authorise (one decision, from the route's [`Access`]), check CSRF on every
+//! state-changing request, call the page or action, add the security headers.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap};
+use hyper::{Method, Request, Response};
+
+use super::form::{self, Form};
+use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
+use super::router::{Access, Endpoint, NoRoute};
+use super::{auth, portal};
+use crate::app::AppState;
+use crate::error::Error;
+use crate::iam::roles;
+use crate::iam::sessions::Session;
+use crate::iam::tokens::constant_time_eq;
+use crate::iam::users::{self, User};
+
+/// How long a client may take to send a request body once the headers are in.
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A signed-in user with their session.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// The user, read fresh for this request (role changes apply at once).
+    pub user: User,
+    /// Their session.
+    pub session: Session,
+    /// The session id from the cookie (to end it on sign-out).
+    pub session_id: String,
+}
+
+/// Everything a page or action handler gets.
+#[derive(Debug)]
+pub struct Call {
+    /// Shared appliance state.
+    pub state: Arc<AppState>,
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// The request path, without query.
+    pub path: String,
+    /// The parsed query string.
+    pub query: Form,
+    /// The parsed urlencoded body (empty for GET).
+    pub form: Form,
+    /// The signed-in user, if any.
+    pub principal: Option<Principal>,
+    /// The request headers.
+    pub headers: HeaderMap,
+}
+
+impl Call {
+    /// The value of a cookie sent with the request.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| form::cookie(h, name))
+    }
+}
+
+/// Serves one request; never fails (errors become answers).
+pub async fn handle(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let wants_json = path.starts_with("/api/") || path == "/healthz";
+    let mut response = match run(Arc::clone(&state), peer, req).await {
+        Ok(r) => r,
+        Err(err) => {
+            if wants_json {
+                respond::json_error(&err)
+            } else {
+                portal::error_page(&state, None, &err)
+            }
+        }
+    };
+    respond::add_security_headers(response.headers_mut());
+    tracing::debug!(%method, %path, status = response.status().as_u16(), "request");
+    Ok(response)
+}
+
+async fn run(
+    state: Arc<AppState>,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Error> {
+    let (mut parts, body) = req.into_parts();
+    // HTTP/2 carries the host in the :authority pseudo-header; the origin check wants it.
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(authority) = parts.uri.authority()
+        && let Ok(v) = header::HeaderValue::from_str(authority.as_str())
+    {
+        parts.headers.insert(header::HOST, v);
+    }
+    let endpoint = Endpoint::parse(&parts.method, parts.uri.path()).map_err(|e| match e {
+        NoRoute::NotFound => Error::NotFound,
+        NoRoute::Method => Error::MethodNotAllowed(parts.method.to_string()),
+    })?;
+    let query = Form::parse(parts.uri.query().unwrap_or_default().as_bytes())
+        .map_err(|e| Error::BadRequest(e.to_string()))?;
+    let changes_state = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let body = if changes_state {
+        read_body(body, &parts.headers, state.config.http.max_body_bytes).await?
+    } else {
+        Bytes::new()
+    };
+    let form = if changes_state {
+        Form::parse(&body).map_err(|e| Error::BadRequest(e.to_string()))?
+    } else {
+        Form::default()
+    };
+    let mut call = Call {
+        state,
+        peer,
+        path: parts.uri.path().to_string(),
+        query,
+        form,
+        principal: None,
+        headers: parts.headers,
+    };
+    call.principal = find_principal(&call).await?;
+    match endpoint.access() {
+        Access::Public => {}
+        Access::SignedIn | Access::Role(..) if call.principal.is_none() => {
+            if endpoint.is_api() {
+                return Err(Error::Unauthorized);
+            }
+            let next = form::encode(&call.path);
+            return Ok(respond::redirect(&format!("/sign-in?next={next}")));
+        }
+        Access::SignedIn => {}
+        Access::Role(permission, need) => {
+            let allowed = call
+                .principal
+                .as_ref()
+                .is_some_and(|p| roles::allows(&p.user.roles, permission, need));
+            if !allowed {
+                tracing::info!(path = %call.path, "authorisation refused");
+                return Err(Error::Forbidden(
+                    "your roles do not allow this page; ask a Company Admin".into(),
+                ));
+            }
+        }
+    }
+    if changes_state {
+        check_csrf(&call, &endpoint)?;
+    }
+    dispatch(endpoint, call).await
+}
+
+async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Error> {
+    match endpoint {
+        Endpoint::Healthz => Ok(portal::healthz(&call.state)),
+        Endpoint::Asset { hash, name } => portal::asset(&hash, &name),
+        Endpoint::Favicon => Ok(respond::redirect(&crate::ui::assets::url("favicon.svg"))),
+        Endpoint::Home => Ok(respond::redirect("/getting-started")),
+        Endpoint::SignInForm => auth::sign_in_form(&call),
+        Endpoint::SignIn => auth::sign_in(&call).await,
+        Endpoint::SignOut => auth::sign_out(&call).await,
+        Endpoint::SetupForm => auth::setup_form(&call).await,
+        Endpoint::Setup => auth::setup(&call).await,
+        Endpoint::Profile => portal::profile(&call, None, &Default::default()),
+        Endpoint::ChangePassword => portal::change_password(&call).await,
+        Endpoint::Page(id) => portal::page(&call, id),
+        Endpoint::ApiUnknown => Err(Error::NotFound),
+    }
+}
+
+/// Reads a body up to `limit` bytes within [`BODY_READ_TIMEOUT`]: 413 above, 408 when slow.
+async fn read_body(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<Bytes, Error> {
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Error::PayloadTooLarge { limit });
+    }
+    match tokio::time::timeout(BODY_READ_TIMEOUT, Limited::new(body, limit).collect()).await {
+        Err(_) => Err(Error::Timeout),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(Error::PayloadTooLarge { limit })
+        }
+        Ok(Err(e)) => Err(Error::BadRequest(format!(
+            "the request body broke off: {e}"
+        ))),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+async fn find_principal(call: &Call) -> Result<Option<Principal>, Error> {
+    let Some(id) = call.cookie(SESSION_COOKIE).map(str::to_string) else {
+        return Ok(None);
+    };
+    let Some(session) = call.state.sessions.lookup(&id).await else {
+        return Ok(None);
+    };
+    let user_id = session.user_id.clone();
+    let user = call
+        .state
+        .store
+        .read(move |tx| users::get(tx, &user_id))
+        .await?;
+    Ok(user.filter(|u| !u.disabled).map(|user| Principal {
+        user,
+        session,
+        session_id: id,
+    }))
+}
+
+/// CSRF defence for every state-changing request: the browser must say the request comes
+/// from our own origin (`Origin`, else `Sec-Fetch-Site`), and the form must carry the token
+/// of the session (or, before sign-in, the double-submit cookie's token).
+fn check_csrf(call: &Call, endpoint: &Endpoint) -> Result<(), Error> {
+    let refuse = |why: &str| {
+        tracing::info!(path = %call.path, "CSRF check refused a request: {why}");
+        Err(Error::Forbidden(
+            "this form is out of date or came from another site; reload the page and try again"
+                .into(),
+        ))
+    };
+    if !same_origin(&call.headers) {
+        return refuse("cross-origin");
+    }
+    let sent = call.form.text("csrf");
+    let expected = match endpoint {
+        Endpoint::SignIn | Endpoint::Setup => call.cookie(PRE_CSRF_COOKIE).map(str::to_string),
+        _ => call.principal.as_ref().map(|p| p.session.csrf.clone()),
+    };
+    match expected {
+        Some(expected)
+            if !sent.is_empty() && constant_time_eq(sent.as_bytes(), expected.as_bytes()) =>
+        {
+            Ok(())
+        }
+        _ => refuse("token missing or wrong"),
+    }
+}
+
+/// True when `Origin` names this host, or, without `Origin`, `Sec-Fetch-Site` says
+/// same-origin or a user-typed navigation. Requests with neither are refused.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .map(str::to_string);
+    if let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
+        return match host {
+            Some(host) => origin.eq_ignore_ascii_case(&format!("https://{host}")),
+            None => false,
+        };
+    }
+    matches!(
+        headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        Some("same-origin" | "none")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_static(v));
+        }
+        h
+    }
+
+    #[test]
+    fn origin_must_match_the_host() {
+        assert!(same_origin(&headers(&[
+            ("host", "a:8443"),
+            ("origin", "https://a:8443")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "a:8443"),
+            ("origin", "https://evil")
+        ])));
+        assert!(!same_origin(&headers(&[
+            ("host", "a:8443"),
+            ("origin", "http://a:8443")
+        ])));
+        assert!(same_origin(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!same_origin(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!same_origin(&headers(&[("host", "a:8443")])));
+    }
+}

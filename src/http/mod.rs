@@ -1,0 +1,11 @@
+//! HTTP: the TLS accept loop, the router (one `Endpoint` enum), the request pipeline with
+//! authorisation and CSRF checks, and the handlers that render portal pages. Handlers parse,
+//! authorise, call the domain and render; the rules live in the domain modules.
+
+pub mod auth;
+pub mod form;
+pub mod handler;
+pub mod portal;
+pub mod respond;
+pub mod router;
+pub mod server;

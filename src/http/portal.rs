@@ -1,0 +1,181 @@
+//! Portal pages: the navigation pages, Getting Started, Profile (with password change), the
+//! health check, embedded assets and the error page.
+
+use hyper::Response;
+use hyper::header::{self, HeaderValue};
+
+use super::auth::push_error;
+use super::handler::{Call, Principal};
+use super::respond::{self, Body};
+use super::router::page_permission;
+use crate::app::AppState;
+use crate::error::Error;
+use crate::iam::roles::{self, Need};
+use crate::iam::{passwords, users};
+use crate::ui::components::FormErrors;
+use crate::ui::layout::{PageCtx, UserView};
+use crate::ui::nav::{self, NavId};
+use crate::ui::pages;
+
+/// Renders with the frame of a signed-in user.
+fn framed<R>(state: &AppState, p: &Principal, path: &str, render: impl FnOnce(&PageCtx) -> R) -> R {
+    let roles = p.user.roles.clone();
+    let visible = move |id: NavId| {
+        page_permission(id).is_none_or(|perm| roles::allows(&roles, perm, Need::View))
+    };
+    let company = state.company_name();
+    let ctx = PageCtx {
+        company: &company,
+        tier: "Community",
+        user: Some(UserView {
+            name: &p.user.name,
+            email: &p.user.email,
+        }),
+        current_path: path,
+        csrf: &p.session.csrf,
+        visible: &visible,
+    };
+    render(&ctx)
+}
+
+fn principal(call: &Call) -> Result<&Principal, Error> {
+    call.principal.as_ref().ok_or(Error::Unauthorized)
+}
+
+/// `GET /healthz`: 200 once the store is open, 503 before and while shutting down.
+pub fn healthz(state: &AppState) -> Response<Body> {
+    if state.is_ready() {
+        respond::json(200, &serde_json::json!({"status": "ok"}))
+    } else {
+        respond::json(503, &serde_json::json!({"status": "starting"}))
+    }
+}
+
+/// `GET /assets/<hash>/<name>`: immutable, cached for a year.
+pub fn asset(hash: &str, name: &str) -> Result<Response<Body>, Error> {
+    let asset = crate::ui::assets::lookup(hash, name).ok_or(Error::NotFound)?;
+    let mut r = respond::bytes(asset.content_type, asset.bytes);
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(r)
+}
+
+/// A navigation page: Getting Started is real; the others describe what they will do until
+/// their capability lands.
+pub fn page(call: &Call, id: NavId) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let state = &call.state;
+    let markup = framed(state, p, &call.path, |ctx| match id {
+        NavId::GettingStarted => {
+            let info = pages::getting_started::GettingStartedInfo {
+                url: state.public_url.clone(),
+                pins: state.pins(),
+            };
+            pages::getting_started::page(ctx, &info)
+        }
+        other => pages::planned::planned(ctx, nav::entry(other)),
+    });
+    Ok(respond::html(200, markup))
+}
+
+/// `GET /profile` (also re-rendered after a password change attempt).
+pub fn profile(
+    call: &Call,
+    notice: Option<&str>,
+    errors: &FormErrors,
+) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let state = &call.state;
+    let view = pages::profile::ProfileView {
+        name: p.user.name.clone(),
+        email: p.user.email.clone(),
+        roles: p.user.roles.iter().map(|r| r.label().to_string()).collect(),
+        groups: Vec::new(),
+        created: p.user.created_secs,
+        now: state.clock.now_secs(),
+    };
+    let status = if errors.fields.is_empty() && errors.summary.is_none() {
+        200
+    } else {
+        400
+    };
+    let markup = framed(state, p, "/profile", |ctx| {
+        pages::profile::profile(ctx, &view, errors, notice)
+    });
+    Ok(respond::html(status, markup))
+}
+
+/// `POST /profile/password`: needs the current password; ends the user's other sessions.
+pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let state = &call.state;
+    let current = call.form.text("current_password").to_string();
+    let new = call.form.text("new_password").to_string();
+    let mut errors = FormErrors::default();
+    if let Err(retry_after_secs) = state.throttle.check(&p.user.email, call.peer.ip()) {
+        errors.summary = Some(format!(
+            "Too many attempts. Try again in {retry_after_secs} seconds."
+        ));
+        return profile(call, None, &errors);
+    }
+    let ok = state
+        .hasher
+        .verify(current, p.user.password_hash.clone())
+        .await?;
+    if !ok {
+        state.throttle.record_failure(&p.user.email);
+        errors.fields.push((
+            "current_password",
+            "this is not your current password".into(),
+        ));
+    }
+    if let Err(e) = passwords::check_policy("new_password", &new, &p.user.email) {
+        push_error(&mut errors, e);
+    } else if new != call.form.text("new_password_confirm") {
+        errors
+            .fields
+            .push(("new_password_confirm", "the two passwords differ".into()));
+    }
+    if !errors.fields.is_empty() {
+        errors.summary =
+            Some("The password was not changed. Please correct the fields marked below.".into());
+        return profile(call, None, &errors);
+    }
+    let hash = state.hasher.hash(new).await?;
+    let id = p.user.id.clone();
+    let now = state.clock.now_secs();
+    state
+        .store
+        .write(move |tx| users::set_password(tx, &id, &hash, now))
+        .await?;
+    state
+        .sessions
+        .end_all_for(&p.user.id, Some(&p.session_id))
+        .await;
+    tracing::info!(user = %p.user.id, "password changed; other sessions ended");
+    profile(
+        call,
+        Some("Your password was changed. Your other sessions were signed out."),
+        &FormErrors::default(),
+    )
+}
+
+/// The HTML error page; framed when the user is signed in.
+pub fn error_page(state: &AppState, principal: Option<&Principal>, err: &Error) -> Response<Body> {
+    let id = match err {
+        Error::Internal { id } => Some(id.as_str()),
+        _ => None,
+    };
+    let message = err.to_string();
+    let markup = match principal {
+        Some(p) => framed(state, p, "", |ctx| {
+            pages::error::page(Some(ctx), err.status(), err.title(), &message, id)
+        }),
+        None => pages::error::page(None, err.status(), err.title(), &message, id),
+    };
+    let mut r = respond::html(err.status(), markup);
+    respond::add_retry_after(err, &mut r);
+    r
+}

@@ -1,0 +1,211 @@
+//! Every route of the appliance as one [`Endpoint`] enum. [`Endpoint::parse`] maps a method
+//! and path to it; [`Endpoint::access`] names what each one needs, in a `match` without a
+//! wildcard arm: a new route does not compile until someone decides who may call it.
+
+use hyper::Method;
+
+use crate::iam::roles::{Need, Permission};
+use crate::ui::nav::{self, NavId};
+
+/// A parsed route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /healthz`: liveness and store readiness.
+    Healthz,
+    /// `GET /assets/<hash>/<name>`: embedded static files.
+    Asset {
+        /// Content hash from the URL.
+        hash: String,
+        /// File name.
+        name: String,
+    },
+    /// `GET /favicon.ico`: redirects to the hashed icon.
+    Favicon,
+    /// `GET /`: to the first page.
+    Home,
+    /// `GET /sign-in`
+    SignInForm,
+    /// `POST /sign-in`
+    SignIn,
+    /// `POST /sign-out`
+    SignOut,
+    /// `GET /setup?token=`: the first-admin form.
+    SetupForm,
+    /// `POST /setup`
+    Setup,
+    /// `GET /profile`
+    Profile,
+    /// `POST /profile/password`
+    ChangePassword,
+    /// A portal page of the navigation.
+    Page(NavId),
+    /// Anything under `/api/` that does not exist (yet).
+    ApiUnknown,
+}
+
+/// What a route requires of the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// Any signed-in user.
+    SignedIn,
+    /// A signed-in user whose roles meet the need of the permission.
+    Role(Permission, Need),
+}
+
+/// Why a request matches no route.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoRoute {
+    /// No such path.
+    NotFound,
+    /// The path exists with other methods.
+    Method,
+}
+
+impl Endpoint {
+    /// Maps a method and path (without query) to a route.
+    pub fn parse(method: &Method, path: &str) -> Result<Endpoint, NoRoute> {
+        let get = *method == Method::GET || *method == Method::HEAD;
+        let post = *method == Method::POST;
+        let only = |ok: bool, e: Endpoint| if ok { Ok(e) } else { Err(NoRoute::Method) };
+        if path.starts_with("/api/") {
+            return Ok(Endpoint::ApiUnknown);
+        }
+        if let Some(rest) = path.strip_prefix("/assets/") {
+            let (hash, name) = rest.split_once('/').ok_or(NoRoute::NotFound)?;
+            return only(
+                get,
+                Endpoint::Asset {
+                    hash: hash.to_string(),
+                    name: name.to_string(),
+                },
+            );
+        }
+        match path {
+            "/healthz" => only(get, Endpoint::Healthz),
+            "/favicon.ico" => only(get, Endpoint::Favicon),
+            "/" => only(get, Endpoint::Home),
+            "/sign-in" if post => Ok(Endpoint::SignIn),
+            "/sign-in" => only(get, Endpoint::SignInForm),
+            "/sign-out" => only(post, Endpoint::SignOut),
+            "/setup" if post => Ok(Endpoint::Setup),
+            "/setup" => only(get, Endpoint::SetupForm),
+            "/profile" => only(get, Endpoint::Profile),
+            "/profile/password" => only(post, Endpoint::ChangePassword),
+            other => match nav::by_path(other) {
+                Some(entry) => only(get, Endpoint::Page(entry.id)),
+                None => Err(NoRoute::NotFound),
+            },
+        }
+    }
+
+    /// What the route needs. Exhaustive on purpose: see the module docs.
+    pub fn access(&self) -> Access {
+        match self {
+            Endpoint::Healthz
+            | Endpoint::Asset { .. }
+            | Endpoint::Favicon
+            | Endpoint::SignInForm
+            | Endpoint::SignIn
+            | Endpoint::SetupForm
+            | Endpoint::Setup
+            | Endpoint::ApiUnknown => Access::Public,
+            Endpoint::Home | Endpoint::SignOut | Endpoint::Profile | Endpoint::ChangePassword => {
+                Access::SignedIn
+            }
+            Endpoint::Page(id) => match page_permission(*id) {
+                Some(p) => Access::Role(p, Need::View),
+                None => Access::SignedIn,
+            },
+        }
+    }
+
+    /// Whether the answer is JSON (API) rather than a portal page.
+    pub fn is_api(&self) -> bool {
+        matches!(self, Endpoint::ApiUnknown | Endpoint::Healthz)
+    }
+}
+
+/// The permission that decides whether a navigation page is shown; `None` for pages every
+/// signed-in user may open.
+pub fn page_permission(id: NavId) -> Option<Permission> {
+    use Permission as P;
+    match id {
+        NavId::GettingStarted => None,
+        NavId::DataExplorer => Some(P::SnapshotsAndLogs),
+        NavId::Agents => Some(P::Agents),
+        NavId::CustomSources => Some(P::CustomSources),
+        NavId::Tags => Some(P::Tags),
+        NavId::Actions => Some(P::Actions),
+        NavId::Integrations => Some(P::Integrations),
+        NavId::Reachability => Some(P::Reachability),
+        NavId::NameAndPlan => Some(P::NameAndPlan),
+        NavId::Usage => Some(P::NameAndPlan),
+        NavId::Users => Some(P::Users),
+        NavId::AgentPools => Some(P::AgentPools),
+        NavId::AccessGroups => Some(P::AccessGroups),
+        NavId::TemporaryAccess => Some(P::TemporaryAccess),
+        NavId::Identity => Some(P::IdentityConfig),
+        NavId::AiDebugger => Some(P::ServiceSettings),
+        NavId::PiiRedaction => Some(P::PiiAndBlocklist),
+        NavId::Blocklist => Some(P::PiiAndBlocklist),
+        NavId::AuditEvents => Some(P::AuditEvents),
+        NavId::ApiKeys => Some(P::ApiKeys),
+        NavId::ServiceConfiguration => Some(P::ServiceSettings),
+        NavId::Diagnostics => Some(P::Diagnostics),
+        NavId::WatchedPackages => Some(P::WatchedPackages),
+        NavId::Webhooks => Some(P::Integrations),
+        NavId::Sbom => Some(P::Reachability),
+        NavId::PackageEnrichment => Some(P::WatchedPackages),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_parse() {
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/healthz"),
+            Ok(Endpoint::Healthz)
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::POST, "/sign-in"),
+            Ok(Endpoint::SignIn)
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/sign-in"),
+            Ok(Endpoint::SignInForm)
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/sign-out"),
+            Err(NoRoute::Method)
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/nope"),
+            Err(NoRoute::NotFound)
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/settings/iam/users"),
+            Ok(Endpoint::Page(NavId::Users))
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/api/v1/users"),
+            Ok(Endpoint::ApiUnknown)
+        );
+    }
+
+    #[test]
+    fn every_nav_page_is_routed() {
+        for entry in nav::NAV {
+            assert_eq!(
+                Endpoint::parse(&Method::GET, entry.path),
+                Ok(Endpoint::Page(entry.id)),
+                "{}",
+                entry.path
+            );
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Operations: backup and restore of a data directory (later: diagnostics, service
+//! configuration).
+
+pub mod backup;

@@ -1,0 +1,142 @@
+// End-to-end: the real appliance binary and Debian's headless Chromium. A first start prints
+// a setup link; the browser follows it, creates the first Company Admin, finds every
+// navigation entry, opens every page without a console error, changes the password, signs
+// out and signs in again. Screenshots of every page land in tests/browser/screenshots/.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const bin = process.env.LANTERN_BIN ?? join(root, 'target', 'x86_64-unknown-linux-gnu', 'debug', 'lantern');
+const shots = join(here, 'screenshots');
+
+// Every page of the navigation, as PRODUCT.md lists them.
+const NAV = [
+  ['/getting-started', 'Getting Started'], ['/data-explorer', 'Data Explorer'],
+  ['/entities/agents', 'Agents'], ['/entities/custom-sources', 'Custom Sources'],
+  ['/entities/tags', 'Tags'], ['/entities/actions', 'Actions'],
+  ['/integrations', 'Integrations'], ['/reachability', 'Runtime Reachability'],
+  ['/settings/organization/name-and-plan', 'Name'], ['/settings/organization/usage', 'Usage'],
+  ['/settings/iam/users', 'Users'], ['/settings/iam/agent-pools', 'Agent Pools'],
+  ['/settings/iam/access-groups', 'Access Groups'], ['/settings/iam/temporary-access', 'Temporary Access'],
+  ['/settings/iam/identity', 'Identity'], ['/settings/ai-debugger', 'AI Debugger'],
+  ['/settings/security/pii-redaction', 'PII Redaction'], ['/settings/security/blocklist', 'Blocklist'],
+  ['/settings/security/audit-events', 'Audit Events'], ['/settings/security/api-keys', 'API Keys'],
+  ['/settings/compliance/service-configuration', 'Service Configuration'],
+  ['/settings/compliance/diagnostics', 'Diagnostics'],
+  ['/settings/reachability/watched-packages', 'Watched Packages'],
+  ['/settings/reachability/webhooks', 'Webhooks'], ['/settings/reachability/sbom', 'SBOM'],
+  ['/settings/reachability/package-enrichment', 'Package Enrichment'],
+];
+
+function startAppliance(dataDir) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
+      env: { ...process.env, LANTERN_PUBLIC_HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`no banner in time:\n${out}`)), 60_000);
+    child.on('exit', (code) => reject(new Error(`appliance exited with ${code}:\n${out}`)));
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+      const url = out.match(/listening on (https:\/\/127\.0\.0\.1:\d+)/);
+      const pin = out.match(/pin \(for agents\): sha256\/(\S+)/);
+      const setup = out.match(/(https:\/\/\S+\/setup\?token=\S+)/);
+      if (url && pin && setup) {
+        clearTimeout(timer);
+        resolve({ child, url: url[1], pin: pin[1], setup: setup[1] });
+      }
+    });
+  });
+}
+
+test('first admin, navigation, every page, password change, sign out and in', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'lantern-browser-'));
+  rmSync(shots, { recursive: true, force: true });
+  mkdirSync(shots, { recursive: true });
+  const { child, url, pin, setup } = await startAppliance(join(dataDir, 'data'));
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+      // Trust exactly the appliance's key, as an agent does: by its SPKI pin.
+      `--ignore-certificate-errors-spki-list=${pin}`,
+    ],
+  });
+  const problems = [];
+  try {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()} @ ${page.url()}`); });
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message} @ ${page.url()}`));
+    page.on('response', (r) => {
+      if (r.status() >= 400 && !r.url().includes('/sign-in')) problems.push(`HTTP ${r.status()} ${r.url()}`);
+    });
+
+    // Not signed in: the portal sends us to sign in.
+    await page.goto(url + '/');
+    assert.match(page.url(), /\/sign-in/);
+    await page.screenshot({ path: join(shots, 'sign-in.png'), fullPage: true });
+
+    // The setup link creates the first Company Admin and signs them in.
+    await page.goto(setup);
+    await page.screenshot({ path: join(shots, 'setup.png'), fullPage: true });
+    await page.getByLabel('Name', { exact: false }).first().fill('Ada Admin');
+    await page.getByLabel('E-mail', { exact: false }).first().fill('ada@example.org');
+    await page.locator('input[name=password]').fill('lamp lighter 2026');
+    await page.locator('input[name=password_confirm]').fill('lamp lighter 2026');
+    await Promise.all([page.waitForNavigation(), page.locator('form button[type=submit]').first().click()]);
+    assert.match(page.url(), /\/getting-started$/);
+    assert.ok((await page.content()).includes(pin), 'Getting Started shows the pin');
+
+    // Every navigation entry is there, and every page opens.
+    for (const [path, label] of NAV) {
+      const link = page.locator(`nav a[href="${path}"]`);
+      assert.equal(await link.count(), 1, `navigation entry ${path}`);
+    }
+    for (const [path, label] of NAV) {
+      await Promise.all([page.waitForNavigation(), page.locator(`nav a[href="${path}"]`).click()]);
+      assert.equal(new URL(page.url()).pathname, path);
+      assert.ok((await page.locator('h1').innerText()).includes(label), `${path} title has ${label}`);
+      assert.equal(await page.locator(`nav a[href="${path}"][aria-current="page"]`).count(), 1);
+      await page.screenshot({ path: join(shots, path.slice(1).replaceAll('/', '_') + '.png'), fullPage: true });
+    }
+
+    // Profile: change the password.
+    await page.goto(url + '/profile');
+    await page.locator('input[name=current_password]').fill('lamp lighter 2026');
+    await page.locator('input[name=new_password]').fill('brighter lamp 2027');
+    await page.locator('input[name=new_password_confirm]').fill('brighter lamp 2027');
+    await Promise.all([page.waitForNavigation(), page.locator('form[action="/profile/password"] button[type=submit]').click()]);
+    assert.ok((await page.content()).includes('Your password was changed'));
+    await page.screenshot({ path: join(shots, 'profile.png'), fullPage: true });
+
+    // Sign out from the user menu, then sign in with the new password.
+    await page.locator('header details summary').first().click();
+    await Promise.all([page.waitForNavigation(), page.locator('form[action="/sign-out"] button').first().click()]);
+    assert.match(page.url(), /\/sign-in/);
+    await page.locator('input[name=email]').fill('ada@example.org');
+    await page.locator('input[name=password]').fill('brighter lamp 2027');
+    await Promise.all([page.waitForNavigation(), page.locator('form button[type=submit]').first().click()]);
+    assert.match(page.url(), /\/getting-started$/);
+
+    // Keyboard only: the skip link is the first stop.
+    await page.keyboard.press('Tab');
+    const focused = await page.evaluate(() => document.activeElement?.getAttribute('href'));
+    assert.equal(focused, '#main');
+  } finally {
+    await browser.close();
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+  assert.deepEqual(problems, []);
+});

@@ -1,0 +1,20 @@
+//! The integration tests: the real appliance started in-process (and, in `smoke`, the real
+//! binary) spoken to over real TLS.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+mod backup;
+mod bad_input;
+mod first_start;
+mod headers;
+mod profile;
+mod shutdown;
+mod sign_in;
+mod smoke;
+mod systemd;
