@@ -18,3 +18,4 @@ mod shutdown;
 mod sign_in;
 mod smoke;
 mod systemd;
+mod tls;
