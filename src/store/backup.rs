@@ -72,10 +72,14 @@ pub struct RestoreStats {
     pub files: Vec<CarriedFile>,
 }
 
+/// The one row of [`MANIFEST_TABLE`]: what the backup must contain, checked by `restore`.
 #[derive(Serialize, Deserialize, Debug)]
 struct Manifest {
+    /// [`FORMAT`] when written; a restore refuses any other.
     format: u32,
+    /// The store's schema version at the snapshot; a restore refuses one newer than its own.
     schema_version: u32,
+    /// When the backup was taken, for people choosing between backups.
     created_unix_ms: u64,
     /// In name order, which is also the order the digest covers them in.
     tables: Vec<TableEntry>,
@@ -85,15 +89,21 @@ struct Manifest {
     sha256: String,
 }
 
+/// A store table in the backup and how many rows it must have.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
 struct TableEntry {
+    /// The table's name, as in the store.
     name: String,
+    /// Its row count at the snapshot.
     rows: u64,
 }
 
+/// A carried file in the backup and its size.
 #[derive(Serialize, Deserialize, Debug, PartialEq, Eq)]
 struct FileEntry {
+    /// Relative to the data directory.
     name: String,
+    /// Its size in bytes.
     bytes: u64,
 }
 

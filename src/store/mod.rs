@@ -79,16 +79,21 @@ pub struct Store {
     inner: Arc<Inner>,
 }
 
+/// What the `Store` handles share.
 struct Inner {
+    /// Where the file is, for `file_size` and error messages.
     path: PathBuf,
     /// `None` once closed. Readers clone the `Arc` for the length of one read.
     db: RwLock<Option<Arc<redb::Database>>>,
+    /// The writer's bounded queue.
     sender: SyncSender<Msg>,
     /// Set by `close`: new writes answer `Closed` without touching the queue.
     closed: AtomicBool,
     /// The writer thread, until `close` (or the last drop) joins it.
     writer: Mutex<Option<JoinHandle<()>>>,
+    /// Shared with the writer, for `writer_stats`.
     counters: Arc<Counters>,
+    /// The version the migrations left the store at.
     schema_version: AtomicU64,
 }
 

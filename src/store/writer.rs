@@ -90,8 +90,11 @@ impl<T> Reply<T> {
 
 /// A write closure, its latest outcome and where to send it.
 pub(crate) struct Job<T, F> {
+    /// The caller's closure; `FnMut` because a batch may re-run it.
     f: F,
+    /// The result of the latest run; only the run in the committed pass is ever sent.
     outcome: Option<Result<T, StoreError>>,
+    /// Where the answer goes.
     reply: Reply<T>,
 }
 
@@ -166,17 +169,33 @@ pub struct WriterStats {
     pub largest_batch: u64,
     /// Jobs accepted onto the queue and not yet taken by the writer.
     pub queued: u64,
+    /// Total time spent in durable commits (the fsyncs).
+    pub commit_time: Duration,
+    /// Total time spent waiting for more jobs after a concurrent batch (see `linger_budget`).
+    pub linger_time: Duration,
 }
 
 /// The live counters behind [`WriterStats`], shared by the writer and the `Store` handles.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
+    /// See [`WriterStats::commits`].
     commits: AtomicU64,
+    /// See [`WriterStats::committed_jobs`].
     committed_jobs: AtomicU64,
+    /// See [`WriterStats::failed_jobs`].
     failed_jobs: AtomicU64,
+    /// See [`WriterStats::largest_batch`].
     largest_batch: AtomicU64,
     /// Incremented by the sender before it queues a job, decremented by the writer on taking it.
     pub(crate) queued: AtomicU64,
+    /// See [`WriterStats::commit_time`].
+    commit_nanos: AtomicU64,
+    /// See [`WriterStats::linger_time`].
+    linger_nanos: AtomicU64,
+}
+
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 impl Counters {
@@ -187,6 +206,8 @@ impl Counters {
             failed_jobs: self.failed_jobs.load(Ordering::Relaxed),
             largest_batch: self.largest_batch.load(Ordering::Relaxed),
             queued: self.queued.load(Ordering::Relaxed),
+            commit_time: Duration::from_nanos(self.commit_nanos.load(Ordering::Relaxed)),
+            linger_time: Duration::from_nanos(self.linger_nanos.load(Ordering::Relaxed)),
         }
     }
 }
@@ -236,6 +257,9 @@ pub(crate) fn spawn(
 pub(crate) struct LastBatch {
     /// Jobs committed.
     pub(crate) jobs: usize,
+    /// Jobs already queued (or carried over) when those were answered: writes from other
+    /// callers, which arrived while the commit ran.
+    pub(crate) waiting: usize,
     /// How long the commit (the fsyncs) took.
     pub(crate) commit_took: Duration,
     /// When the callers were answered.
@@ -243,21 +267,25 @@ pub(crate) struct LastBatch {
 }
 
 /// How long a batch whose first job was taken at `first_taken` may wait for more jobs, and how
-/// many it waits for; `None` means commit at once.
+/// many jobs it waits for in all; `None` means commit at once.
 ///
-/// Waiting is only worth it when the previous batch showed concurrency (two jobs or more) and
-/// this batch started right after it was answered: then the jobs about to arrive are most
-/// likely the next writes of the callers just answered. A lone writer (previous batch of one),
-/// or a write arriving after a quiet spell, never waits. The wait is bounded by a quarter of
-/// the last commit's duration (so it can at most add 25% to a write's latency while roughly
-/// doubling the batch) and by half the commit window.
+/// The callers in flight are those just answered plus those that were already waiting; when
+/// there are two or more, and this batch started right after the answers, the jobs about to
+/// arrive are most likely the next writes of the callers just answered, and waiting for them
+/// lets the whole population share one fsync. Counting the waiting jobs too matters: without
+/// them, a population that once split into two cohorts committing on alternate fsyncs would
+/// stay split, each batch waiting only for its own cohort. A lone writer, or a write arriving
+/// after a quiet spell, never waits. The wait is bounded by a quarter of the last commit's
+/// duration (so it adds at most 25% to a write's latency while it can double the batch) and by
+/// half the commit window.
 pub(crate) fn linger_budget(
     last: Option<&LastBatch>,
     first_taken: Instant,
     window: Duration,
 ) -> Option<(Duration, usize)> {
     let last = last?;
-    if last.jobs < 2 {
+    let in_flight = last.jobs.saturating_add(last.waiting);
+    if in_flight < 2 {
         return None;
     }
     let budget = (last.commit_took / 4).min(window / 2);
@@ -268,21 +296,27 @@ pub(crate) fn linger_budget(
     if idle > budget {
         return None;
     }
-    Some((budget, last.jobs))
+    Some((budget, in_flight))
 }
 
 /// The writer thread's state.
 struct Writer {
+    /// Shared with readers and backups; only this thread begins write transactions.
     db: Arc<redb::Database>,
+    /// The bounded queue of jobs.
     rx: Receiver<Msg>,
+    /// `StoreOptions::max_batch_rows`, at least 1.
     max_batch: usize,
+    /// `StoreOptions::max_commit_window`.
     window: Duration,
+    /// Shared with the `Store` handles, for `writer_stats`.
     counters: Arc<Counters>,
     /// Jobs taken from the queue but not yet committed because the previous batch's window
     /// closed; they go first into the next batch, in order.
     carry: VecDeque<Box<dyn Pending>>,
     /// A shutdown was seen (or every sender is gone): take nothing more from the queue.
     stopping: bool,
+    /// The previous successful commit, for [`linger_budget`].
     last: Option<LastBatch>,
 }
 
@@ -346,12 +380,16 @@ impl Writer {
         let linger = linger_budget(self.last.as_ref(), started, self.window)
             .and_then(|(budget, want)| Some((started.checked_add(budget)?, want)));
         if let Some((deadline, want)) = linger {
+            let lingering = Instant::now();
             while jobs.len() < want.min(self.max_batch) && !self.stopping {
                 match self.take(Wait::Until(deadline)) {
                     Some(job) => jobs.push(job),
                     None => break,
                 }
             }
+            self.counters
+                .linger_nanos
+                .fetch_add(nanos(lingering.elapsed()), Ordering::Relaxed);
         }
         Some((jobs, started))
     }
@@ -418,6 +456,9 @@ impl Writer {
         match txn.commit() {
             Ok(()) => {
                 let commit_took = began.elapsed();
+                self.counters
+                    .commit_nanos
+                    .fetch_add(nanos(commit_took), Ordering::Relaxed);
                 let n = jobs.len();
                 let n64 = u64::try_from(n).unwrap_or(u64::MAX);
                 self.counters.commits.fetch_add(1, Ordering::Relaxed);
@@ -427,11 +468,17 @@ impl Writer {
                 self.counters
                     .largest_batch
                     .fetch_max(n64, Ordering::Relaxed);
+                // Read before answering: none of the callers answered below can have queued
+                // a new job yet, so these are all other callers' writes.
+                let queued = usize::try_from(self.counters.queued.load(Ordering::Relaxed))
+                    .unwrap_or(usize::MAX);
+                let waiting = queued.saturating_add(self.carry.len());
                 for job in jobs {
                     job.finish();
                 }
                 self.last = Some(LastBatch {
                     jobs: n,
+                    waiting,
                     commit_took,
                     answered_at: Instant::now(),
                 });

@@ -142,3 +142,29 @@ async fn broken_forms_get_400() {
     assert_eq!(r.status, 400);
     t.stop().await;
 }
+
+#[tokio::test]
+async fn connections_beyond_the_cap_wait_for_a_free_slot() {
+    let mut t = TestApp::start_with(&[("LANTERN_HTTP_MAX_CONNECTIONS", "1")]).await;
+    let tls = connector(&t.data_dir(), vec![b"http/1.1".to_vec()]);
+    let name = ServerName::IpAddress(t.addr.ip().into());
+    let first = tls
+        .connect(name.clone(), TcpStream::connect(t.addr).await.unwrap())
+        .await
+        .unwrap();
+    // The only slot is taken: a second client's handshake is not served meanwhile.
+    let second = tls.connect(name, TcpStream::connect(t.addr).await.unwrap());
+    tokio::pin!(second);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut second)
+            .await
+            .is_err(),
+        "the second connection waits"
+    );
+    drop(first);
+    let second = tokio::time::timeout(LIMIT, second)
+        .await
+        .expect("served once the first closed");
+    assert!(second.is_ok());
+    t.stop().await;
+}

@@ -84,7 +84,10 @@ async fn an_installed_certificate_is_served_without_a_restart() {
     .unwrap();
     assert!(said.contains("reloaded"), "{said}");
     let pins = lantern::cli::tls_pin(&t.data_dir()).unwrap();
-    assert!(pins.ends_with(&old_pin), "the old pin is still listed: {pins}");
+    assert!(
+        pins.ends_with(&old_pin),
+        "the old pin is still listed: {pins}"
+    );
     // A client that trusts only the new certificate connects.
     assert_eq!(t.client().get("/healthz").await.status, 200);
     t.stop().await;

@@ -238,3 +238,11 @@ async fn a_full_queue_answers_queue_full() {
         .unwrap();
     assert_eq!(rows, vec![(b"q".to_vec(), b"1".to_vec())]);
 }
+
+#[test]
+fn handles_can_be_shared_across_threads_and_tasks() {
+    fn shareable<T: Send + Sync + Clone + 'static>() {}
+    shareable::<Store>();
+    fn sendable<T: Send + 'static>() {}
+    sendable::<StoreError>();
+}

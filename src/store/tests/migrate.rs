@@ -172,3 +172,20 @@ fn a_failing_step_leaves_the_store_untouched() {
     let half = store.read_blocking(|tx| tx.get(&META, b"half")).unwrap();
     assert_eq!(half, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_from_a_newer_schema_is_refused_by_restore() {
+    let dir = dir();
+    let store =
+        Store::open_with_migrations(&dir.path().join("s.redb"), StoreOptions::default(), &[STEP])
+            .unwrap();
+    let backup = dir.path().join("backup.redb");
+    store.backup_to(&backup).await.unwrap();
+    let target = dir.path().join("restored.redb");
+    let result = super::super::restore(&backup, &target);
+    assert!(
+        matches!(result, Err(StoreError::Migration(_))),
+        "{result:?}"
+    );
+    assert!(!target.exists());
+}

@@ -237,28 +237,41 @@ fn sequential_writes_commit_one_by_one() {
 fn linger_only_after_a_concurrent_batch_and_only_briefly() {
     let window = Duration::from_millis(50);
     let now = Instant::now();
-    let last = |jobs, commit_ms, answered_ago_us| LastBatch {
+    let last = |jobs, waiting, commit_ms, answered_ago_us| LastBatch {
         jobs,
+        waiting,
         commit_took: Duration::from_millis(commit_ms),
         answered_at: now - Duration::from_micros(answered_ago_us),
     };
     // No history, or a lone writer: never wait.
     assert_eq!(linger_budget(None, now, window), None);
-    assert_eq!(linger_budget(Some(&last(1, 4, 10)), now, window), None);
+    assert_eq!(linger_budget(Some(&last(1, 0, 4, 10)), now, window), None);
     // A concurrent batch just answered: wait at most a quarter of its commit for as many jobs.
     assert_eq!(
-        linger_budget(Some(&last(64, 4, 10)), now, window),
+        linger_budget(Some(&last(64, 0, 4, 10)), now, window),
+        Some((Duration::from_millis(1), 64))
+    );
+    // Two cohorts (40 answered, 24 waiting): wait for all 64, so they merge again.
+    assert_eq!(
+        linger_budget(Some(&last(40, 24, 4, 10)), now, window),
+        Some((Duration::from_millis(1), 64))
+    );
+    assert_eq!(
+        linger_budget(Some(&last(1, 63, 4, 10)), now, window),
         Some((Duration::from_millis(1), 64))
     );
     // A quiet spell since the answers: this is a new, independent write.
-    assert_eq!(linger_budget(Some(&last(64, 4, 5_000)), now, window), None);
+    assert_eq!(
+        linger_budget(Some(&last(64, 0, 4, 5_000)), now, window),
+        None
+    );
     // Never more than half the commit window, however slow the last commit was.
     assert_eq!(
-        linger_budget(Some(&last(8, 400, 10)), now, window),
+        linger_budget(Some(&last(8, 0, 400, 10)), now, window),
         Some((Duration::from_millis(25), 8))
     );
     assert_eq!(
-        linger_budget(Some(&last(8, 4, 10)), now, Duration::ZERO),
+        linger_budget(Some(&last(8, 0, 4, 10)), now, Duration::ZERO),
         None
     );
 }
