@@ -18,6 +18,7 @@ use crate::iam::passwords::PasswordHasher;
 use crate::iam::sessions::Sessions;
 use crate::iam::setup;
 use crate::iam::throttle::Throttle;
+use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{self, ReloadableCert, TlsFiles};
 
@@ -295,10 +296,20 @@ pub async fn run(config: Config, clock: SharedClock) -> Result<(), AppError> {
             _ = term.recv() => break,
             _ = int.recv() => break,
             _ = hup.recv() => {
-                match appliance.state.reload_tls() {
-                    Ok(()) => tracing::info!("TLS certificate reloaded"),
-                    Err(e) => tracing::error!("TLS certificate not reloaded, keeping the old one: {e}"),
-                }
+                let state = &appliance.state;
+                let outcome = match state.reload_tls() {
+                    Ok(()) => {
+                        tracing::info!("TLS certificate reloaded");
+                        Outcome::Success
+                    }
+                    Err(e) => {
+                        tracing::error!("TLS certificate not reloaded, keeping the old one: {e}");
+                        Outcome::Failure
+                    }
+                };
+                let event = AuditEvent::new("system.tls_reload", Actor::System, outcome)
+                    .details(serde_json::json!({"signal": "SIGHUP", "pins": state.pins()}));
+                audit::record(&state.store, state.clock.now_ms(), event).await;
             }
         }
     }

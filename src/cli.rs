@@ -11,6 +11,7 @@ use crate::control::{self, Reply, Request};
 use crate::iam::roles::Role;
 use crate::iam::users::{self, NewUser};
 use crate::iam::{IamError, passwords};
+use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{self, TlsFiles};
 
@@ -123,7 +124,14 @@ pub async fn admin_create(
         roles,
         password_hash: Some(password_hash),
     };
-    let result = store.write_blocking(move |tx| users::create(tx, &new, now));
+    let result = store.write_blocking(move |tx| {
+        let user = users::create(tx, &new, now)?;
+        let event = AuditEvent::new("user.create", Actor::Cli, Outcome::Success)
+            .target(user.id.clone())
+            .details(serde_json::json!({"email": user.email, "roles": user.roles}));
+        audit::append(tx, now.saturating_mul(1000), event)?;
+        Ok(user)
+    });
     let closed = store.close();
     let user = result.map_err(|e| match e {
         StoreError::Conflict(m) => CliError::Failed(m),
@@ -131,6 +139,17 @@ pub async fn admin_create(
     })?;
     closed.map_err(failed)?;
     Ok(format!("created user {} ({})", user.email, user.id))
+}
+
+/// `lantern audit verify`: exit 1 with the first broken link when the chain is broken.
+pub async fn audit_verify(data_dir: &Path) -> Result<String, CliError> {
+    if let Some(reply) = via_appliance(data_dir, Request::AuditVerify).await? {
+        return reply_result(reply);
+    }
+    let store = open_store(data_dir)?;
+    let result = store.read_blocking(audit::verify);
+    store.close().map_err(failed)?;
+    audit::describe(&result.map_err(failed)?).map_err(CliError::Failed)
 }
 
 /// `lantern backup --to FILE`

@@ -17,6 +17,7 @@ use tokio::task::JoinHandle;
 use crate::app::{AppState, control_socket_path};
 use crate::iam::roles::Role;
 use crate::iam::users::{self, NewUser};
+use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 
 /// Longest request or reply line.
 const MAX_LINE: u64 = 64 * 1024;
@@ -47,6 +48,8 @@ pub enum Request {
     },
     /// Re-reads the TLS certificate and key.
     ReloadTls,
+    /// Walks the audit hash chain.
+    AuditVerify,
 }
 
 /// The answer to a [`Request`].
@@ -127,9 +130,17 @@ async fn execute(state: &AppState, request: Request) -> Reply {
                 roles,
                 password_hash: Some(password_hash),
             };
+            let now_ms = state.clock.now_ms();
             state
                 .store
-                .write(move |tx| users::create(tx, &new, now))
+                .write(move |tx| {
+                    let user = users::create(tx, &new, now)?;
+                    let event = AuditEvent::new("user.create", Actor::Cli, Outcome::Success)
+                        .target(user.id.clone())
+                        .details(serde_json::json!({"email": user.email, "roles": user.roles}));
+                    audit::append(tx, now_ms, event)?;
+                    Ok(user)
+                })
                 .await
                 .map(|u| {
                     tracing::info!(user = %u.id, "user created from the command line");
@@ -137,10 +148,26 @@ async fn execute(state: &AppState, request: Request) -> Reply {
                 })
                 .map_err(|e| e.to_string())
         }
-        Request::ReloadTls => state
-            .reload_tls()
-            .map(|()| "TLS certificate reloaded".to_string())
-            .map_err(|e| e.to_string()),
+        Request::AuditVerify => state
+            .store
+            .read(audit::verify)
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|v| audit::describe(&v)),
+        Request::ReloadTls => {
+            let result = state.reload_tls();
+            let outcome = if result.is_ok() {
+                Outcome::Success
+            } else {
+                Outcome::Failure
+            };
+            let event = AuditEvent::new("system.tls_reload", Actor::Cli, outcome)
+                .details(serde_json::json!({"pins": state.pins()}));
+            audit::record(&state.store, state.clock.now_ms(), event).await;
+            result
+                .map(|()| "TLS certificate reloaded".to_string())
+                .map_err(|e| e.to_string())
+        }
     };
     match result {
         Ok(message) => Reply { ok: true, message },
@@ -160,6 +187,10 @@ async fn backup(state: &AppState, to: &Path) -> Result<String, String> {
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(path = %to.display(), rows = stats.rows, "backup written");
+    let event = AuditEvent::new("system.backup", Actor::Cli, Outcome::Success)
+        .target(to.display().to_string())
+        .details(serde_json::json!({"rows": stats.rows, "bytes": stats.bytes}));
+    audit::record(&state.store, state.clock.now_ms(), event).await;
     Ok(crate::ops::backup::describe(to, &stats))
 }
 

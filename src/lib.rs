@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod iam;
 pub mod ops;
+pub mod security;
 pub mod store;
 pub mod systemd;
 pub mod tls;

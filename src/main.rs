@@ -66,6 +66,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// The tamper-evident audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// TLS certificate pins and installation.
     Tls {
         #[command(subcommand)]
@@ -88,6 +93,15 @@ enum AdminCommand {
         /// Role id (repeatable); company-admin when none is given.
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exits 1 and names the first broken link if any.
+    Verify {
+        #[command(flatten)]
+        common: Common,
     },
 }
 
@@ -193,6 +207,15 @@ fn run(cli: Cli) -> Result<Option<String>, CliError> {
             let config = load_config(&common, None)?;
             init_logging("warn");
             cli::restore(&config.data_dir, &from).map(Some)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { common },
+        } => {
+            let config = load_config(&common, None)?;
+            init_logging("warn");
+            runtime()?
+                .block_on(cli::audit_verify(&config.data_dir))
+                .map(Some)
         }
         Command::Tls {
             command: TlsCommand::Pin { common },

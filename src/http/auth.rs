@@ -7,6 +7,7 @@ use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::Error;
 use crate::iam::tokens::random_secret;
 use crate::iam::{IamError, passwords, setup, users};
+use crate::security::audit::{Actor, AuditEvent, Outcome};
 use crate::ui::components::FormErrors;
 use crate::ui::pages::auth as pages;
 
@@ -56,8 +57,17 @@ pub async fn sign_in(call: &Call) -> Result<Response<Body>, Error> {
         let page = pages::sign_in(&csrf, &typed_email, Some(message), None);
         Ok(with_pre_csrf(respond::html(status, page), &csrf))
     };
+    let anonymous = Actor::Anonymous {
+        claimed: Some(account.clone()),
+    };
     if let Err(retry_after_secs) = state.throttle.check(&account, call.peer.ip()) {
         tracing::warn!(peer = %call.peer.ip(), "sign-in throttled");
+        call.audit(
+            AuditEvent::new("auth.sign_in", anonymous, Outcome::Denied).details(
+                serde_json::json!({"reason": "throttled", "retry_after_secs": retry_after_secs}),
+            ),
+        )
+        .await;
         let message = format!("Too many attempts. Try again in {retry_after_secs} seconds.");
         let mut r = failed(&message, 429)?;
         respond::add_retry_after(&Error::TooManyRequests { retry_after_secs }, &mut r);
@@ -87,11 +97,22 @@ pub async fn sign_in(call: &Call) -> Result<Response<Body>, Error> {
     let Some(user) = usable.filter(|_| ok) else {
         state.throttle.record_failure(&account);
         tracing::info!(peer = %call.peer.ip(), "sign-in failed");
+        call.audit(
+            AuditEvent::new("auth.sign_in", anonymous, Outcome::Failure)
+                .details(serde_json::json!({"reason": "bad credentials"})),
+        )
+        .await;
         return failed(&IamError::BadCredentials.to_string(), 401);
     };
     state.throttle.record_success(&account);
     let (session_id, _) = state.sessions.create(&user.id).await?;
     tracing::info!(user = %user.id, peer = %call.peer.ip(), "signed in");
+    call.audit(AuditEvent::new(
+        "auth.sign_in",
+        user_actor(&user),
+        Outcome::Success,
+    ))
+    .await;
     let next = respond::safe_next(call.query.get("next").or(call.form.get("next")));
     let mut r = respond::redirect(next.unwrap_or("/"));
     respond::set_cookie(
@@ -109,6 +130,12 @@ pub async fn sign_out(call: &Call) -> Result<Response<Body>, Error> {
     if let Some(p) = &call.principal {
         call.state.sessions.end(&p.session_id).await;
         tracing::info!(user = %p.user.id, "signed out");
+        call.audit(AuditEvent::new(
+            "auth.sign_out",
+            call.actor(),
+            Outcome::Success,
+        ))
+        .await;
     }
     let mut r = respond::redirect("/sign-in?notice=signed-out");
     respond::set_cookie(&mut r, SESSION_COOKIE, "", 0);
@@ -182,6 +209,12 @@ pub async fn setup(call: &Call) -> Result<Response<Body>, Error> {
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.id, peer = %call.peer.ip(), "first Company Admin created through the setup link");
+    call.audit(
+        AuditEvent::new("user.create", user_actor(&user), Outcome::Success)
+            .target(user.id.clone())
+            .details(serde_json::json!({"via": "setup link", "roles": user.roles})),
+    )
+    .await;
     let (session_id, _) = state.sessions.create(&user.id).await?;
     let mut r = respond::redirect("/getting-started");
     respond::set_cookie(
@@ -192,6 +225,14 @@ pub async fn setup(call: &Call) -> Result<Response<Body>, Error> {
     );
     respond::set_cookie(&mut r, PRE_CSRF_COOKIE, "", 0);
     Ok(r)
+}
+
+/// The audit actor for a user.
+pub fn user_actor(user: &users::User) -> Actor {
+    Actor::User {
+        id: user.id.clone(),
+        email: user.email.clone(),
+    }
 }
 
 /// Adds a field error from an [`IamError::Invalid`]; other errors go to the summary.

@@ -23,6 +23,7 @@ use crate::iam::roles;
 use crate::iam::sessions::Session;
 use crate::iam::tokens::constant_time_eq;
 use crate::iam::users::{self, User};
+use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 
 /// How long a client may take to send a request body once the headers are in.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,6 +59,23 @@ pub struct Call {
 }
 
 impl Call {
+    /// The audit actor for this request: the signed-in user, else anonymous.
+    pub fn actor(&self) -> Actor {
+        match &self.principal {
+            Some(p) => Actor::User {
+                id: p.user.id.clone(),
+                email: p.user.email.clone(),
+            },
+            None => Actor::Anonymous { claimed: None },
+        }
+    }
+
+    /// Writes an audit event with this request's source address.
+    pub async fn audit(&self, event: AuditEvent) {
+        let event = event.source(self.peer.ip());
+        audit::record(&self.state.store, self.state.clock.now_ms(), event).await;
+    }
+
     /// The value of a cookie sent with the request.
     pub fn cookie(&self, name: &str) -> Option<&str> {
         self.headers
@@ -149,14 +167,24 @@ async fn run(
                 .is_some_and(|p| roles::allows(&p.user.roles, permission, need));
             if !allowed {
                 tracing::info!(path = %call.path, "authorisation refused");
+                call.audit(
+                    AuditEvent::new("access.denied", call.actor(), Outcome::Denied)
+                        .target(call.path.clone()),
+                )
+                .await;
                 return Err(Error::Forbidden(
                     "your roles do not allow this page; ask a Company Admin".into(),
                 ));
             }
         }
     }
-    if changes_state {
-        check_csrf(&call, &endpoint)?;
+    if changes_state && let Err(e) = check_csrf(&call, &endpoint) {
+        call.audit(
+            AuditEvent::new("access.csrf_refused", call.actor(), Outcome::Denied)
+                .target(call.path.clone()),
+        )
+        .await;
+        return Err(e);
     }
     dispatch(endpoint, call).await
 }

@@ -12,6 +12,7 @@ use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::roles::{self, Need};
 use crate::iam::{passwords, users};
+use crate::security::audit::{AuditEvent, Outcome};
 use crate::ui::components::FormErrors;
 use crate::ui::layout::{PageCtx, UserView};
 use crate::ui::nav::{self, NavId};
@@ -155,6 +156,11 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
         .end_all_for(&p.user.id, Some(&p.session_id))
         .await;
     tracing::info!(user = %p.user.id, "password changed; other sessions ended");
+    call.audit(
+        AuditEvent::new("user.password_change", call.actor(), Outcome::Success)
+            .target(p.user.id.clone()),
+    )
+    .await;
     profile(
         call,
         Some("Your password was changed. Your other sessions were signed out."),
