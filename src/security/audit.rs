@@ -363,7 +363,7 @@ mod tests {
 
     fn event(i: usize) -> AuditEvent {
         AuditEvent::new(
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 "auth.sign_in"
             } else {
                 "user.create"
