@@ -14,11 +14,8 @@ echo "== benches and fuzz targets build"
 cargo build --locked --benches
 # The fuzz package is its own workspace; sharing the target dir reuses the compiled crates.
 cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target
-# Replay the checked-in corpus through each target (each input runs once; a crash fails).
-for target in fuzz/fuzz_targets/*.rs; do
-  name=$(basename "$target" .rs)
-  "target/$triple/debug/$name" fuzz/corpus/"$name"/* 2>/dev/null
-done
+# (the corpus itself is replayed by tests/it/fuzz_corpus.rs; fuzzing runs by hand with
+# `cargo +nightly fuzz run TARGET` in fuzz/)
 
 echo "== static release binary"
 cargo build --locked --release

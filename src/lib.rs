@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod control;
 pub mod error;
+pub mod fuzzing;
 pub mod http;
 pub mod iam;
 pub mod ops;

@@ -16,7 +16,7 @@ use hyper::{Method, Request, Response};
 use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
-use super::{auth, portal};
+use super::{audit_events, auth, portal};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::roles;
@@ -24,6 +24,7 @@ use crate::iam::sessions::Session;
 use crate::iam::tokens::constant_time_eq;
 use crate::iam::users::{self, User};
 use crate::security::audit::{self, Actor, AuditEvent, Outcome};
+use crate::ui::nav::NavId;
 
 /// How long a client may take to send a request body once the headers are in.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -202,6 +203,9 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Setup => auth::setup(&call).await,
         Endpoint::Profile => portal::profile(&call, None, &Default::default()),
         Endpoint::ChangePassword => portal::change_password(&call).await,
+        Endpoint::Page(NavId::AuditEvents) => audit_events::page(&call, false).await,
+        Endpoint::AuditVerify => audit_events::page(&call, true).await,
+        Endpoint::AuditExport => audit_events::export(&call).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::ApiUnknown => Err(Error::NotFound),
     }

@@ -2,15 +2,59 @@
 //! cookies, and the one place where an [`Error`] becomes an HTTP answer.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Frame;
 use hyper::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Response, StatusCode};
 use maud::Markup;
+use tokio::sync::mpsc;
 
 use crate::error::Error;
 
-/// The body type of every answer.
-pub type Body = Full<Bytes>;
+/// The body type of every answer: a buffered page or a stream (exports).
+pub type Body = BoxBody<Bytes, Infallible>;
+
+/// A body fed chunk by chunk through a bounded channel, so an export of any size is sent
+/// without holding it in memory; the producer waits while the client is slow.
+#[derive(Debug)]
+pub struct ChannelBody {
+    rx: mpsc::Receiver<Bytes>,
+}
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|chunk| chunk.map(|b| Ok(Frame::data(b))))
+    }
+}
+
+/// A streamed answer and the sender that feeds it (chunks queue at most `bound` deep).
+pub fn stream(
+    content_type: &'static str,
+    download_name: &str,
+    bound: usize,
+) -> (Response<Body>, mpsc::Sender<Bytes>) {
+    let (tx, rx) = mpsc::channel(bound.max(1));
+    let mut r = Response::new(ChannelBody { rx }.boxed());
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{download_name}\"")) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    (r, tx)
+}
 
 /// The session cookie (`__Host-` prefix: Secure, Path=/, no Domain — browsers enforce it).
 pub const SESSION_COOKIE: &str = "__Host-lantern";
@@ -56,7 +100,7 @@ pub fn add_security_headers(headers: &mut HeaderMap) {
 }
 
 fn with_body(status: u16, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(Full::new(body.into()));
+    let mut r = Response::new(Full::new(body.into()).boxed());
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     r.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -39,6 +39,10 @@ pub enum Endpoint {
     ChangePassword,
     /// A portal page of the navigation.
     Page(NavId),
+    /// `GET /settings/security/audit-events/verify`: the list plus a walk of the hash chain.
+    AuditVerify,
+    /// `GET /settings/security/audit-events/export?format=csv|jsonl`
+    AuditExport,
     /// Anything under `/api/` that does not exist (yet).
     ApiUnknown,
 }
@@ -93,6 +97,8 @@ impl Endpoint {
             "/setup" => only(get, Endpoint::SetupForm),
             "/profile" => only(get, Endpoint::Profile),
             "/profile/password" => only(post, Endpoint::ChangePassword),
+            "/settings/security/audit-events/verify" => only(get, Endpoint::AuditVerify),
+            "/settings/security/audit-events/export" => only(get, Endpoint::AuditExport),
             other => match nav::by_path(other) {
                 Some(entry) => only(get, Endpoint::Page(entry.id)),
                 None => Err(NoRoute::NotFound),
@@ -114,6 +120,8 @@ impl Endpoint {
             Endpoint::Home | Endpoint::SignOut | Endpoint::Profile | Endpoint::ChangePassword => {
                 Access::SignedIn
             }
+            Endpoint::AuditVerify => Access::Role(Permission::AuditEvents, Need::View),
+            Endpoint::AuditExport => Access::Role(Permission::AuditEvents, Need::Administer),
             Endpoint::Page(id) => match page_permission(*id) {
                 Some(p) => Access::Role(p, Need::View),
                 None => Access::SignedIn,

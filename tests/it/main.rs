@@ -9,9 +9,11 @@
 
 mod support;
 
+mod audit;
 mod backup;
 mod bad_input;
 mod first_start;
+mod fuzz_corpus;
 mod headers;
 mod profile;
 mod shutdown;
