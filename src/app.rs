@@ -83,6 +83,8 @@ pub struct AppState {
     pub tls: Arc<ReloadableCert>,
     /// `https://host:port` as printed and shown to users.
     pub public_url: String,
+    /// Last-used times of API keys, written back lazily.
+    pub api_key_uses: crate::iam::api_keys::UsageTracker,
     ready: AtomicBool,
 }
 
@@ -216,6 +218,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         tls_files,
         tls: resolver,
         public_url,
+        api_key_uses: Default::default(),
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);

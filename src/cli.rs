@@ -10,7 +10,7 @@ use crate::app::store_path;
 use crate::control::{self, Reply, Request};
 use crate::iam::roles::Role;
 use crate::iam::users::{self, NewUser};
-use crate::iam::{IamError, passwords};
+use crate::iam::{IamError, api_keys, passwords};
 use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{self, TlsFiles};
@@ -139,6 +139,68 @@ pub async fn admin_create(
     })?;
     closed.map_err(failed)?;
     Ok(format!("created user {} ({})", user.email, user.id))
+}
+
+/// Creates an API key inside a write transaction (shared by the control socket and the
+/// offline path). The outer `Err` is a store failure; the inner one a refusal to report.
+pub fn create_api_key_in(
+    tx: &mut crate::store::WriteTx<'_>,
+    email: &str,
+    label: &str,
+    scopes: &[String],
+    days: u32,
+    now_ms: i64,
+) -> Result<Result<String, String>, StoreError> {
+    let Some(id) = tx.get(&users::USER_EMAILS, email.as_bytes())? else {
+        return Ok(Err(format!("there is no user {email}")));
+    };
+    let Some(owner) = tx.get_json::<users::User>(&users::USERS, &id)? else {
+        return Ok(Err(format!("there is no user {email}")));
+    };
+    let scopes: Vec<String> = if scopes.is_empty() {
+        owner.roles.iter().map(|r| r.id().to_string()).collect()
+    } else {
+        scopes.to_vec()
+    };
+    let (label, scopes) = match api_keys::validate(&owner, label, &scopes, days) {
+        Ok(v) => v,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let (key, secret) = api_keys::create(tx, &owner.id, &label, &scopes, days, now_ms)?;
+    let event = AuditEvent::new("api_key.create", Actor::Cli, Outcome::Success)
+        .target(key.id.clone())
+        .details(
+            serde_json::json!({"label": key.label, "owner": owner.email, "scopes": key.scopes}),
+        );
+    audit::append(tx, now_ms, event)?;
+    Ok(Ok(secret))
+}
+
+/// `lantern api-key create`: prints the new key (once).
+pub async fn api_key_create(
+    data_dir: &Path,
+    email: &str,
+    label: &str,
+    scopes: &[String],
+    days: u32,
+) -> Result<String, CliError> {
+    let email = users::normalize_email(email).map_err(|e| CliError::Usage(e.to_string()))?;
+    let request = Request::CreateApiKey {
+        email: email.clone(),
+        label: label.to_string(),
+        scopes: scopes.to_vec(),
+        days,
+    };
+    if let Some(reply) = via_appliance(data_dir, request).await? {
+        return reply_result(reply);
+    }
+    let store = open_store(data_dir)?;
+    let now = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+    let (label, scopes) = (label.to_string(), scopes.to_vec());
+    let result =
+        store.write_blocking(move |tx| create_api_key_in(tx, &email, &label, &scopes, days, now));
+    store.close().map_err(failed)?;
+    result.map_err(failed)?.map_err(CliError::Failed)
 }
 
 /// `lantern audit verify`: exit 1 with the first broken link when the chain is broken.

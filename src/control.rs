@@ -50,6 +50,17 @@ pub enum Request {
     ReloadTls,
     /// Walks the audit hash chain.
     AuditVerify,
+    /// Creates an API key for a user; the reply's message carries the key.
+    CreateApiKey {
+        /// Owner's e-mail.
+        email: String,
+        /// Label.
+        label: String,
+        /// Scope ids (the owner's roles when empty).
+        scopes: Vec<String>,
+        /// Lifetime in days.
+        days: u32,
+    },
 }
 
 /// The answer to a [`Request`].
@@ -147,6 +158,22 @@ async fn execute(state: &AppState, request: Request) -> Reply {
                     format!("created user {} ({})", u.email, u.id)
                 })
                 .map_err(|e| e.to_string())
+        }
+        Request::CreateApiKey {
+            email,
+            label,
+            scopes,
+            days,
+        } => {
+            let now = state.clock.now_ms();
+            state
+                .store
+                .write(move |tx| {
+                    crate::cli::create_api_key_in(tx, &email, &label, &scopes, days, now)
+                })
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r)
         }
         Request::AuditVerify => state
             .store

@@ -66,6 +66,11 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         from: PathBuf,
     },
+    /// API keys for scripts and tools.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// The tamper-evident audit trail.
     Audit {
         #[command(subcommand)]
@@ -93,6 +98,27 @@ enum AdminCommand {
         /// Role id (repeatable); company-admin when none is given.
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key for a user and print it (it is shown only once).
+    Create {
+        #[command(flatten)]
+        common: Common,
+        /// The owner's e-mail address.
+        #[arg(long)]
+        email: String,
+        /// 3 to 50 characters.
+        #[arg(long)]
+        label: String,
+        /// Scope (a role id, metrics or scim; repeatable); the owner's roles when none.
+        #[arg(long = "scope", value_name = "SCOPE")]
+        scopes: Vec<String>,
+        /// Lifetime in days (1 to 365).
+        #[arg(long, default_value_t = 90)]
+        days: u32,
     },
 }
 
@@ -207,6 +233,28 @@ fn run(cli: Cli) -> Result<Option<String>, CliError> {
             let config = load_config(&common, None)?;
             init_logging("warn");
             cli::restore(&config.data_dir, &from).map(Some)
+        }
+        Command::ApiKey {
+            command:
+                ApiKeyCommand::Create {
+                    common,
+                    email,
+                    label,
+                    scopes,
+                    days,
+                },
+        } => {
+            let config = load_config(&common, None)?;
+            init_logging("warn");
+            runtime()?
+                .block_on(cli::api_key_create(
+                    &config.data_dir,
+                    &email,
+                    &label,
+                    &scopes,
+                    days,
+                ))
+                .map(Some)
         }
         Command::Audit {
             command: AuditCommand::Verify { common },

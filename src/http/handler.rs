@@ -13,13 +13,15 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap};
 use hyper::{Method, Request, Response};
 
+use super::api_keys as api_keys_page;
 use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
-use super::{audit_events, auth, portal};
+use super::{api, audit_events, auth, portal};
 use crate::app::AppState;
 use crate::error::Error;
-use crate::iam::roles;
+use crate::iam::api_keys::{self, ApiKey};
+use crate::iam::roles::{self, Role};
 use crate::iam::sessions::Session;
 use crate::iam::tokens::constant_time_eq;
 use crate::iam::users::{self, User};
@@ -57,17 +59,45 @@ pub struct Call {
     pub principal: Option<Principal>,
     /// The request headers.
     pub headers: HeaderMap,
+    /// The raw request body (JSON for the API).
+    pub body: Bytes,
+    /// The API key the request came with (API routes only; they never use cookies).
+    pub api_key: Option<ApiCaller>,
+}
+
+/// An API request's key, its owner and the roles it acts with.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    /// The key (without its secret).
+    pub key: ApiKey,
+    /// The user it belongs to, read fresh for this request.
+    pub owner: User,
+    /// Its scopes that the owner still holds.
+    pub roles: Vec<Role>,
 }
 
 impl Call {
     /// The audit actor for this request: the signed-in user, else anonymous.
     pub fn actor(&self) -> Actor {
-        match &self.principal {
-            Some(p) => Actor::User {
+        match (&self.principal, &self.api_key) {
+            (Some(p), _) => Actor::User {
                 id: p.user.id.clone(),
                 email: p.user.email.clone(),
             },
-            None => Actor::Anonymous { claimed: None },
+            (None, Some(k)) => Actor::ApiKey {
+                id: k.key.id.clone(),
+                label: k.key.label.clone(),
+            },
+            (None, None) => Actor::Anonymous { claimed: None },
+        }
+    }
+
+    /// The roles the caller acts with: the signed-in user's, or the API key's.
+    pub fn roles(&self) -> Option<&[Role]> {
+        match (&self.principal, &self.api_key) {
+            (Some(p), _) => Some(&p.user.roles),
+            (None, Some(k)) => Some(&k.roles),
+            (None, None) => None,
         }
     }
 
@@ -136,7 +166,8 @@ async fn run(
     } else {
         Bytes::new()
     };
-    let form = if changes_state {
+    let is_api = endpoint.is_api();
+    let form = if changes_state && !is_api {
         Form::parse(&body).map_err(|e| Error::BadRequest(e.to_string()))?
     } else {
         Form::default()
@@ -149,12 +180,20 @@ async fn run(
         form,
         principal: None,
         headers: parts.headers,
+        body,
+        api_key: None,
     };
-    call.principal = find_principal(&call).await?;
+    // The API authenticates by bearer key only and the portal by session cookie only, so a
+    // browser's cookies never authorise an API call (and the API needs no CSRF token).
+    if is_api {
+        call.api_key = find_api_key(&call).await?;
+    } else {
+        call.principal = find_principal(&call).await?;
+    }
     match endpoint.access() {
         Access::Public => {}
-        Access::SignedIn | Access::Role(..) if call.principal.is_none() => {
-            if endpoint.is_api() {
+        Access::SignedIn | Access::Role(..) if call.roles().is_none() => {
+            if is_api {
                 return Err(Error::Unauthorized);
             }
             let next = form::encode(&call.path);
@@ -163,9 +202,8 @@ async fn run(
         Access::SignedIn => {}
         Access::Role(permission, need) => {
             let allowed = call
-                .principal
-                .as_ref()
-                .is_some_and(|p| roles::allows(&p.user.roles, permission, need));
+                .roles()
+                .is_some_and(|roles| roles::allows(roles, permission, need));
             if !allowed {
                 tracing::info!(path = %call.path, "authorisation refused");
                 call.audit(
@@ -179,7 +217,10 @@ async fn run(
             }
         }
     }
-    if changes_state && let Err(e) = check_csrf(&call, &endpoint) {
+    if changes_state
+        && !is_api
+        && let Err(e) = check_csrf(&call, &endpoint)
+    {
         call.audit(
             AuditEvent::new("access.csrf_refused", call.actor(), Outcome::Denied)
                 .target(call.path.clone()),
@@ -206,6 +247,13 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::AuditEvents) => audit_events::page(&call, false).await,
         Endpoint::AuditVerify => audit_events::page(&call, true).await,
         Endpoint::AuditExport => audit_events::export(&call).await,
+        Endpoint::Page(NavId::ApiKeys) => api_keys_page::page(&call).await,
+        Endpoint::ApiKeyCreateForm => api_keys_page::create(&call).await,
+        Endpoint::ApiKeyRevokeForm { id } => api_keys_page::revoke(&call, &id).await,
+        Endpoint::ApiAuditEvents => api::audit_events(&call).await,
+        Endpoint::ApiKeysList => api::list_keys(&call).await,
+        Endpoint::ApiKeyCreate => api::create_key_api(&call).await,
+        Endpoint::ApiKeyRevoke { id } => api::revoke_key_api(&call, &id).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::ApiUnknown => Err(Error::NotFound),
     }
@@ -229,6 +277,51 @@ async fn read_body(body: Incoming, headers: &HeaderMap, limit: usize) -> Result<
             "the request body broke off: {e}"
         ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// The API key in `Authorization: Bearer`, if it is live and its owner enabled. A key that
+/// is presented but not accepted is a 401, not an anonymous call.
+async fn find_api_key(call: &Call) -> Result<Option<ApiCaller>, Error> {
+    let Some(value) = call.headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let presented = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|v| v.trim().to_string())
+        .ok_or(Error::Unauthorized)?;
+    let now = call.state.clock.now_ms();
+    let key_for_log = api_keys::fingerprint(&presented);
+    let found = call
+        .state
+        .store
+        .read(move |tx| api_keys::authenticate(tx, &presented, now))
+        .await?;
+    match found {
+        Ok((key, owner)) => {
+            call.state
+                .api_key_uses
+                .note(&call.state.store, &key.id, now);
+            let roles = key.effective_roles(&owner);
+            Ok(Some(ApiCaller { key, owner, roles }))
+        }
+        Err(why) => {
+            tracing::info!(key = %key_for_log, "API key refused: {why:?}");
+            call.audit(
+                AuditEvent::new(
+                    "auth.api_key",
+                    Actor::Anonymous { claimed: None },
+                    Outcome::Failure,
+                )
+                .details(
+                    serde_json::json!({"reason": format!("{why:?}"), "fingerprint": key_for_log}),
+                ),
+            )
+            .await;
+            Err(Error::Unauthorized)
+        }
     }
 }
 

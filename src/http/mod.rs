@@ -2,6 +2,8 @@
 //! authorisation and CSRF checks, and the handlers that render portal pages. Handlers parse,
 //! authorise, call the domain and render; the rules live in the domain modules.
 
+pub mod api;
+pub mod api_keys;
 pub mod audit_events;
 pub mod auth;
 pub mod form;

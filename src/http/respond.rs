@@ -150,6 +150,12 @@ pub fn json_error(err: &Error) -> Response<Body> {
     });
     let mut r = json(err.status(), &body);
     add_retry_after(err, &mut r);
+    if err.status() == 401 {
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"lantern\""),
+        );
+    }
     r
 }
 

@@ -43,6 +43,24 @@ pub enum Endpoint {
     AuditVerify,
     /// `GET /settings/security/audit-events/export?format=csv|jsonl`
     AuditExport,
+    /// `POST /settings/security/api-keys`: create a key from the portal.
+    ApiKeyCreateForm,
+    /// `POST /settings/security/api-keys/{id}/revoke`
+    ApiKeyRevokeForm {
+        /// Key id.
+        id: String,
+    },
+    /// `GET /api/v1/audit-events`
+    ApiAuditEvents,
+    /// `GET /api/v1/api-keys`
+    ApiKeysList,
+    /// `POST /api/v1/api-keys`
+    ApiKeyCreate,
+    /// `DELETE /api/v1/api-keys/{id}`
+    ApiKeyRevoke {
+        /// Key id.
+        id: String,
+    },
     /// Anything under `/api/` that does not exist (yet).
     ApiUnknown,
 }
@@ -73,8 +91,17 @@ impl Endpoint {
         let get = *method == Method::GET || *method == Method::HEAD;
         let post = *method == Method::POST;
         let only = |ok: bool, e: Endpoint| if ok { Ok(e) } else { Err(NoRoute::Method) };
+        if let Some(rest) = path.strip_prefix("/api/v1/") {
+            return Ok(api_route(method, rest));
+        }
         if path.starts_with("/api/") {
             return Ok(Endpoint::ApiUnknown);
+        }
+        if let Some(id) = path
+            .strip_prefix("/settings/security/api-keys/")
+            .and_then(|r| r.strip_suffix("/revoke"))
+        {
+            return only(post, Endpoint::ApiKeyRevokeForm { id: id.to_string() });
         }
         if let Some(rest) = path.strip_prefix("/assets/") {
             let (hash, name) = rest.split_once('/').ok_or(NoRoute::NotFound)?;
@@ -99,6 +126,7 @@ impl Endpoint {
             "/profile/password" => only(post, Endpoint::ChangePassword),
             "/settings/security/audit-events/verify" => only(get, Endpoint::AuditVerify),
             "/settings/security/audit-events/export" => only(get, Endpoint::AuditExport),
+            "/settings/security/api-keys" if post => Ok(Endpoint::ApiKeyCreateForm),
             other => match nav::by_path(other) {
                 Some(entry) => only(get, Endpoint::Page(entry.id)),
                 None => Err(NoRoute::NotFound),
@@ -117,6 +145,14 @@ impl Endpoint {
             | Endpoint::SetupForm
             | Endpoint::Setup
             | Endpoint::ApiUnknown => Access::Public,
+            Endpoint::ApiAuditEvents => Access::Role(Permission::AuditEvents, Need::View),
+            Endpoint::ApiKeysList => Access::Role(Permission::ApiKeys, Need::View),
+            Endpoint::ApiKeyCreate
+            | Endpoint::ApiKeyRevoke { .. }
+            | Endpoint::ApiKeyCreateForm
+            | Endpoint::ApiKeyRevokeForm { .. } => {
+                Access::Role(Permission::ApiKeys, Need::Administer)
+            }
             Endpoint::Home | Endpoint::SignOut | Endpoint::Profile | Endpoint::ChangePassword => {
                 Access::SignedIn
             }
@@ -131,7 +167,29 @@ impl Endpoint {
 
     /// Whether the answer is JSON (API) rather than a portal page.
     pub fn is_api(&self) -> bool {
-        matches!(self, Endpoint::ApiUnknown | Endpoint::Healthz)
+        matches!(
+            self,
+            Endpoint::ApiUnknown
+                | Endpoint::Healthz
+                | Endpoint::ApiAuditEvents
+                | Endpoint::ApiKeysList
+                | Endpoint::ApiKeyCreate
+                | Endpoint::ApiKeyRevoke { .. }
+        )
+    }
+}
+
+/// Routes under `/api/v1/`; unknown paths and methods are `ApiUnknown` (a JSON 404).
+fn api_route(method: &Method, rest: &str) -> Endpoint {
+    let segments: Vec<&str> = rest.split('/').collect();
+    match (method.as_str(), segments.as_slice()) {
+        ("GET", ["audit-events"]) => Endpoint::ApiAuditEvents,
+        ("GET", ["api-keys"]) => Endpoint::ApiKeysList,
+        ("POST", ["api-keys"]) => Endpoint::ApiKeyCreate,
+        ("DELETE", ["api-keys", id]) if !id.is_empty() => Endpoint::ApiKeyRevoke {
+            id: (*id).to_string(),
+        },
+        _ => Endpoint::ApiUnknown,
     }
 }
 

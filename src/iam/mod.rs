@@ -2,6 +2,7 @@
 //! throttling and the role/permission matrix. Knows nothing about HTTP; stores through
 //! [`crate::store`].
 
+pub mod api_keys;
 pub mod passwords;
 pub mod roles;
 pub mod sessions;

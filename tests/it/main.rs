@@ -9,6 +9,7 @@
 
 mod support;
 
+mod api_keys;
 mod audit;
 mod backup;
 mod bad_input;
