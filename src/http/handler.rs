@@ -126,13 +126,15 @@ pub async fn handle(
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let wants_json = path.starts_with("/api/") || path == "/healthz";
-    let mut response = match run(Arc::clone(&state), peer, req).await {
+    // Filled in by `run` once the session is known, so error pages keep the user's frame.
+    let mut signed_in: Option<Principal> = None;
+    let mut response = match run(Arc::clone(&state), peer, req, &mut signed_in).await {
         Ok(r) => r,
         Err(err) => {
             if wants_json {
                 respond::json_error(&err)
             } else {
-                portal::error_page(&state, None, &err)
+                portal::error_page(&state, signed_in.as_ref(), &err)
             }
         }
     };
@@ -145,6 +147,7 @@ async fn run(
     state: Arc<AppState>,
     peer: SocketAddr,
     req: Request<Incoming>,
+    signed_in: &mut Option<Principal>,
 ) -> Result<Response<Body>, Error> {
     let (mut parts, body) = req.into_parts();
     // HTTP/2 carries the host in the :authority pseudo-header; the origin check wants it.
@@ -189,6 +192,7 @@ async fn run(
         call.api_key = find_api_key(&call).await?;
     } else {
         call.principal = find_principal(&call).await?;
+        signed_in.clone_from(&call.principal);
     }
     match endpoint.access() {
         Access::Public => {}

@@ -32,7 +32,8 @@ pub fn framed<R>(
     let company = state.company_name();
     let ctx = PageCtx {
         company: &company,
-        tier: "Community",
+        // Licences arrive with Organization › Name & Plan; until then say so plainly.
+        tier: "No licence installed",
         user: Some(UserView {
             name: &p.user.name,
             email: &p.user.email,
