@@ -5,26 +5,14 @@ use lantern::security::audit::{AUDIT, AuditRecord};
 
 use crate::support::*;
 
-async fn sign_in(c: &Client, email: &str, password: &str) -> Resp {
-    let form = c.get("/sign-in").await;
-    c.post_form(
-        "/sign-in",
-        &[
-            ("csrf", &form.csrf()),
-            ("email", email),
-            ("password", password),
-        ],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn events_are_listed_filtered_exported_and_verified() {
     let mut t = TestApp::start().await;
     let admin = t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let stranger = t.client();
     assert_eq!(
-        sign_in(&stranger, "mallory@example.org", "guessing wrong")
+        stranger
+            .sign_in("mallory@example.org", "guessing wrong")
             .await
             .status,
         401
@@ -118,7 +106,7 @@ async fn refused_access_is_audited_and_viewers_cannot_export() {
     }
     let dev = t.client();
     assert_eq!(
-        sign_in(&dev, "dev@example.org", "evening lamp light")
+        dev.sign_in("dev@example.org", "evening lamp light")
             .await
             .status,
         303
@@ -134,7 +122,8 @@ async fn refused_access_is_audited_and_viewers_cannot_export() {
 
     let viewer = t.client();
     assert_eq!(
-        sign_in(&viewer, "view@example.org", "evening lamp light")
+        viewer
+            .sign_in("view@example.org", "evening lamp light")
             .await
             .status,
         303

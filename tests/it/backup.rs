@@ -33,17 +33,7 @@ async fn backup_while_running_and_restore_elsewhere_keep_users_and_the_pin() {
         let mut restored = TestApp::start_in(target, &[]).await;
         assert!(restored.app().setup_link.is_none(), "the admin came back");
         let c = restored.client();
-        let form = c.get("/sign-in").await;
-        let r = c
-            .post_form(
-                "/sign-in",
-                &[
-                    ("csrf", &form.csrf()),
-                    ("email", ADMIN_EMAIL),
-                    ("password", ADMIN_PASSWORD),
-                ],
-            )
-            .await;
+        let r = c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         assert_eq!(r.status, 303);
         restored.stop().await;
     }

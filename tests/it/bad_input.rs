@@ -21,12 +21,7 @@ async fn read_all(stream: &mut (impl AsyncReadExt + Unpin)) -> String {
 }
 
 async fn raw_tls(t: &TestApp, request: &[u8]) -> String {
-    let tcp = TcpStream::connect(t.addr).await.unwrap();
-    let tls = connector(&t.data_dir(), vec![b"http/1.1".to_vec()]);
-    let mut s = tls
-        .connect(ServerName::IpAddress(t.addr.ip().into()), tcp)
-        .await
-        .unwrap();
+    let mut s = tls_stream(&t).await;
     s.write_all(request).await.unwrap();
     read_all(&mut s).await
 }
@@ -54,12 +49,7 @@ async fn slow_handshakes_and_slow_headers_are_cut_while_others_are_served() {
     // A client that connects and says nothing.
     let mut silent = TcpStream::connect(t.addr).await.unwrap();
     // A client that starts a request and never finishes its headers.
-    let tcp = TcpStream::connect(t.addr).await.unwrap();
-    let tls = connector(&t.data_dir(), vec![b"http/1.1".to_vec()]);
-    let mut slow = tls
-        .connect(ServerName::IpAddress(t.addr.ip().into()), tcp)
-        .await
-        .unwrap();
+    let mut slow = tls_stream(&t).await;
     slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .await
         .unwrap();
@@ -102,12 +92,7 @@ async fn oversized_headers_and_bodies_are_refused() {
         chunked.extend_from_slice(b"\r\n");
     }
     chunked.extend_from_slice(b"0\r\n\r\n");
-    let tcp = TcpStream::connect(t.addr).await.unwrap();
-    let tls = connector(&t.data_dir(), vec![b"http/1.1".to_vec()]);
-    let mut s = tls
-        .connect(ServerName::IpAddress(t.addr.ip().into()), tcp)
-        .await
-        .unwrap();
+    let mut s = tls_stream(&t).await;
     // The server may stop reading once over the limit: ignore write errors.
     let _ = s.write_all(&chunked).await;
     let answer = read_all(&mut s).await;

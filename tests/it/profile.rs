@@ -8,17 +8,7 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     let c = t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     // A second browser signed in as the same user.
     let other = t.client();
-    let form = other.get("/sign-in").await;
-    let r = other
-        .post_form(
-            "/sign-in",
-            &[
-                ("csrf", &form.csrf()),
-                ("email", ADMIN_EMAIL),
-                ("password", ADMIN_PASSWORD),
-            ],
-        )
-        .await;
+    let r = other.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(r.status, 303);
 
     let profile = c.get("/profile").await;
@@ -76,28 +66,9 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
     );
 
     let fresh = t.client();
-    let form = fresh.get("/sign-in").await;
-    let old = fresh
-        .post_form(
-            "/sign-in",
-            &[
-                ("csrf", &form.csrf()),
-                ("email", ADMIN_EMAIL),
-                ("password", ADMIN_PASSWORD),
-            ],
-        )
-        .await;
+    let old = fresh.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(old.status, 401);
-    let new = fresh
-        .post_form(
-            "/sign-in",
-            &[
-                ("csrf", &form.csrf()),
-                ("email", ADMIN_EMAIL),
-                ("password", new_password),
-            ],
-        )
-        .await;
+    let new = fresh.sign_in(ADMIN_EMAIL, new_password).await;
     assert_eq!(new.status, 303);
     t.stop().await;
 }

@@ -24,12 +24,7 @@ async fn wait_until_refused(addr: std::net::SocketAddr) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_is_answered_during_shutdown() {
     let mut t = TestApp::start().await;
-    let tcp = TcpStream::connect(t.addr).await.unwrap();
-    let tls = connector(&t.data_dir(), vec![b"http/1.1".to_vec()]);
-    let mut s = tls
-        .connect(ServerName::IpAddress(t.addr.ip().into()), tcp)
-        .await
-        .unwrap();
+    let mut s = tls_stream(&t).await;
     s.write_all(b"POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nemail")
         .await
         .unwrap();
@@ -58,12 +53,7 @@ async fn a_request_in_flight_is_answered_during_shutdown() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_request_does_not_hold_shutdown_past_the_grace_period() {
     let mut t = TestApp::start_with(&[("LANTERN_HTTP_SHUTDOWN_GRACE_SECS", "1")]).await;
-    let tcp = TcpStream::connect(t.addr).await.unwrap();
-    let tls = connector(&t.data_dir(), vec![b"http/1.1".to_vec()]);
-    let mut s = tls
-        .connect(ServerName::IpAddress(t.addr.ip().into()), tcp)
-        .await
-        .unwrap();
+    let mut s = tls_stream(&t).await;
     s.write_all(b"POST /sign-in HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nemail")
         .await
         .unwrap();

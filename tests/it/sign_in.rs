@@ -2,26 +2,14 @@
 
 use crate::support::*;
 
-async fn sign_in(c: &Client, email: &str, password: &str) -> Resp {
-    let form = c.get("/sign-in").await;
-    assert_eq!(form.status, 200);
-    c.post_form(
-        "/sign-in?next=/profile",
-        &[
-            ("csrf", &form.csrf()),
-            ("email", email),
-            ("password", password),
-        ],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn sign_in_sets_a_strict_host_cookie_and_shows_the_whole_navigation() {
     let mut t = TestApp::start().await;
     t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let c = t.client();
-    let r = sign_in(&c, "ADA@example.org ", ADMIN_PASSWORD).await;
+    let r = c
+        .sign_in_to("/sign-in?next=/profile", "ADA@example.org ", ADMIN_PASSWORD)
+        .await;
     assert_eq!(r.status, 303, "{}", r.body);
     assert_eq!(r.header("location"), Some("/profile"));
     let cookie = r
@@ -77,8 +65,8 @@ async fn unknown_users_and_wrong_passwords_get_the_same_answer() {
     t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let c = t.client();
     // Same length e-mails, so that the re-rendered forms can be compared byte for byte.
-    let wrong = sign_in(&c, ADMIN_EMAIL, "not the password").await;
-    let unknown = sign_in(&c, "adb@example.org", "not the password").await;
+    let wrong = c.sign_in(ADMIN_EMAIL, "not the password").await;
+    let unknown = c.sign_in("adb@example.org", "not the password").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(unknown.status, 401);
     assert!(
@@ -100,15 +88,15 @@ async fn repeated_failures_are_throttled_with_429_then_allowed_again() {
     let c = t.client();
     for _ in 0..5 {
         assert_eq!(
-            sign_in(&c, ADMIN_EMAIL, "guess guess guess").await.status,
+            c.sign_in(ADMIN_EMAIL, "guess guess guess").await.status,
             401
         );
     }
-    let throttled = sign_in(&c, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let throttled = c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(throttled.status, 429);
     assert_eq!(throttled.header("retry-after"), Some("60"));
     t.clock.advance_ms(61_000);
-    assert_eq!(sign_in(&c, ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
+    assert_eq!(c.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await.status, 303);
     t.stop().await;
 }
 

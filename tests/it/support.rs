@@ -171,6 +171,26 @@ impl Client {
         format!("https://{}", self.addr)
     }
 
+    /// Signs in through the form, as a browser does; returns the answer to the post.
+    pub async fn sign_in(&self, email: &str, password: &str) -> Resp {
+        self.sign_in_to("/sign-in", email, password).await
+    }
+
+    /// Like [`Client::sign_in`], posting to `action` (to pass `?next=`).
+    pub async fn sign_in_to(&self, action: &str, email: &str, password: &str) -> Resp {
+        let form = self.get("/sign-in").await;
+        assert_eq!(form.status, 200, "{}", form.body);
+        self.post_form(
+            action,
+            &[
+                ("csrf", &form.csrf()),
+                ("email", email),
+                ("password", password),
+            ],
+        )
+        .await
+    }
+
     pub async fn get(&self, path: &str) -> Resp {
         self.request("GET", path, &[], Bytes::new()).await
     }
@@ -266,6 +286,15 @@ pub fn connector(data_dir: &Path, alpn: Vec<Vec<u8>>) -> TlsConnector {
         .with_no_client_auth();
     config.alpn_protocols = alpn;
     TlsConnector::from(Arc::new(config))
+}
+
+/// A raw TLS connection (HTTP/1.1 by ALPN) to the test appliance, for hand-written requests.
+pub async fn tls_stream(t: &TestApp) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let tcp = TcpStream::connect(t.addr).await.unwrap();
+    connector(&t.data_dir(), vec![b"http/1.1".to_vec()])
+        .connect(ServerName::IpAddress(t.addr.ip().into()), tcp)
+        .await
+        .unwrap()
 }
 
 pub fn encode(s: &str) -> String {
