@@ -16,6 +16,7 @@ use hyper::{Method, Request, Response};
 use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
+use super::users as user_admin;
 use super::{auth, portal};
 use crate::app::AppState;
 use crate::error::Error;
@@ -24,6 +25,7 @@ use crate::iam::sessions::Session;
 use crate::iam::tokens::constant_time_eq;
 use crate::iam::users::{self, User};
 use crate::security::audit::{self, Actor, AuditEvent, Outcome};
+use crate::ui::nav::NavId;
 
 /// How long a client may take to send a request body once the headers are in.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,7 +33,8 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// A signed-in user with their session.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The user, read fresh for this request (role changes apply at once).
+    /// The user, read fresh for this request (role changes apply at once); `roles` are the
+    /// effective ones of the RBAC mode (see `iam::settings::effective_roles`).
     pub user: User,
     /// Their session.
     pub session: Session,
@@ -202,8 +205,19 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Setup => auth::setup(&call).await,
         Endpoint::Profile => portal::profile(&call, None, &Default::default()),
         Endpoint::ChangePassword => portal::change_password(&call).await,
-        Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::ApiUnknown => Err(Error::NotFound),
+        Endpoint::Page(NavId::Users) => user_admin::list(&call).await,
+        Endpoint::Page(id) => portal::page(&call, id),
+        Endpoint::UserNew => user_admin::new_form(&call).await,
+        Endpoint::UserCreate => user_admin::create(&call).await,
+        Endpoint::UserDetail(id) => user_admin::detail(&call, &id).await,
+        Endpoint::UserRoles(id) => user_admin::set_roles(&call, &id).await,
+        Endpoint::UserEnabled(id, on) => user_admin::set_enabled(&call, &id, on).await,
+        Endpoint::UserDelete(id) => user_admin::delete(&call, &id).await,
+        Endpoint::UserActivationLink(id) => user_admin::activation_link(&call, &id).await,
+        Endpoint::RbacMode => user_admin::rbac_mode(&call).await,
+        Endpoint::ActivateForm => user_admin::activate_form(&call).await,
+        Endpoint::Activate => user_admin::activate(&call).await,
     }
 }
 
@@ -236,10 +250,18 @@ async fn find_principal(call: &Call) -> Result<Option<Principal>, Error> {
         return Ok(None);
     };
     let user_id = session.user_id.clone();
+    // Roles count as the mode allows (non-RBAC: only Developer and Company Admin), read in
+    // the same snapshot as the user so a mode switch applies to the next request.
     let user = call
         .state
         .store
-        .read(move |tx| users::get(tx, &user_id))
+        .read(move |tx| {
+            let rbac = crate::iam::settings::rbac_enabled(tx)?;
+            Ok(users::get(tx, &user_id)?.map(|mut u| {
+                u.roles = crate::iam::settings::effective_roles(&u.roles, rbac);
+                u
+            }))
+        })
         .await?;
     Ok(user.filter(|u| !u.disabled).map(|user| Principal {
         user,
@@ -264,7 +286,9 @@ fn check_csrf(call: &Call, endpoint: &Endpoint) -> Result<(), Error> {
     }
     let sent = call.form.text("csrf");
     let expected = match endpoint {
-        Endpoint::SignIn | Endpoint::Setup => call.cookie(PRE_CSRF_COOKIE).map(str::to_string),
+        Endpoint::SignIn | Endpoint::Setup | Endpoint::Activate => {
+            call.cookie(PRE_CSRF_COOKIE).map(str::to_string)
+        }
         _ => call.principal.as_ref().map(|p| p.session.csrf.clone()),
     };
     match expected {

@@ -19,7 +19,12 @@ use crate::ui::nav::{self, NavId};
 use crate::ui::pages;
 
 /// Renders with the frame of a signed-in user.
-fn framed<R>(state: &AppState, p: &Principal, path: &str, render: impl FnOnce(&PageCtx) -> R) -> R {
+pub(crate) fn framed<R>(
+    state: &AppState,
+    p: &Principal,
+    path: &str,
+    render: impl FnOnce(&PageCtx) -> R,
+) -> R {
     let roles = p.user.roles.clone();
     let visible = move |id: NavId| {
         page_permission(id).is_none_or(|perm| roles::allows(&roles, perm, Need::View))
@@ -39,7 +44,7 @@ fn framed<R>(state: &AppState, p: &Principal, path: &str, render: impl FnOnce(&P
     render(&ctx)
 }
 
-fn principal(call: &Call) -> Result<&Principal, Error> {
+pub(crate) fn principal(call: &Call) -> Result<&Principal, Error> {
     call.principal.as_ref().ok_or(Error::Unauthorized)
 }
 

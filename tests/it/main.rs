@@ -19,3 +19,4 @@ mod sign_in;
 mod smoke;
 mod systemd;
 mod tls;
+mod users;
