@@ -267,9 +267,10 @@ pub fn new_form(
                     label for="f-method-password" { "Set a password now" }
                 }
             }
-            (Field::password("password", "Password (only when setting it now)")
+            (Field::password("password", "Password")
                 .autocomplete("new-password").length(Some(PASSWORD_MIN), Some(PASSWORD_MAX))
-                .help("8 to 128 characters. Common passwords are refused.").render(errors))
+                .help("Only when you set it now: 8 to 128 characters. Common passwords are refused.")
+                .render(errors))
             (Field::password("password_confirm", "Password again").autocomplete("new-password")
                 .length(Some(PASSWORD_MIN), Some(PASSWORD_MAX)).render(errors))
             div class="form-actions" {
@@ -352,7 +353,7 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
                 ("Activation link", link_fact),
             ])))
             @if v.can_write {
-                (card("Roles", post_form(&format!("{url}/roles"), ctx.csrf, html! {
+                (card("Change roles", post_form(&format!("{url}/roles"), ctx.csrf, html! {
                     (role_checkboxes(&v.options, &v.roles, &FormErrors::none()))
                     p class="field-help" { "Changes apply to the user's next request." }
                     div class="form-actions" { (submit(ButtonKind::Primary, "Save roles")) }
@@ -362,27 +363,27 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
         @if v.can_write {
             (card("Account actions", html! {
                 @if v.state == UserState::Pending {
-                    (post_form(&format!("{url}/activation-link"), ctx.csrf, html! {
-                        p { "Make a new activation link; the previous one stops working." }
-                        (submit(ButtonKind::Secondary, "New activation link"))
-                    }))
+                    p { "The user has not activated their account yet. A new activation link replaces the previous one." }
+                    (post_form(&format!("{url}/activation-link"), ctx.csrf,
+                        submit(ButtonKind::Secondary, "New activation link")))
                 }
                 @if v.is_self {
                     p class="muted" { "This is your own account: another Company Admin can disable or delete it." }
                 } @else {
-                    @if v.state == UserState::Disabled {
-                        (post_form(&format!("{url}/enable"), ctx.csrf, html! {
-                            p { "Let this user sign in again." }
-                            (submit(ButtonKind::Secondary, "Enable user"))
-                        }))
-                    } @else {
-                        (confirm_action("Disable user",
-                            "The user is signed out everywhere at once and cannot sign in until enabled again.",
-                            &format!("{url}/disable"), ctx.csrf, "Disable now"))
+                    p { "Disabling signs the user out everywhere at once; enabling lets them sign in again. Deleting removes the account for good." }
+                    div class="form-actions" {
+                        @if v.state == UserState::Disabled {
+                            (post_form(&format!("{url}/enable"), ctx.csrf,
+                                submit(ButtonKind::Secondary, "Enable user")))
+                        } @else {
+                            (confirm_action("Disable user",
+                                "The user is signed out everywhere at once and cannot sign in until enabled again.",
+                                &format!("{url}/disable"), ctx.csrf, "Disable now"))
+                        }
+                        (confirm_action("Delete user",
+                            "The account is removed for good and the user is signed out everywhere. Audit records stay.",
+                            &format!("{url}/delete"), ctx.csrf, "Delete for good"))
                     }
-                    (confirm_action("Delete user",
-                        "The account is removed for good and the user is signed out everywhere. Audit records stay.",
-                        &format!("{url}/delete"), ctx.csrf, "Delete for good"))
                 }
             }))
         }
@@ -555,6 +556,9 @@ mod tests {
         assert!(html.contains("value=\"developer\" checked"));
         assert!(!html.contains("value=\"security\" checked"));
         assert!(html.contains("value=\"password\" checked"));
+        if let Ok(path) = std::env::var("LANTERN_RENDER_NEW_USER") {
+            std::fs::write(path, &html).unwrap();
+        }
     }
 
     #[test]
@@ -580,6 +584,9 @@ mod tests {
         assert!(html.contains("you will not see this again"));
         assert!(html.contains("/settings/iam/users/b2/activation-link"));
         assert!(!html.contains("/settings/iam/users/b2/delete"));
+        if let Ok(path) = std::env::var("LANTERN_RENDER_USER_LINK") {
+            std::fs::write(path, &html).unwrap();
+        }
         let other = DetailView {
             is_self: false,
             new_link: None,
