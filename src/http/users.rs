@@ -142,6 +142,8 @@ pub async fn list(call: &Call) -> Result<Response<Body>, Error> {
         role,
         offset: parse_number(call, "offset", 0),
         limit: parse_number(call, "limit", admin::DEFAULT_PAGE).clamp(1, admin::MAX_PAGE),
+        sort: admin::SortKey::from_id(call.query.text("sort")).unwrap_or_default(),
+        descending: call.query.text("dir") == "desc",
     };
     let lookup = query.clone();
     let (rbac, page) = call
@@ -167,6 +169,8 @@ pub async fn list(call: &Call) -> Result<Response<Body>, Error> {
         role: role.map(|r| r.id().to_string()).unwrap_or_default(),
         offset: query.offset,
         limit: query.limit,
+        sort: query.sort.id(),
+        descending: query.descending,
         role_options: options(&Role::ALL),
         now: call.state.clock.now_secs(),
         can_write: can_write(p),
@@ -379,6 +383,12 @@ async fn detail_page(
             .map(|ms| ms.div_euclid(1000)),
         now: call.state.clock.now_secs(),
         options: options(settings::assignable_roles(rbac)),
+        inactive: user
+            .roles
+            .iter()
+            .filter(|r| !settings::assignable_roles(rbac).contains(r))
+            .map(|r| r.label())
+            .collect(),
         can_write: can_write(p),
         is_self: user.id == p.user.id,
         new_link,

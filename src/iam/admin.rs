@@ -68,6 +68,37 @@ pub fn status(user: &User) -> Status {
     }
 }
 
+/// The column the list is sorted by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortKey {
+    /// Display name, case-insensitive (then e-mail).
+    #[default]
+    Name,
+    /// E-mail address.
+    Email,
+    /// Creation time (then e-mail).
+    Created,
+}
+
+impl SortKey {
+    /// Every key, for the column headers.
+    pub const ALL: [SortKey; 3] = [SortKey::Name, SortKey::Email, SortKey::Created];
+
+    /// The key's name in the URL (`?sort=`).
+    pub fn id(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Email => "email",
+            SortKey::Created => "created",
+        }
+    }
+
+    /// Parses `?sort=`.
+    pub fn from_id(id: &str) -> Option<SortKey> {
+        SortKey::ALL.into_iter().find(|k| k.id() == id)
+    }
+}
+
 /// The list's filters and page, as they come from the URL.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListQuery {
@@ -79,12 +110,16 @@ pub struct ListQuery {
     pub offset: usize,
     /// Rows to return (1..=[`MAX_PAGE`]).
     pub limit: usize,
+    /// The sort column.
+    pub sort: SortKey,
+    /// Reverse order.
+    pub descending: bool,
 }
 
 /// One page of the list and how many users match in all.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserPage {
-    /// The users of this page, by name then e-mail.
+    /// The users of this page, in the query's order.
     pub items: Vec<User>,
     /// How many users match the filters.
     pub total: usize,
@@ -96,7 +131,7 @@ fn all_users(rows: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<User> {
         .collect()
 }
 
-/// The users matching `query`, sorted by name (case-insensitive), then e-mail.
+/// The users matching `query`, in the order it asks for.
 pub fn list(tx: &ReadTx, query: &ListQuery) -> Result<UserPage, StoreError> {
     let needle = query.q.trim().to_lowercase();
     let mut matching: Vec<User> = all_users(tx.scan_prefix(&USERS, b"", MAX_USERS)?)
@@ -108,8 +143,20 @@ pub fn list(tx: &ReadTx, query: &ListQuery) -> Result<UserPage, StoreError> {
         })
         .filter(|u| query.role.is_none_or(|r| u.roles.contains(&r)))
         .collect();
-    matching
-        .sort_by(|a, b| (a.name.to_lowercase(), &a.email).cmp(&(b.name.to_lowercase(), &b.email)));
+    matching.sort_by(|a, b| {
+        let order = match query.sort {
+            SortKey::Name => {
+                (a.name.to_lowercase(), &a.email).cmp(&(b.name.to_lowercase(), &b.email))
+            }
+            SortKey::Email => a.email.cmp(&b.email),
+            SortKey::Created => (a.created_secs, &a.email).cmp(&(b.created_secs, &b.email)),
+        };
+        if query.descending {
+            order.reverse()
+        } else {
+            order
+        }
+    });
     let total = matching.len();
     let limit = query.limit.clamp(1, MAX_PAGE);
     let items = matching

@@ -588,6 +588,8 @@ async fn non_rbac_mode_allows_only_developer_and_company_admin() {
     assert!(refused.body.contains("non-RBAC"));
     assert!(user_id(&t, "ap@example.org").await.is_none());
     let sec_id = user_id(&t, "sec@example.org").await.unwrap();
+    let page = admin.get(&format!("{USERS}/{sec_id}")).await;
+    assert!(page.body.contains("without effect in non-RBAC mode: Security"));
     let r = post(
         &admin,
         &format!("{USERS}/{sec_id}/roles"),
@@ -646,6 +648,11 @@ async fn the_list_searches_filters_and_pages_in_the_url() {
     let page2 = admin.get(&format!("{USERS}?limit=2&offset=2")).await;
     assert!(page2.body.contains("Showing 3–4 of 4 users"));
     assert!(page2.body.contains("Previous"));
+    let by_email = admin.get(&format!("{USERS}?sort=email&dir=desc")).await;
+    let at = |e: &str| by_email.body.find(e).unwrap();
+    assert!(at("cat@example.org") < at("ben@corp.example"));
+    assert!(at("ben@corp.example") < at("ann@example.org"));
+    assert!(by_email.body.contains("aria-sort=\"descending\""));
     let none = admin.get(&format!("{USERS}?q=nobody")).await;
     assert!(none.body.contains("No users match"));
     t.stop().await;

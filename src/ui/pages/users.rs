@@ -73,6 +73,10 @@ pub struct ListView {
     pub offset: usize,
     /// Rows per page.
     pub limit: usize,
+    /// The sort column's id (`name`, `email`, `created`).
+    pub sort: &'static str,
+    /// Reverse order.
+    pub descending: bool,
     /// Roles for the filter.
     pub role_options: Vec<RoleOption>,
     /// Current time, unix seconds.
@@ -87,14 +91,22 @@ pub struct ListView {
     pub notice: Option<String>,
 }
 
-fn list_url(q: &str, role: &str, offset: usize, limit: usize) -> String {
+/// The list's URL with its filters, the order `sort`/`descending`, at `offset`.
+fn list_url(v: &ListView, sort: &str, descending: bool, offset: usize) -> String {
     let mut params = Vec::new();
-    if !q.is_empty() {
-        params.push(format!("q={}", encode(q)));
+    if !v.q.is_empty() {
+        params.push(format!("q={}", encode(&v.q)));
     }
-    if !role.is_empty() {
-        params.push(format!("role={}", encode(role)));
+    if !v.role.is_empty() {
+        params.push(format!("role={}", encode(&v.role)));
     }
+    if sort != "name" || descending {
+        params.push(format!("sort={}", encode(sort)));
+    }
+    if descending {
+        params.push("dir=desc".to_string());
+    }
+    let limit = v.limit;
     if offset > 0 {
         params.push(format!("offset={offset}"));
     }
@@ -113,6 +125,27 @@ fn encode(s: &str) -> String {
         }
         out
     })
+}
+
+/// A column header that sorts by `key`: a link that sorts ascending, or reverses the current
+/// order; `aria-sort` tells screen readers the current one.
+fn sort_header(v: &ListView, key: &str, label: &str) -> Markup {
+    let current = v.sort == key;
+    let aria = match (current, v.descending) {
+        (false, _) => None,
+        (true, false) => Some("ascending"),
+        (true, true) => Some("descending"),
+    };
+    let arrow = match aria {
+        Some("ascending") => " ↑",
+        Some(_) => " ↓",
+        None => "",
+    };
+    html! {
+        th scope="col" aria-sort=[aria] {
+            a href=(list_url(v, key, current && !v.descending, 0)) { (label) (arrow) }
+        }
+    }
 }
 
 /// The Users list.
@@ -152,7 +185,16 @@ pub fn list(ctx: &PageCtx, v: &ListView) -> Markup {
             div class="list-meta" {
                 span { "Showing " (first) "–" (last) " of " (v.total) " " (if v.total == 1 { "user" } else { "users" }) }
             }
-            (crate::ui::components::table("Users", &["Name", "E-mail", "Roles", "Status", "Created"], html! {
+            div class="table-wrap" { table class="table" {
+                caption class="sr-only" { "Users" }
+                thead { tr {
+                    (sort_header(v, "name", "Name"))
+                    (sort_header(v, "email", "E-mail"))
+                    th scope="col" { "Roles" }
+                    th scope="col" { "Status" }
+                    (sort_header(v, "created", "Created"))
+                } }
+                tbody {
                 @for r in &v.rows {
                     tr {
                         th scope="row" { a href={ (BASE) "/" (r.id) } { (r.name) } }
@@ -162,14 +204,15 @@ pub fn list(ctx: &PageCtx, v: &ListView) -> Markup {
                         td { (rel_time(r.created, v.now)) }
                     }
                 }
-            }))
+                }
+            } }
             @if v.offset > 0 || last < v.total {
                 nav class="pagination" aria-label="Pages" {
                     @if v.offset > 0 {
-                        a class="button" href=(list_url(&v.q, &v.role, v.offset.saturating_sub(v.limit), v.limit)) { "Previous" }
+                        a class="button" href=(list_url(v, v.sort, v.descending, v.offset.saturating_sub(v.limit))) { "Previous" }
                     }
                     @if last < v.total {
-                        a class="button" href=(list_url(&v.q, &v.role, last, v.limit)) { "Next" }
+                        a class="button" href=(list_url(v, v.sort, v.descending, last)) { "Next" }
                     }
                 }
             }
@@ -311,6 +354,8 @@ pub struct DetailView {
     pub now: i64,
     /// Roles that may be assigned in the current mode.
     pub options: Vec<RoleOption>,
+    /// Labels of roles the user holds that have no effect in non-RBAC mode.
+    pub inactive: Vec<&'static str>,
     /// Whether the viewer may change users.
     pub can_write: bool,
     /// Whether this is the viewer's own account (no disable or delete).
@@ -355,6 +400,12 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
             @if v.can_write {
                 (card("Change roles", post_form(&format!("{url}/roles"), ctx.csrf, html! {
                     (role_checkboxes(&v.options, &v.roles, &FormErrors::none()))
+                    @if !v.inactive.is_empty() {
+                        p class="field-help" {
+                            "Held but without effect in non-RBAC mode: " (v.inactive.join(", "))
+                            ". Saving here replaces them."
+                        }
+                    }
                     p class="field-help" { "Changes apply to the user's next request." }
                     div class="form-actions" { (submit(ButtonKind::Primary, "Save roles")) }
                 })))
@@ -480,6 +531,8 @@ mod tests {
             role: "developer".into(),
             offset: 20,
             limit: 20,
+            sort: "name",
+            descending: false,
             role_options: vec![
                 ("developer", "Developer"),
                 ("company-admin", "Company Admin"),
@@ -504,6 +557,11 @@ mod tests {
             "{html}"
         );
         assert!(html.contains("offset=22"));
+        assert!(html.contains("aria-sort=\"ascending\""));
+        assert!(
+            html.contains("role=developer&amp;sort=name&amp;dir=desc&amp;limit=20"),
+            "the current column reverses"
+        );
         assert!(html.contains("Create user"));
         assert!(html.contains("Switch to non-RBAC mode"));
         // Written for the browser check (see the report): tests/it renders the real thing.
@@ -574,6 +632,7 @@ mod tests {
             link_expires: Some(600_000),
             now: 2_000,
             options: vec![("developer", "Developer")],
+            inactive: vec!["Security"],
             can_write: true,
             is_self: true,
             new_link: Some("https://a/activate?token=T".into()),
@@ -582,6 +641,7 @@ mod tests {
         let html = with_ctx(|ctx| detail(ctx, &v)).into_string();
         assert_csp_clean(&html);
         assert!(html.contains("you will not see this again"));
+        assert!(html.contains("without effect in non-RBAC mode: Security"));
         assert!(html.contains("/settings/iam/users/b2/activation-link"));
         assert!(!html.contains("/settings/iam/users/b2/delete"));
         if let Ok(path) = std::env::var("LANTERN_RENDER_USER_LINK") {
