@@ -390,3 +390,175 @@ pub fn set_rbac_mode(tx: &mut WriteTx<'_>, on: bool, acting: &Acting) -> Result<
     )?;
     Ok(true)
 }
+
+#[cfg(test)]
+// Tests may fail loudly; the denies exist for production paths.
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+mod tests {
+    use super::*;
+    use crate::iam::tokens::digest;
+    use crate::store::{Store, StoreOptions};
+
+    const NOW_MS: i64 = 1_800_000_000_000;
+
+    fn store(dir: &tempfile::TempDir) -> Store {
+        Store::open(&dir.path().join("store.redb"), StoreOptions::default()).unwrap()
+    }
+
+    fn acting(user_id: &str) -> Acting {
+        Acting {
+            actor: Actor::System,
+            user_id: user_id.into(),
+            source: "127.0.0.1".into(),
+            now_ms: NOW_MS,
+        }
+    }
+
+    fn add(store: &Store, email: &str, roles: &[Role], link: Option<&str>) -> User {
+        let new = NewUser {
+            email: email.into(),
+            name: String::new(),
+            roles: roles.to_vec(),
+            password_hash: link.is_none().then(|| "hash".to_string()),
+        };
+        let key = link.map(digest);
+        store
+            .write_blocking(move |tx| create(tx, &new, key, &acting("creator")))
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn the_last_enabled_admin_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let a = add(&s, "a@x.org", &[Role::CompanyAdmin], None);
+        let b = add(&s, "b@x.org", &[Role::CompanyAdmin, Role::Security], None);
+        let (a_id, b_id) = (a.id.clone(), b.id.clone());
+        let refuse_self = s.write_blocking({
+            let a_id = a_id.clone();
+            move |tx| set_enabled(tx, &a_id, false, &acting(&a_id))
+        });
+        assert!(matches!(refuse_self, Err(StoreError::Conflict(m)) if m.contains("your own")));
+        // b may go while a remains; then a is the last one.
+        s.write_blocking({
+            let (a_id, b_id) = (a_id.clone(), b_id.clone());
+            move |tx| set_enabled(tx, &b_id, false, &acting(&a_id))
+        })
+        .unwrap();
+        for result in [
+            s.write_blocking({
+                let a_id = a_id.clone();
+                move |tx| set_roles(tx, &a_id, vec![Role::Developer], &acting("someone"))
+            })
+            .map(|_| ()),
+            s.write_blocking({
+                let a_id = a_id.clone();
+                move |tx| delete(tx, &a_id, &acting("someone")).map(|_| ())
+            }),
+        ] {
+            assert!(matches!(result, Err(StoreError::Conflict(m)) if m.contains("last enabled")));
+        }
+        // Demoting a disabled admin is fine.
+        let b = s
+            .write_blocking(move |tx| set_roles(tx, &b_id, vec![], &acting(&a_id)))
+            .unwrap();
+        assert_eq!(
+            b.roles,
+            vec![Role::Developer],
+            "none chosen means Developer"
+        );
+    }
+
+    #[test]
+    fn delete_frees_the_address_and_revokes_the_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        add(&s, "a@x.org", &[Role::CompanyAdmin], None);
+        let p = add(&s, "p@x.org", &[], Some("tok"));
+        let id = p.id.clone();
+        s.write_blocking(move |tx| delete(tx, &id, &acting("admin")).map(|_| ()))
+            .unwrap();
+        assert!(
+            s.read_blocking(|tx| activation::lookup(tx, "tok", NOW_MS))
+                .unwrap()
+                .is_none()
+        );
+        let again = add(&s, "P@x.org", &[], None);
+        assert_ne!(again.id, p.id);
+    }
+
+    #[test]
+    fn activation_links_work_once_until_they_expire_and_are_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let p = add(&s, "p@x.org", &[], Some("first"));
+        let lookup = |token: &'static str, at: i64| {
+            s.read_blocking(move |tx| activation::lookup(tx, token, at))
+                .unwrap()
+                .map(|u| u.id)
+        };
+        let expiry = NOW_MS + activation::ACTIVATION_TTL_MS;
+        assert_eq!(lookup("first", expiry - 1), Some(p.id.clone()));
+        assert_eq!(lookup("first", expiry), None, "expired at the instant");
+        let id = p.id.clone();
+        s.write_blocking(move |tx| new_activation_link(tx, &id, digest("second"), &acting("a")))
+            .unwrap();
+        assert_eq!(lookup("first", NOW_MS), None, "replaced");
+        let used = s
+            .write_blocking(|tx| activation::consume(tx, "second", "phc", NOW_MS))
+            .unwrap();
+        assert_eq!(used.password_hash.as_deref(), Some("phc"));
+        let twice = s.write_blocking(|tx| activation::consume(tx, "second", "phc", NOW_MS));
+        assert!(matches!(twice, Err(StoreError::NotFound(_))));
+        let id = p.id.clone();
+        let renew = s.write_blocking(move |tx| {
+            new_activation_link(tx, &id, digest("third"), &acting("a")).map(|_| ())
+        });
+        assert!(
+            matches!(renew, Err(StoreError::Conflict(_))),
+            "already active"
+        );
+    }
+
+    #[test]
+    fn non_rbac_mode_refuses_other_roles_and_the_list_filters() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        add(&s, "ann@x.org", &[Role::Appsec], None);
+        add(&s, "bob@corp.org", &[Role::Developer], None);
+        let changed = s
+            .write_blocking(|tx| set_rbac_mode(tx, false, &acting("a")))
+            .unwrap();
+        assert!(changed);
+        assert!(!s.read_blocking(settings::rbac_enabled).unwrap());
+        let refused = s.write_blocking(|tx| {
+            let new = NewUser {
+                email: "c@x.org".into(),
+                name: String::new(),
+                roles: vec![Role::Security],
+                password_hash: None,
+            };
+            create(tx, &new, None, &acting("a")).map(|_| ())
+        });
+        assert!(matches!(refused, Err(StoreError::Conflict(m)) if m.contains("non-RBAC")));
+        let page = |q: &str, role: Option<Role>| {
+            let query = ListQuery {
+                q: q.into(),
+                role,
+                limit: 10,
+                ..Default::default()
+            };
+            s.read_blocking(move |tx| list(tx, &query)).unwrap()
+        };
+        assert_eq!(page("", None).total, 2);
+        assert_eq!(page("CORP", None).items[0].email, "bob@corp.org");
+        assert_eq!(page("", Some(Role::Appsec)).total, 1);
+        assert_eq!(page("nobody", None).total, 0);
+    }
+}

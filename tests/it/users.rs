@@ -589,7 +589,10 @@ async fn non_rbac_mode_allows_only_developer_and_company_admin() {
     assert!(user_id(&t, "ap@example.org").await.is_none());
     let sec_id = user_id(&t, "sec@example.org").await.unwrap();
     let page = admin.get(&format!("{USERS}/{sec_id}")).await;
-    assert!(page.body.contains("without effect in non-RBAC mode: Security"));
+    assert!(
+        page.body
+            .contains("without effect in non-RBAC mode: Security")
+    );
     let r = post(
         &admin,
         &format!("{USERS}/{sec_id}/roles"),
