@@ -452,7 +452,8 @@ pub fn activate(csrf: &str, token: &str, name: &str, email: &str, errors: &FormE
         form class="form" method="post" action="/activate" {
             (crate::ui::components::csrf_input(csrf))
             input type="hidden" name="token" value=(token);
-            (Field::email("email", "E-mail").value(email).autocomplete("username").readonly()
+            // Marked required only so the label does not say "optional": it is read-only and filled.
+            (Field::email("email", "E-mail").value(email).autocomplete("username").readonly().required()
                 .help("You sign in with this address.").render(&FormErrors::none()))
             (Field::password("password", "Password").autocomplete("new-password").required()
                 .autofocus(true).length(Some(PASSWORD_MIN), Some(PASSWORD_MAX))
@@ -665,6 +666,9 @@ mod tests {
         let html = activate("c", "T", "Bob", "bob@x.org", &FormErrors::none()).into_string();
         assert_csp_clean(&html);
         assert!(html.contains("name=\"token\" value=\"T\""));
+        if let Ok(path) = std::env::var("LANTERN_RENDER_ACTIVATE") {
+            std::fs::write(path, &html).unwrap();
+        }
         assert!(
             activate_invalid()
                 .into_string()
