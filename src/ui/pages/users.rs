@@ -128,22 +128,18 @@ fn encode(s: &str) -> String {
 }
 
 /// A column header that sorts by `key`: a link that sorts ascending, or reverses the current
-/// order; `aria-sort` tells screen readers the current one.
+/// order. `aria-sort` tells screen readers the order, and the stylesheet draws the arrow
+/// from it (`none` marks a sortable column that is not the current one).
 fn sort_header(v: &ListView, key: &str, label: &str) -> Markup {
     let current = v.sort == key;
     let aria = match (current, v.descending) {
-        (false, _) => None,
-        (true, false) => Some("ascending"),
-        (true, true) => Some("descending"),
-    };
-    let arrow = match aria {
-        Some("ascending") => " ↑",
-        Some(_) => " ↓",
-        None => "",
+        (false, _) => "none",
+        (true, false) => "ascending",
+        (true, true) => "descending",
     };
     html! {
-        th scope="col" aria-sort=[aria] {
-            a href=(list_url(v, key, current && !v.descending, 0)) { (label) (arrow) }
+        th scope="col" aria-sort=(aria) {
+            a href=(list_url(v, key, current && !v.descending, 0)) { (label) }
         }
     }
 }
@@ -233,7 +229,9 @@ pub fn list(ctx: &PageCtx, v: &ListView) -> Markup {
                             "Switching back makes the roles users hold count again."
                         }
                     }
-                    (submit(ButtonKind::Secondary, if v.rbac { "Switch to non-RBAC mode" } else { "Switch to RBAC mode" }))
+                    div class="form-actions" {
+                        (submit(ButtonKind::Secondary, if v.rbac { "Switch to non-RBAC mode" } else { "Switch to RBAC mode" }))
+                    }
                 }))
             }
         }))
