@@ -177,6 +177,10 @@ pub fn list(ctx: &PageCtx, v: &ListView) -> Markup {
             } @else {
                 (empty_state("No users yet", "Users you create appear here.", primary.clone()))
             }
+        } @else if v.rows.is_empty() {
+            // An offset past the end (an old bookmark, a user deleted meanwhile).
+            (empty_state("Nothing on this page", &format!("{} users match, on earlier pages.", v.total),
+                Some(link_button(ButtonKind::Secondary, &list_url(v, v.sort, v.descending, 0), "First page"))))
         } @else {
             div class="list-meta" {
                 span { "Showing " (first) "–" (last) " of " (v.total) " " (if v.total == 1 { "user" } else { "users" }) }
@@ -575,6 +579,16 @@ mod tests {
         assert!(!html.contains("Create user"));
         assert!(!html.contains("Switch to"));
         assert!(!html.contains("method=\"post\" action=\"/settings"));
+    }
+
+    #[test]
+    fn a_page_past_the_end_links_to_the_first() {
+        let mut v = sample(true);
+        v.rows.clear();
+        v.offset = 100;
+        let html = with_ctx(|ctx| list(ctx, &v)).into_string();
+        assert!(html.contains("Nothing on this page"));
+        assert!(!html.contains("Showing"));
     }
 
     #[test]
