@@ -15,13 +15,13 @@ use crate::ui::pages::auth as pages;
 const PRE_CSRF_MAX_AGE: u64 = 3600;
 
 /// The pre-sign-in CSRF token: the one the browser already holds, or a new one.
-fn pre_csrf(call: &Call) -> String {
+pub(crate) fn pre_csrf(call: &Call) -> String {
     call.cookie(PRE_CSRF_COOKIE)
         .filter(|t| t.len() == 43)
         .map_or_else(random_secret, str::to_string)
 }
 
-fn with_pre_csrf(mut r: Response<Body>, token: &str) -> Response<Body> {
+pub(crate) fn with_pre_csrf(mut r: Response<Body>, token: &str) -> Response<Body> {
     respond::set_cookie(&mut r, PRE_CSRF_COOKIE, token, PRE_CSRF_MAX_AGE);
     r
 }

@@ -17,6 +17,7 @@ use super::api_keys as api_keys_page;
 use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
+use super::users as user_admin;
 use super::{api, audit_events, auth, portal};
 use crate::app::AppState;
 use crate::error::Error;
@@ -34,7 +35,8 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// A signed-in user with their session.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    /// The user, read fresh for this request (role changes apply at once).
+    /// The user, read fresh for this request (role changes apply at once); `roles` are the
+    /// effective ones of the RBAC mode (see `iam::settings::effective_roles`).
     pub user: User,
     /// Their session.
     pub session: Session,
@@ -258,8 +260,19 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::ApiKeysList => api::list_keys(&call).await,
         Endpoint::ApiKeyCreate => api::create_key_api(&call).await,
         Endpoint::ApiKeyRevoke { id } => api::revoke_key_api(&call, &id).await,
+        Endpoint::Page(NavId::Users) => user_admin::list(&call).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::ApiUnknown => Err(Error::NotFound),
+        Endpoint::UserNew => user_admin::new_form(&call).await,
+        Endpoint::UserCreate => user_admin::create(&call).await,
+        Endpoint::UserDetail(id) => user_admin::detail(&call, &id).await,
+        Endpoint::UserRoles(id) => user_admin::set_roles(&call, &id).await,
+        Endpoint::UserEnabled(id, on) => user_admin::set_enabled(&call, &id, on).await,
+        Endpoint::UserDelete(id) => user_admin::delete(&call, &id).await,
+        Endpoint::UserActivationLink(id) => user_admin::activation_link(&call, &id).await,
+        Endpoint::RbacMode => user_admin::rbac_mode(&call).await,
+        Endpoint::ActivateForm => user_admin::activate_form(&call).await,
+        Endpoint::Activate => user_admin::activate(&call).await,
     }
 }
 
@@ -301,7 +314,16 @@ async fn find_api_key(call: &Call) -> Result<Option<ApiCaller>, Error> {
     let found = call
         .state
         .store
-        .read(move |tx| api_keys::authenticate(tx, &presented, now))
+        .read(move |tx| {
+            // The owner's roles count as the RBAC mode allows, exactly as for a session.
+            let rbac = crate::iam::settings::rbac_enabled(tx)?;
+            Ok(
+                api_keys::authenticate(tx, &presented, now)?.map(|(key, mut owner)| {
+                    owner.roles = crate::iam::settings::effective_roles(&owner.roles, rbac);
+                    (key, owner)
+                }),
+            )
+        })
         .await?;
     match found {
         Ok((key, owner)) => {
@@ -337,10 +359,18 @@ async fn find_principal(call: &Call) -> Result<Option<Principal>, Error> {
         return Ok(None);
     };
     let user_id = session.user_id.clone();
+    // Roles count as the mode allows (non-RBAC: only Developer and Company Admin), read in
+    // the same snapshot as the user so a mode switch applies to the next request.
     let user = call
         .state
         .store
-        .read(move |tx| users::get(tx, &user_id))
+        .read(move |tx| {
+            let rbac = crate::iam::settings::rbac_enabled(tx)?;
+            Ok(users::get(tx, &user_id)?.map(|mut u| {
+                u.roles = crate::iam::settings::effective_roles(&u.roles, rbac);
+                u
+            }))
+        })
         .await?;
     Ok(user.filter(|u| !u.disabled).map(|user| Principal {
         user,
@@ -365,7 +395,9 @@ fn check_csrf(call: &Call, endpoint: &Endpoint) -> Result<(), Error> {
     }
     let sent = call.form.text("csrf");
     let expected = match endpoint {
-        Endpoint::SignIn | Endpoint::Setup => call.cookie(PRE_CSRF_COOKIE).map(str::to_string),
+        Endpoint::SignIn | Endpoint::Setup | Endpoint::Activate => {
+            call.cookie(PRE_CSRF_COOKIE).map(str::to_string)
+        }
         _ => call.principal.as_ref().map(|p| p.session.csrf.clone()),
     };
     match expected {

@@ -12,3 +12,4 @@ pub mod portal;
 pub mod respond;
 pub mod router;
 pub mod server;
+pub mod users;

@@ -45,7 +45,7 @@ pub fn framed<R>(
     render(&ctx)
 }
 
-fn principal(call: &Call) -> Result<&Principal, Error> {
+pub(crate) fn principal(call: &Call) -> Result<&Principal, Error> {
     call.principal.as_ref().ok_or(Error::Unauthorized)
 }
 

@@ -63,6 +63,27 @@ pub enum Endpoint {
     },
     /// Anything under `/api/` that does not exist (yet).
     ApiUnknown,
+    // Users (Settings › Identity and Access Management); handlers in `http::users`.
+    /// `GET /settings/iam/users/new`: the create-user form.
+    UserNew,
+    /// `POST /settings/iam/users`: creates a user.
+    UserCreate,
+    /// `GET /settings/iam/users/{id}`: one user.
+    UserDetail(String),
+    /// `POST /settings/iam/users/{id}/roles`
+    UserRoles(String),
+    /// `POST /settings/iam/users/{id}/enable` (`true`) or `/disable` (`false`).
+    UserEnabled(String, bool),
+    /// `POST /settings/iam/users/{id}/delete`
+    UserDelete(String),
+    /// `POST /settings/iam/users/{id}/activation-link`: a new link for a pending user.
+    UserActivationLink(String),
+    /// `POST /settings/iam/rbac-mode`: the RBAC mode switch.
+    RbacMode,
+    /// `GET /activate?token=`: the activation form of a new user.
+    ActivateForm,
+    /// `POST /activate`
+    Activate,
 }
 
 /// What a route requires of the caller.
@@ -127,6 +148,13 @@ impl Endpoint {
             "/settings/security/audit-events/verify" => only(get, Endpoint::AuditVerify),
             "/settings/security/audit-events/export" => only(get, Endpoint::AuditExport),
             "/settings/security/api-keys" if post => Ok(Endpoint::ApiKeyCreateForm),
+            "/activate" if post => Ok(Endpoint::Activate),
+            "/activate" => only(get, Endpoint::ActivateForm),
+            "/settings/iam/users" if post => Ok(Endpoint::UserCreate),
+            "/settings/iam/rbac-mode" => only(post, Endpoint::RbacMode),
+            other if other.starts_with(super::users::PREFIX) => {
+                super::users::parse(get, post, other)
+            }
             other => match nav::by_path(other) {
                 Some(entry) => only(get, Endpoint::Page(entry.id)),
                 None => Err(NoRoute::NotFound),
@@ -144,6 +172,8 @@ impl Endpoint {
             | Endpoint::SignIn
             | Endpoint::SetupForm
             | Endpoint::Setup
+            | Endpoint::ActivateForm
+            | Endpoint::Activate
             | Endpoint::ApiUnknown => Access::Public,
             Endpoint::ApiAuditEvents => Access::Role(Permission::AuditEvents, Need::View),
             Endpoint::ApiKeysList => Access::Role(Permission::ApiKeys, Need::View),
@@ -162,6 +192,14 @@ impl Endpoint {
                 Some(p) => Access::Role(p, Need::View),
                 None => Access::SignedIn,
             },
+            Endpoint::UserDetail(_) => Access::Role(Permission::Users, Need::View),
+            Endpoint::UserNew
+            | Endpoint::UserCreate
+            | Endpoint::UserRoles(_)
+            | Endpoint::UserEnabled(..)
+            | Endpoint::UserDelete(_)
+            | Endpoint::UserActivationLink(_) => Access::Role(Permission::Users, Need::Administer),
+            Endpoint::RbacMode => Access::Role(Permission::IdentityConfig, Need::Administer),
         }
     }
 

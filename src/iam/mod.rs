@@ -1,11 +1,15 @@
-//! Identity and access: users, passwords, sessions, the first-admin setup link, sign-in
-//! throttling and the role/permission matrix. Knows nothing about HTTP; stores through
+//! Identity and access: users, passwords, sessions, the first-admin setup link, activation
+//! links, user administration, the RBAC mode, sign-in throttling and the role/permission
+//! matrix. Knows nothing about HTTP; stores through
 //! [`crate::store`].
 
+pub mod activation;
+pub mod admin;
 pub mod api_keys;
 pub mod passwords;
 pub mod roles;
 pub mod sessions;
+pub mod settings;
 pub mod setup;
 pub mod throttle;
 pub mod tokens;

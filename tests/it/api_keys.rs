@@ -227,3 +227,49 @@ async fn a_key_acts_only_with_its_scopes_that_its_owner_still_holds() {
     assert_eq!(items[0]["actor"]["label"], "dev tools");
     t.stop().await;
 }
+
+#[tokio::test]
+async fn disabling_the_owner_revokes_the_keys() {
+    let mut t = TestApp::start().await;
+    let admin = t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let mut stdin = std::io::Cursor::new(b"evening lamp light\n".to_vec());
+    let said = lantern::cli::admin_create(
+        &t.data_dir(),
+        "ops@example.org",
+        None,
+        &["company-admin".into()],
+        &mut stdin,
+    )
+    .await
+    .unwrap();
+    let id = said
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .trim_end_matches(')')
+        .to_string();
+    let key = lantern::cli::api_key_create(&t.data_dir(), "ops@example.org", "ops tools", &[], 5)
+        .await
+        .unwrap();
+    let c = t.client();
+    assert_eq!(
+        api(&c, "GET", "/api/v1/api-keys", &key, "").await.status,
+        200
+    );
+    let detail = admin.get(&format!("/settings/iam/users/{id}")).await;
+    assert_eq!(detail.status, 200, "{}", detail.body);
+    let r = admin
+        .post_form(
+            &format!("/settings/iam/users/{id}/disable"),
+            &[("csrf", &detail.csrf())],
+        )
+        .await;
+    assert!(r.status == 303 || r.status == 200, "{}", r.body);
+    assert_eq!(
+        api(&c, "GET", "/api/v1/api-keys", &key, "").await.status,
+        401
+    );
+    let keys = admin.get("/settings/security/api-keys").await;
+    assert!(keys.body.contains("revoked"), "{}", keys.body);
+    t.stop().await;
+}

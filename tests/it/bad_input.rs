@@ -21,7 +21,7 @@ async fn read_all(stream: &mut (impl AsyncReadExt + Unpin)) -> String {
 }
 
 async fn raw_tls(t: &TestApp, request: &[u8]) -> String {
-    let mut s = tls_stream(&t).await;
+    let mut s = tls_stream(t).await;
     s.write_all(request).await.unwrap();
     read_all(&mut s).await
 }

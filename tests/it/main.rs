@@ -22,3 +22,4 @@ mod sign_in;
 mod smoke;
 mod systemd;
 mod tls;
+mod users;

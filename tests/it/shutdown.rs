@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use rustls::pki_types::ServerName;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 

@@ -8,3 +8,4 @@ pub mod error;
 pub mod getting_started;
 pub mod planned;
 pub mod profile;
+pub mod users;
