@@ -16,7 +16,7 @@ use hyper::{Method, Request, Response};
 use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
-use super::{auth, portal};
+use super::{auth, grants, groups, pools, portal};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::roles;
@@ -24,6 +24,7 @@ use crate::iam::sessions::Session;
 use crate::iam::tokens::constant_time_eq;
 use crate::iam::users::{self, User};
 use crate::security::audit::{self, Actor, AuditEvent, Outcome};
+use crate::ui::nav::NavId;
 
 /// How long a client may take to send a request body once the headers are in.
 const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
@@ -200,9 +201,15 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::SignOut => auth::sign_out(&call).await,
         Endpoint::SetupForm => auth::setup_form(&call).await,
         Endpoint::Setup => auth::setup(&call).await,
-        Endpoint::Profile => portal::profile(&call, None, &Default::default()),
+        Endpoint::Profile => portal::profile(&call, None, &Default::default()).await,
         Endpoint::ChangePassword => portal::change_password(&call).await,
+        Endpoint::Page(NavId::AgentPools) => pools::list(&call, None).await,
+        Endpoint::Page(NavId::AccessGroups) => groups::list(&call, None).await,
+        Endpoint::Page(NavId::TemporaryAccess) => grants::list(&call, None).await,
         Endpoint::Page(id) => portal::page(&call, id),
+        Endpoint::Pool(route) => pools::handle(&call, route).await,
+        Endpoint::Group(route) => groups::handle(&call, route).await,
+        Endpoint::Grant(route) => grants::handle(&call, route).await,
         Endpoint::ApiUnknown => Err(Error::NotFound),
     }
 }

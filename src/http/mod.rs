@@ -2,9 +2,13 @@
 //! authorisation and CSRF checks, and the handlers that render portal pages. Handlers parse,
 //! authorise, call the domain and render; the rules live in the domain modules.
 
+pub mod admin;
 pub mod auth;
 pub mod form;
+pub mod grants;
+pub mod groups;
 pub mod handler;
+pub mod pools;
 pub mod portal;
 pub mod respond;
 pub mod router;

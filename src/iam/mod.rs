@@ -1,9 +1,14 @@
 //! Identity and access: users, passwords, sessions, the first-admin setup link, sign-in
-//! throttling and the role/permission matrix. Knows nothing about HTTP; stores through
+//! throttling, the role/permission matrix, agent pools, access groups, temporary access and
+//! pool scope. Knows nothing about HTTP; stores through
 //! [`crate::store`].
 
+pub mod grants;
+pub mod groups;
 pub mod passwords;
+pub mod pools;
 pub mod roles;
+pub mod scope;
 pub mod sessions;
 pub mod setup;
 pub mod throttle;

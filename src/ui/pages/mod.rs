@@ -4,5 +4,8 @@
 pub mod auth;
 pub mod error;
 pub mod getting_started;
+pub mod grants;
+pub mod groups;
 pub mod planned;
+pub mod pools;
 pub mod profile;
