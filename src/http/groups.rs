@@ -12,7 +12,7 @@ use super::router::GroupRoute;
 use crate::error::Error;
 use crate::iam::groups::{self, Group, GroupError, GroupInput};
 use crate::iam::pools;
-use crate::iam::roles::{self, Level, Need, Permission};
+use crate::iam::roles::{self, Level, Need, Permission, Role};
 use crate::iam::users::{self, User};
 use crate::store::{Reads, StoreError};
 use crate::ui::components::FormErrors;
@@ -133,6 +133,12 @@ fn form_view(
         users: s
             .users
             .iter()
+            .map(|u| (u.id.clone(), user_label(u)))
+            .collect(),
+        admin_choices: s
+            .users
+            .iter()
+            .filter(|u| u.roles.contains(&Role::GroupAdmin) || admins.contains(&u.id))
             .map(|u| (u.id.clone(), user_label(u)))
             .collect(),
         pools: s

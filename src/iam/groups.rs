@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use super::pools::{self, DEFAULT_POOL_ID};
-use super::roles::{self, Need, Permission};
+use super::roles::{self, Need, Permission, Role};
 use super::scope;
 use super::tokens;
 use super::users::{self, User};
@@ -196,11 +196,17 @@ fn check_input(
             return Err(invalid(field, format!("at most {MAX_MEMBERS} users")));
         }
         for id in ids {
-            if tx
-                .get_json_value::<User>(&users::USERS, id.as_bytes())?
-                .is_none()
-            {
-                return Err(invalid(field, format!("there is no user with id {id}")));
+            match tx.get_json_value::<User>(&users::USERS, id.as_bytes())? {
+                None => return Err(invalid(field, format!("there is no user with id {id}"))),
+                // Administering a group is what the Group Admin role is for; listing anyone
+                // else would give them nothing but a misleading entry.
+                Some(u) if field == "admins" && !u.roles.contains(&Role::GroupAdmin) => {
+                    return Err(invalid(
+                        field,
+                        format!("{} does not hold the Group Admin role", u.email),
+                    ));
+                }
+                Some(_) => {}
             }
         }
     }
@@ -332,7 +338,6 @@ pub fn remove_pool_everywhere(tx: &mut WriteTx<'_>, pool_id: &str) -> Result<(),
 )]
 mod tests {
     use super::*;
-    use crate::iam::roles::Role;
     use crate::iam::users::NewUser;
     use crate::store::{Store, StoreOptions};
 
@@ -384,6 +389,23 @@ mod tests {
                 0,
             )
             .unwrap();
+            // Only holders of the Group Admin role administer groups.
+            assert!(matches!(
+                create(
+                    tx,
+                    &admin,
+                    &GroupInput {
+                        name: "Team C".into(),
+                        admins: BTreeSet::from([dev.id.clone()]),
+                        ..Default::default()
+                    },
+                    0,
+                ),
+                Err(GroupError::Invalid {
+                    field: "admins",
+                    ..
+                })
+            ));
             let add_dev = |g: &Group| GroupInput {
                 name: g.name.clone(),
                 members: BTreeSet::from([dev.id.clone()]),

@@ -138,7 +138,9 @@ pub fn ensure_default(tx: &mut WriteTx<'_>, now_ms: i64) -> Result<Pool, StoreEr
     let pool = Pool {
         id: DEFAULT_POOL_ID.to_string(),
         name: "Default".to_string(),
-        description: "Agents connect here unless they are given another pool's key.".to_string(),
+        description:
+            "The pool that exists from the first start. Make a key on its page to connect agents."
+                .to_string(),
         created_ms: now_ms,
         detached: false,
         detach_reason: String::new(),

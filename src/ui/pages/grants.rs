@@ -74,7 +74,7 @@ pub fn list(
                 td { (g.roles.join(", ")) }
                 td {
                     @match g.state {
-                        GrantState::Active => { (badge(Status::Ok, "Active")) " until " (rel_time(g.expires, now)) }
+                        GrantState::Active => { (badge(Status::Ok, "Active")) " ends " (rel_time(g.expires, now)) }
                         GrantState::Expired => { (badge(Status::Unknown, "Expired")) " " (rel_time(g.expires, now)) }
                         GrantState::Revoked(at) => { (badge(Status::Warning, "Revoked")) " " (rel_time(at, now)) }
                     }

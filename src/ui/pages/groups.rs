@@ -84,6 +84,8 @@ pub struct GroupForm {
     pub is_default: bool,
     /// Every user as `(id, "Name <email>")`.
     pub users: Vec<(String, String)>,
+    /// The users who may be Group Admins (they hold the role), same form.
+    pub admin_choices: Vec<(String, String)>,
     /// Every pool as `(id, name)`.
     pub pools: Vec<(String, String)>,
     /// Checked member ids.
@@ -128,7 +130,7 @@ pub fn form(ctx: &PageCtx, f: &GroupForm, errors: &FormErrors) -> Markup {
         @if let Some(n) = &f.notice { (notice(Tone::Ok, n)) }
         (error_summary(errors))
         @if f.can_edit {
-            (post_form(&action, ctx.csrf, html! {
+            (card(if f.id.is_some() { "Members and pools" } else { "New group" }, post_form(&action, ctx.csrf, html! {
                 @if f.full_edit && !f.is_default {
                     (Field::text("name", "Name").value(&f.name).required().length(Some(1), Some(64)).render(errors))
                 } @else {
@@ -137,8 +139,8 @@ pub fn form(ctx: &PageCtx, f: &GroupForm, errors: &FormErrors) -> Markup {
                 (checkbox_group("members", "Members", &f.users, &f.members,
                     Some("Members may debug on the group's pools."), errors))
                 @if f.full_edit {
-                    (checkbox_group("admins", "Group Admins", &f.users, &f.admins,
-                        Some("Users with the Group Admin role who manage this group's members and pools."), errors))
+                    (checkbox_group("admins", "Group Admins", &f.admin_choices, &f.admins,
+                        Some("Users with the Group Admin role; they manage this group's members and pools."), errors))
                 } @else {
                     @for a in &f.admins { input type="hidden" name="admins" value=(a); }
                     div class="field" { p { strong { "Group Admins" } } (names(&f.users, &f.admins)) }
@@ -149,7 +151,7 @@ pub fn form(ctx: &PageCtx, f: &GroupForm, errors: &FormErrors) -> Markup {
                     (submit(ButtonKind::Primary, if f.id.is_some() { "Save group" } else { "Create group" }))
                     (link_button(ButtonKind::Secondary, BASE, "Cancel"))
                 }
-            }))
+            })))
         } @else {
             div class="grid-2" {
                 (card("Members", names(&f.users, &f.members)))

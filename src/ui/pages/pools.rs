@@ -82,7 +82,7 @@ pub fn list(ctx: &PageCtx, v: &PoolList) -> Markup {
                         None => span class="muted" { "no key yet" },
                     }
                     @if let Some(until) = p.previous_key_until {
-                        br; span class="small muted" { "previous key valid until " (rel_time(until, v.now)) }
+                        br; span class="small muted" { "previous key stops working " (rel_time(until, v.now)) }
                     }
                 }
                 td { (rel_time(p.created, v.now)) }
@@ -170,7 +170,7 @@ pub fn detail(ctx: &PageCtx, d: &PoolDetail, errors: &FormErrors) -> Markup {
             None => span class="muted" { "no key yet" },
         }
         @if let Some(until) = p.previous_key_until {
-            br; span class="small muted" { "The previous key works until " (rel_time(until, d.now)) "." }
+            br; span class="small muted" { "The previous key stops working " (rel_time(until, d.now)) "." }
         }
     };
     let body = html! {
