@@ -419,6 +419,12 @@ mod tests {
                 ..dev.clone()
             };
             assert_eq!(pool_scope(tx, &lead, 0)?, only(&[]));
+            // Roles add up: one company-wide role among others is enough.
+            let both = User {
+                roles: vec![Role::Developer, Role::IncidentResponder],
+                ..dev.clone()
+            };
+            assert_eq!(pool_scope(tx, &both, 0)?, PoolScope::All);
             // A developer: the pools of their groups (the Default group holds the Default pool).
             assert_eq!(pool_scope(tx, &dev, 0)?, only(&["default"]));
             let g = groups::create(
@@ -434,6 +440,22 @@ mod tests {
             )
             .unwrap();
             assert_eq!(pool_scope(tx, &dev, 0)?, only(&["default", &p1.id]));
+            // A Group Admin reaches the pools of the groups they administer.
+            let real_lead = mk(tx, "l@x.org", &[Role::GroupAdmin]);
+            groups::create(
+                tx,
+                &admin,
+                &groups::GroupInput {
+                    name: "led".into(),
+                    admins: BTreeSet::from([real_lead.id.clone()]),
+                    pools: BTreeSet::from([p2.id.clone()]),
+                    ..Default::default()
+                },
+                0,
+            )
+            .unwrap();
+            assert!(pool_scope(tx, &real_lead, 0)?.contains(&p2.id));
+            assert!(!pool_scope(tx, &real_lead, 0)?.contains(&p1.id));
             // ∪ the pools of unexpired grants.
             let grant = create(
                 tx,

@@ -319,6 +319,19 @@ pub fn delete(tx: &mut WriteTx<'_>, actor: &User, id: &str) -> Result<Group, Gro
     Ok(group)
 }
 
+/// Takes a deleted user out of every group, as member and as admin. For user deletion
+/// (user management) to call in the same transaction as the deletion.
+pub fn remove_user_everywhere(tx: &mut WriteTx<'_>, user_id: &str) -> Result<(), StoreError> {
+    for mut g in list(tx)? {
+        let member = g.members.remove(user_id);
+        let admin = g.admins.remove(user_id);
+        if member || admin {
+            tx.put_json(&ACCESS_GROUPS, g.id.as_bytes(), &g)?;
+        }
+    }
+    Ok(())
+}
+
 /// Takes a deleted pool out of every group.
 pub fn remove_pool_everywhere(tx: &mut WriteTx<'_>, pool_id: &str) -> Result<(), StoreError> {
     for mut g in list(tx)? {
@@ -455,6 +468,15 @@ mod tests {
             update(tx, &admin, &mine.id, &admin_edit, 0).unwrap();
             pools::delete(tx, &admin, &p.id).unwrap();
             assert!(!get(tx, &mine.id)?.unwrap().pools.contains(&p.id));
+            // Deleting a user takes them out of groups.
+            remove_user_everywhere(tx, &lead.id)?;
+            assert!(!get(tx, &mine.id)?.unwrap().admins.contains(&lead.id));
+            assert!(
+                !get(tx, DEFAULT_GROUP_ID)?
+                    .unwrap()
+                    .members
+                    .contains(&lead.id)
+            );
             Ok(())
         })
         .unwrap();
