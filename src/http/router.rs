@@ -414,6 +414,62 @@ mod tests {
         );
     }
 
+    /// Role × route for the IAM administration routes against the matrix of `ROLES.md`
+    /// (Agent Pools: W R S R R R R(own); Access Groups and Temporary Access: W R S R — — —).
+    #[test]
+    fn iam_admin_routes_follow_the_matrix_for_every_role() {
+        use crate::iam::roles::{Role, allows};
+        let id = || "x".to_string();
+        let routes = [
+            Endpoint::Page(NavId::AgentPools),
+            Endpoint::Pool(PoolRoute::Detail(id())),
+            Endpoint::Pool(PoolRoute::Rotate(id())),
+            Endpoint::Pool(PoolRoute::Create),
+            Endpoint::Page(NavId::AccessGroups),
+            Endpoint::Group(GroupRoute::Update(id())),
+            Endpoint::Group(GroupRoute::Delete(id())),
+            Endpoint::Page(NavId::TemporaryAccess),
+            Endpoint::Grant(GrantRoute::Create),
+        ];
+        // For each role: may it reach each route above (in order)?
+        let expected: [(Role, [bool; 9]); 7] = [
+            (Role::CompanyAdmin, [true; 9]),
+            (
+                Role::CompanyViewer,
+                [true, true, false, false, true, false, false, true, false],
+            ),
+            (
+                Role::GroupAdmin,
+                [true, true, true, false, true, true, false, true, true],
+            ),
+            (
+                Role::Security,
+                [true, true, false, false, true, false, false, true, false],
+            ),
+            (
+                Role::Appsec,
+                [true, true, false, false, false, false, false, false, false],
+            ),
+            (
+                Role::IncidentResponder,
+                [true, true, false, false, false, false, false, false, false],
+            ),
+            (
+                Role::Developer,
+                [true, true, false, false, false, false, false, false, false],
+            ),
+        ];
+        for (role, allowed) in expected {
+            for (route, want) in routes.iter().zip(allowed) {
+                let got = match route.access() {
+                    Access::Role(p, need) => allows(&[role], p, need),
+                    other => panic!("{route:?} is {other:?}"),
+                };
+                assert_eq!(got, want, "{role:?} on {route:?}");
+            }
+        }
+    }
+
     #[test]
     fn every_nav_page_is_routed() {
         for entry in nav::NAV {

@@ -456,6 +456,24 @@ mod tests {
             .unwrap();
             assert!(pool_scope(tx, &real_lead, 0)?.contains(&p2.id));
             assert!(!pool_scope(tx, &real_lead, 0)?.contains(&p1.id));
+            // ...and grants temporary access only on those pools.
+            let lead_grant = |pool: &str| NewGrant {
+                users: BTreeSet::from([real_lead.id.clone()]),
+                pools: BTreeSet::from([pool.to_string()]),
+                roles: BTreeSet::from([Role::Developer]),
+                incident: "INC-L".into(),
+                duration_ms: 10,
+            };
+            assert!(matches!(
+                create(tx, &real_lead, &lead_grant(&p1.id), 0),
+                Err(GrantError::Invalid { field: "pools", .. })
+            ));
+            let own = create(tx, &real_lead, &lead_grant(&p2.id), 0).unwrap();
+            assert!(may_revoke(tx, &real_lead, &own, 0)?);
+            assert!(matches!(
+                create(tx, &dev, &lead_grant(&p2.id), 0),
+                Err(GrantError::NotAllowed(_))
+            ));
             // ∪ the pools of unexpired grants.
             let grant = create(
                 tx,

@@ -598,8 +598,40 @@ mod tests {
                     create(tx, &dev, &dup, 1),
                     Err(PoolError::NotAllowed(_))
                 ));
-                // Not in the developer's scope (no groups here): invisible.
-                Ok(rotate_key(tx, &dev, DEFAULT_POOL_ID, 1).map(|_| ()))
+                // A Group Admin changes the pools of the groups they administer, and cannot
+                // even see the others.
+                let lead = user("lead", &[Role::GroupAdmin]);
+                let mine = list(tx)?.into_iter().find(|p| p.name == "p").unwrap();
+                crate::iam::groups::ensure_default(tx, 1)?;
+                let g = crate::iam::groups::Group {
+                    id: "g".into(),
+                    name: "g".into(),
+                    members: Default::default(),
+                    admins: std::collections::BTreeSet::from(["lead".to_string()]),
+                    pools: std::collections::BTreeSet::from([mine.id.clone()]),
+                    created_ms: None,
+                };
+                tx.put_json(&crate::iam::groups::ACCESS_GROUPS, b"g", &g)?;
+                assert!(rotate_key(tx, &lead, &mine.id, 1).is_ok());
+                assert!(detach(tx, &lead, &mine.id, "why", 1).is_ok());
+                assert!(matches!(
+                    rotate_key(tx, &lead, DEFAULT_POOL_ID, 1),
+                    Err(PoolError::NotFound)
+                ));
+                assert!(matches!(
+                    delete(tx, &lead, &mine.id),
+                    Err(PoolError::NotAllowed(_))
+                ));
+                // The developer reaches the Default pool (Default group) but only reads it.
+                let dev_in_default = user("d", &[Role::Developer]);
+                crate::iam::groups::add_to_default(tx, "d")?;
+                assert!(matches!(
+                    rotate_key(tx, &dev_in_default, DEFAULT_POOL_ID, 1),
+                    Err(PoolError::NotAllowed(_))
+                ));
+                // Not in a developer's scope (no groups): invisible.
+                let stranger = user("s", &[Role::Developer]);
+                Ok(rotate_key(tx, &stranger, DEFAULT_POOL_ID, 1).map(|_| ()))
             })
             .unwrap();
         assert!(matches!(r, Err(PoolError::NotFound)));
