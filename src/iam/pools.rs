@@ -19,6 +19,9 @@ use crate::store::{Reads, StoreError, Table, WriteTx};
 
 /// Pools by id.
 pub const AGENT_POOLS: Table = Table::new("agent_pools_v1");
+/// Pool ids by key hash (current and previous keys), so that a key check is one lookup
+/// however many pools exist: agents reconnect in storms.
+pub const AGENT_POOL_KEYS: Table = Table::new("agent_pool_keys_v1");
 /// The id of the pool that exists from the first start and cannot be deleted.
 pub const DEFAULT_POOL_ID: &str = "default";
 /// Longest pool description (`DEFAULTS.md`).
@@ -279,6 +282,13 @@ fn hash_key(key: &str) -> String {
     tokens::hex(&tokens::digest(key))
 }
 
+fn index_key(tx: &mut WriteTx<'_>, hash: Option<&str>, pool_id: &str) -> Result<(), StoreError> {
+    match hash {
+        Some(h) => tx.put(&AGENT_POOL_KEYS, h.as_bytes(), pool_id.as_bytes()),
+        None => Ok(()),
+    }
+}
+
 /// Creates a pool with a fresh key; answers the pool and the key, which the caller shows once
 /// and then forgets. Only Company Admins create pools.
 pub fn create(
@@ -309,6 +319,7 @@ pub fn create(
         previous_key_expires_ms: None,
     };
     tx.put_json(&AGENT_POOLS, pool.id.as_bytes(), &pool)?;
+    index_key(tx, pool.key_hash.as_deref(), &pool.id)?;
     Ok((pool, key))
 }
 
@@ -348,6 +359,9 @@ pub fn rotate_key(
 ) -> Result<(Pool, String), PoolError> {
     let mut pool = load_for_change(tx, actor, id, now_ms)?;
     let key = tokens::random_secret();
+    if let Some(dropped) = pool.previous_key_hash.take() {
+        tx.delete(&AGENT_POOL_KEYS, dropped.as_bytes())?;
+    }
     pool.previous_key_hash = pool.key_hash.take();
     pool.previous_key_expires_ms = pool
         .previous_key_hash
@@ -356,6 +370,7 @@ pub fn rotate_key(
     pool.key_hash = Some(hash_key(&key));
     pool.key_created_ms = Some(now_ms);
     tx.put_json(&AGENT_POOLS, pool.id.as_bytes(), &pool)?;
+    index_key(tx, pool.key_hash.as_deref(), &pool.id)?;
     Ok((pool, key))
 }
 
@@ -424,29 +439,44 @@ pub fn delete(tx: &mut WriteTx<'_>, actor: &User, id: &str) -> Result<Pool, Pool
         )));
     }
     super::groups::remove_pool_everywhere(tx, &pool.id)?;
+    for hash in [&pool.key_hash, &pool.previous_key_hash]
+        .into_iter()
+        .flatten()
+    {
+        tx.delete(&AGENT_POOL_KEYS, hash.as_bytes())?;
+    }
     tx.delete(&AGENT_POOLS, pool.id.as_bytes())?;
     Ok(pool)
 }
 
 /// The pool an agent-pool key belongs to: the current key, or the previous key within its
 /// grace period. A detached pool is refused with its reason. Used by the agent gateway on
-/// every connection; compares hashes in constant time.
+/// every connection: one index lookup, then the pool record decides (hashes compared in
+/// constant time).
 pub fn authenticate_key(tx: &impl Reads, key: &str, now_ms: i64) -> Result<Pool, PoolKeyError> {
     let hash = hash_key(key);
+    // The index only narrows the search; the pool record decides, so a stale index entry
+    // (a previous key past its grace) never authenticates.
+    let Some(id) = tx.get_bytes(&AGENT_POOL_KEYS, hash.as_bytes())? else {
+        return Err(PoolKeyError::Unknown);
+    };
+    let id = String::from_utf8_lossy(&id).into_owned();
+    let Some(pool) = get(tx, &id)? else {
+        return Err(PoolKeyError::Unknown);
+    };
     let matches = |h: &Option<String>| {
         h.as_deref()
             .is_some_and(|h| tokens::constant_time_eq(h.as_bytes(), hash.as_bytes()))
     };
-    let pool = list(tx)?.into_iter().find(|p| {
-        matches(&p.key_hash) || (p.previous_key_valid(now_ms) && matches(&p.previous_key_hash))
-    });
+    let valid = matches(&pool.key_hash)
+        || (pool.previous_key_valid(now_ms) && matches(&pool.previous_key_hash));
     match pool {
-        None => Err(PoolKeyError::Unknown),
-        Some(p) if p.detached => Err(PoolKeyError::Detached {
+        _ if !valid => Err(PoolKeyError::Unknown),
+        p if p.detached => Err(PoolKeyError::Detached {
             pool: p.name,
             reason: p.detach_reason,
         }),
-        Some(p) => Ok(p),
+        p => Ok(p),
     }
 }
 
@@ -528,6 +558,18 @@ mod tests {
             Err(PoolKeyError::Unknown)
         ));
         assert!(auth(&k2, t0 + 10 + KEY_GRACE_MS).is_ok());
+        // A second rotation drops the first key for good, even inside its old grace period.
+        let id = pool.id.clone();
+        let (_, k3) = s
+            .write_blocking({
+                let admin = admin.clone();
+                move |tx| Ok(rotate_key(tx, &admin, &id, t0 + 20))
+            })
+            .unwrap()
+            .unwrap();
+        assert!(matches!(auth(&k1, t0 + 20), Err(PoolKeyError::Unknown)));
+        assert!(auth(&k2, t0 + 20).is_ok() && auth(&k3, t0 + 20).is_ok());
+        let k2 = k3;
         let id = pool.id.clone();
         s.write_blocking({
             let admin = admin.clone();
