@@ -20,6 +20,10 @@ fn secs(ms: i64) -> i64 {
     ms.div_euclid(1000)
 }
 
+fn key_stamp(p: &Pool) -> String {
+    p.key_version.to_string()
+}
+
 fn view(p: &Pool, now_ms: i64) -> PoolView {
     PoolView {
         id: p.id.clone(),
@@ -28,6 +32,7 @@ fn view(p: &Pool, now_ms: i64) -> PoolView {
         is_default: p.is_default(),
         detached: p.detached.then(|| p.detach_reason.clone()),
         key_created: p.key_created_ms.map(secs),
+        key_stamp: key_stamp(p),
         previous_key_until: p
             .previous_key_valid(now_ms)
             .then_some(p.previous_key_expires_ms)
@@ -160,11 +165,19 @@ pub async fn handle(call: &Call, route: PoolRoute) -> Result<Response<Body>, Err
             }
         }
         PoolRoute::Rotate(id) => {
+            let seen = call.form.text("key_made").to_string();
             let r: Result<_, PoolError> = audited(
                 call,
                 "pool.key_rotate",
                 id.clone(),
                 move |tx, actor, now| {
+                    // A reloaded answer page re-posts its form: rotate only the key the user
+                    // saw, so a reload never silently replaces a key just handed out.
+                    if key_stamp(&pools::get_visible(tx, actor, &id, now)?) != seen {
+                        return Err(PoolError::Conflict(
+                            "the key was already changed since this page was loaded; open the pool again to rotate it".into(),
+                        ));
+                    }
                     let (p, key) = pools::rotate_key(tx, actor, &id, now)?;
                     Ok(Change {
                         target: p.id.clone(),

@@ -53,6 +53,10 @@ pub struct Pool {
     pub key_hash: Option<String>,
     /// Unix milliseconds of the last key creation or rotation.
     pub key_created_ms: Option<i64>,
+    /// How many keys the pool has had: changes with every rotation, so a form can say which
+    /// key it meant to replace.
+    #[serde(default)]
+    pub key_version: u64,
     /// Hex SHA-256 of the key before the last rotation, valid until `previous_key_expires_ms`.
     pub previous_key_hash: Option<String>,
     /// When the previous key stops working (rotation + [`KEY_GRACE_MS`]).
@@ -149,6 +153,7 @@ pub fn ensure_default(tx: &mut WriteTx<'_>, now_ms: i64) -> Result<Pool, StoreEr
         detach_reason: String::new(),
         key_hash: None,
         key_created_ms: None,
+        key_version: 0,
         previous_key_hash: None,
         previous_key_expires_ms: None,
     };
@@ -315,6 +320,7 @@ pub fn create(
         detach_reason: String::new(),
         key_hash: Some(hash_key(&key)),
         key_created_ms: Some(now_ms),
+        key_version: 1,
         previous_key_hash: None,
         previous_key_expires_ms: None,
     };
@@ -369,6 +375,7 @@ pub fn rotate_key(
         .map(|_| now_ms.saturating_add(KEY_GRACE_MS));
     pool.key_hash = Some(hash_key(&key));
     pool.key_created_ms = Some(now_ms);
+    pool.key_version = pool.key_version.saturating_add(1);
     tx.put_json(&AGENT_POOLS, pool.id.as_bytes(), &pool)?;
     index_key(tx, pool.key_hash.as_deref(), &pool.id)?;
     Ok((pool, key))

@@ -32,6 +32,9 @@ pub struct PoolView {
     pub detached: Option<String>,
     /// When the current key was made; `None` when the pool has no key yet.
     pub key_created: Option<i64>,
+    /// The current key's version: the rotate form sends it back, so a reloaded or repeated
+    /// form cannot rotate a second time.
+    pub key_stamp: String,
     /// Until when the previous key still works, if it does.
     pub previous_key_until: Option<i64>,
     /// Creation time.
@@ -208,10 +211,16 @@ pub fn detail(ctx: &PageCtx, d: &PoolDetail, errors: &FormErrors) -> Markup {
             (card("Key", html! {
                 @if p.key_created.is_some() {
                     p { "A new key is shown once. The current key keeps working for 24 hours, so agents can be moved over without downtime; a key still in its grace period from an earlier rotation stops at once." }
-                    (post_form(&format!("{base}/rotate"), ctx.csrf, submit(ButtonKind::Secondary, "Rotate key")))
+                    (post_form(&format!("{base}/rotate"), ctx.csrf, html! {
+                        input type="hidden" name="key_made" value=(p.key_stamp);
+                        (submit(ButtonKind::Secondary, "Rotate key"))
+                    }))
                 } @else {
                     p { "This pool has no key yet. Make one to connect agents; it is shown once." }
-                    (post_form(&format!("{base}/rotate"), ctx.csrf, submit(ButtonKind::Primary, "Make a key")))
+                    (post_form(&format!("{base}/rotate"), ctx.csrf, html! {
+                        input type="hidden" name="key_made" value=(p.key_stamp);
+                        (submit(ButtonKind::Primary, "Make a key"))
+                    }))
                 }
             }))
             (card(if p.detached.is_some() { "Re-enable" } else { "Detach" }, html! {
@@ -283,6 +292,7 @@ mod tests {
             is_default: false,
             detached: Some("moved".into()),
             key_created: Some(100),
+            key_stamp: "100000".into(),
             previous_key_until: Some(200),
             created: 50,
         }
