@@ -138,7 +138,12 @@ pub fn form(ctx: &PageCtx, f: &GroupForm, errors: &FormErrors) -> Markup {
                 }
                 (checkbox_group("members", "Members", &f.users, &f.members,
                     Some("Members may debug on the group's pools."), errors))
-                @if f.full_edit {
+                @if f.full_edit && f.admin_choices.is_empty() {
+                    div class="field" {
+                        p { strong { "Group Admins" } }
+                        p class="muted" { "No user holds the Group Admin role yet; give it to someone under Users to let them manage this group." }
+                    }
+                } @else if f.full_edit {
                     (checkbox_group("admins", "Group Admins", &f.admin_choices, &f.admins,
                         Some("Users with the Group Admin role; they manage this group's members and pools."), errors))
                 } @else {
