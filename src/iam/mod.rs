@@ -1,7 +1,6 @@
 //! Identity and access: users, passwords, sessions, the first-admin setup link, sign-in
 //! throttling, the role/permission matrix, agent pools, access groups, temporary access and
-//! pool scope. Knows nothing about HTTP; stores through
-//! [`crate::store`].
+//! pool scope. Knows nothing about HTTP; stores through [`crate::store`].
 
 pub mod grants;
 pub mod groups;
