@@ -205,6 +205,14 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         source,
     })?;
     let public_url = format!("https://{}:{}", public_host(&config, addr), addr.port());
+    // The Default pool and group exist from the first start; idempotent on every later one.
+    let now_ms = clock.now_ms();
+    store
+        .write(move |tx| {
+            crate::iam::pools::ensure_default(tx, now_ms)?;
+            crate::iam::groups::ensure_default(tx, now_ms)
+        })
+        .await?;
     let setup_token =
         setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
     let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));

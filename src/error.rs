@@ -4,6 +4,9 @@
 //! in the log next to the detail.
 
 use crate::iam::IamError;
+use crate::iam::grants::GrantError;
+use crate::iam::groups::GroupError;
+use crate::iam::pools::PoolError;
 use crate::store::StoreError;
 
 /// An answer other than success.
@@ -147,6 +150,42 @@ impl From<IamError> for Error {
             IamError::SetupLinkInvalid => Error::NotFound,
             IamError::Store(s) => s.into(),
             IamError::Hash(m) => Error::internal(m),
+        }
+    }
+}
+
+impl From<PoolError> for Error {
+    fn from(e: PoolError) -> Self {
+        match e {
+            PoolError::Invalid { field, message } => Error::Invalid { field, message },
+            PoolError::Conflict(m) => Error::Conflict(m),
+            PoolError::NotFound => Error::NotFound,
+            PoolError::NotAllowed(m) => Error::Forbidden(m),
+            PoolError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<GroupError> for Error {
+    fn from(e: GroupError) -> Self {
+        match e {
+            GroupError::Invalid { field, message } => Error::Invalid { field, message },
+            GroupError::Conflict(m) => Error::Conflict(m),
+            GroupError::NotFound => Error::NotFound,
+            GroupError::NotAllowed(m) => Error::Forbidden(m),
+            GroupError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<GrantError> for Error {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::Invalid { field, message } => Error::Invalid { field, message },
+            GrantError::Conflict(m) => Error::Conflict(m),
+            GrantError::NotFound => Error::NotFound,
+            GrantError::NotAllowed(m) => Error::Forbidden(m),
+            GrantError::Store(s) => s.into(),
         }
     }
 }

@@ -18,7 +18,7 @@ use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
 use super::users as user_admin;
-use super::{api, audit_events, auth, portal};
+use super::{api, audit_events, auth, grants, groups, pools, portal};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::api_keys::{self, ApiKey};
@@ -248,7 +248,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::SignOut => auth::sign_out(&call).await,
         Endpoint::SetupForm => auth::setup_form(&call).await,
         Endpoint::Setup => auth::setup(&call).await,
-        Endpoint::Profile => portal::profile(&call, None, &Default::default()),
+        Endpoint::Profile => portal::profile(&call, None, &Default::default()).await,
         Endpoint::ChangePassword => portal::change_password(&call).await,
         Endpoint::Page(NavId::AuditEvents) => audit_events::page(&call, false).await,
         Endpoint::AuditVerify => audit_events::page(&call, true).await,
@@ -261,7 +261,13 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::ApiKeyCreate => api::create_key_api(&call).await,
         Endpoint::ApiKeyRevoke { id } => api::revoke_key_api(&call, &id).await,
         Endpoint::Page(NavId::Users) => user_admin::list(&call).await,
+        Endpoint::Page(NavId::AgentPools) => pools::list(&call, None).await,
+        Endpoint::Page(NavId::AccessGroups) => groups::list(&call, None).await,
+        Endpoint::Page(NavId::TemporaryAccess) => grants::list(&call, None).await,
         Endpoint::Page(id) => portal::page(&call, id),
+        Endpoint::Pool(route) => pools::handle(&call, route).await,
+        Endpoint::Group(route) => groups::handle(&call, route).await,
+        Endpoint::Grant(route) => grants::handle(&call, route).await,
         Endpoint::ApiUnknown => Err(Error::NotFound),
         Endpoint::UserNew => user_admin::new_form(&call).await,
         Endpoint::UserCreate => user_admin::create(&call).await,

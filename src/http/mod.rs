@@ -2,12 +2,16 @@
 //! authorisation and CSRF checks, and the handlers that render portal pages. Handlers parse,
 //! authorise, call the domain and render; the rules live in the domain modules.
 
+pub mod admin;
 pub mod api;
 pub mod api_keys;
 pub mod audit_events;
 pub mod auth;
 pub mod form;
+pub mod grants;
+pub mod groups;
 pub mod handler;
+pub mod pools;
 pub mod portal;
 pub mod respond;
 pub mod router;

@@ -18,8 +18,8 @@ use crate::ui::layout::{PageCtx, UserView};
 use crate::ui::nav::{self, NavId};
 use crate::ui::pages;
 
-/// Renders with the frame of a signed-in user.
-pub fn framed<R>(
+/// Renders with the frame of a signed-in user (shared with the IAM administration handlers).
+pub(crate) fn framed<R>(
     state: &AppState,
     p: &Principal,
     path: &str,
@@ -88,18 +88,20 @@ pub fn page(call: &Call, id: NavId) -> Result<Response<Body>, Error> {
 }
 
 /// `GET /profile` (also re-rendered after a password change attempt).
-pub fn profile(
+pub async fn profile(
     call: &Call,
     notice: Option<&str>,
     errors: &FormErrors,
 ) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
     let state = &call.state;
+    let (groups, grants) = super::grants::profile_data(call).await?;
     let view = pages::profile::ProfileView {
         name: p.user.name.clone(),
         email: p.user.email.clone(),
         roles: p.user.roles.iter().map(|r| r.label().to_string()).collect(),
-        groups: Vec::new(),
+        groups,
+        grants,
         created: p.user.created_secs,
         now: state.clock.now_secs(),
     };
@@ -125,7 +127,7 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
         errors.summary = Some(format!(
             "Too many attempts. Try again in {retry_after_secs} seconds."
         ));
-        return profile(call, None, &errors);
+        return profile(call, None, &errors).await;
     }
     let ok = state
         .hasher
@@ -148,7 +150,7 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
     if !errors.fields.is_empty() {
         errors.summary =
             Some("The password was not changed. Please correct the fields marked below.".into());
-        return profile(call, None, &errors);
+        return profile(call, None, &errors).await;
     }
     let hash = state.hasher.hash(new).await?;
     let id = p.user.id.clone();
@@ -172,6 +174,7 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
         Some("Your password was changed. Your other sessions were signed out."),
         &FormErrors::default(),
     )
+    .await
 }
 
 /// The HTML error page; framed when the user is signed in.

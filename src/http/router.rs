@@ -84,6 +84,137 @@ pub enum Endpoint {
     ActivateForm,
     /// `POST /activate`
     Activate,
+    /// Agent pools below `/settings/iam/agent-pools` (the list itself is a [`Endpoint::Page`]).
+    Pool(PoolRoute),
+    /// Access groups below `/settings/iam/access-groups`.
+    Group(GroupRoute),
+    /// Temporary access below `/settings/iam/temporary-access`.
+    Grant(GrantRoute),
+}
+
+/// The agent-pool routes; `{id}` is a pool id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PoolRoute {
+    /// `GET /settings/iam/agent-pools/new`
+    NewForm,
+    /// `POST /settings/iam/agent-pools`
+    Create,
+    /// `GET /settings/iam/agent-pools/{id}`
+    Detail(String),
+    /// `POST /settings/iam/agent-pools/{id}/description`
+    Describe(String),
+    /// `POST /settings/iam/agent-pools/{id}/rotate`
+    Rotate(String),
+    /// `POST /settings/iam/agent-pools/{id}/detach`
+    Detach(String),
+    /// `POST /settings/iam/agent-pools/{id}/enable`
+    Enable(String),
+    /// `POST /settings/iam/agent-pools/{id}/delete`
+    Delete(String),
+}
+
+/// The access-group routes; `{id}` is a group id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GroupRoute {
+    /// `GET /settings/iam/access-groups/new`
+    NewForm,
+    /// `POST /settings/iam/access-groups`
+    Create,
+    /// `GET /settings/iam/access-groups/{id}`
+    Detail(String),
+    /// `POST /settings/iam/access-groups/{id}`
+    Update(String),
+    /// `POST /settings/iam/access-groups/{id}/delete`
+    Delete(String),
+}
+
+/// The temporary-access routes; `{id}` is a grant id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantRoute {
+    /// `GET /settings/iam/temporary-access/new`
+    NewForm,
+    /// `POST /settings/iam/temporary-access`
+    Create,
+    /// `POST /settings/iam/temporary-access/{id}/revoke`
+    Revoke(String),
+}
+
+/// Where the IAM administration routes live.
+const POOLS_PATH: &str = "/settings/iam/agent-pools";
+const GROUPS_PATH: &str = "/settings/iam/access-groups";
+const GRANTS_PATH: &str = "/settings/iam/temporary-access";
+
+/// An object id in a path: the random hex ids (and `default`) only, so a path segment can
+/// never smuggle anything into a key or a page.
+fn object_id(s: &str) -> Option<String> {
+    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then(|| s.to_string())
+}
+
+/// Parses the IAM administration routes; `None` when `path` is not one of them (the lists
+/// themselves are navigation pages).
+fn parse_iam_admin(get: bool, post: bool, path: &str) -> Option<Result<Endpoint, NoRoute>> {
+    let only = |ok: bool, e: Endpoint| Some(if ok { Ok(e) } else { Err(NoRoute::Method) });
+    if path == POOLS_PATH && post {
+        return Some(Ok(Endpoint::Pool(PoolRoute::Create)));
+    }
+    if path == GROUPS_PATH && post {
+        return Some(Ok(Endpoint::Group(GroupRoute::Create)));
+    }
+    if path == GRANTS_PATH && post {
+        return Some(Ok(Endpoint::Grant(GrantRoute::Create)));
+    }
+    if let Some(rest) = path
+        .strip_prefix(POOLS_PATH)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        let (id, verb) = rest.split_once('/').unwrap_or((rest, ""));
+        if id == "new" && verb.is_empty() {
+            return only(get, Endpoint::Pool(PoolRoute::NewForm));
+        }
+        let id = object_id(id)?;
+        let route = match verb {
+            "" => return only(get, Endpoint::Pool(PoolRoute::Detail(id))),
+            "description" => PoolRoute::Describe(id),
+            "rotate" => PoolRoute::Rotate(id),
+            "detach" => PoolRoute::Detach(id),
+            "enable" => PoolRoute::Enable(id),
+            "delete" => PoolRoute::Delete(id),
+            _ => return None,
+        };
+        return only(post, Endpoint::Pool(route));
+    }
+    if let Some(rest) = path
+        .strip_prefix(GROUPS_PATH)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        let (id, verb) = rest.split_once('/').unwrap_or((rest, ""));
+        if id == "new" && verb.is_empty() {
+            return only(get, Endpoint::Group(GroupRoute::NewForm));
+        }
+        let id = object_id(id)?;
+        return match verb {
+            "" if post => Some(Ok(Endpoint::Group(GroupRoute::Update(id)))),
+            "" => only(get, Endpoint::Group(GroupRoute::Detail(id))),
+            "delete" => only(post, Endpoint::Group(GroupRoute::Delete(id))),
+            _ => None,
+        };
+    }
+    if let Some(rest) = path
+        .strip_prefix(GRANTS_PATH)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        let (id, verb) = rest.split_once('/').unwrap_or((rest, ""));
+        if id == "new" && verb.is_empty() {
+            return only(get, Endpoint::Grant(GrantRoute::NewForm));
+        }
+        let id = object_id(id)?;
+        return match verb {
+            "revoke" => only(post, Endpoint::Grant(GrantRoute::Revoke(id))),
+            _ => None,
+        };
+    }
+    None
 }
 
 /// What a route requires of the caller.
@@ -134,6 +265,9 @@ impl Endpoint {
                 },
             );
         }
+        if let Some(route) = parse_iam_admin(get, post, path) {
+            return route;
+        }
         match path {
             "/healthz" => only(get, Endpoint::Healthz),
             "/favicon.ico" => only(get, Endpoint::Favicon),
@@ -164,6 +298,7 @@ impl Endpoint {
 
     /// What the route needs. Exhaustive on purpose: see the module docs.
     pub fn access(&self) -> Access {
+        use Permission as P;
         match self {
             Endpoint::Healthz
             | Endpoint::Asset { .. }
@@ -200,6 +335,32 @@ impl Endpoint {
             | Endpoint::UserDelete(_)
             | Endpoint::UserActivationLink(_) => Access::Role(Permission::Users, Need::Administer),
             Endpoint::RbacMode => Access::Role(Permission::IdentityConfig, Need::Administer),
+            // Creating and deleting pools is company-wide; the other changes are "S": the
+            // domain (`iam::pools`) then checks that the pool is in the caller's scope.
+            Endpoint::Pool(route) => match route {
+                PoolRoute::Detail(_) => Access::Role(P::AgentPools, Need::View),
+                PoolRoute::NewForm | PoolRoute::Create | PoolRoute::Delete(_) => {
+                    Access::Role(P::AgentPools, Need::Administer)
+                }
+                PoolRoute::Describe(_)
+                | PoolRoute::Rotate(_)
+                | PoolRoute::Detach(_)
+                | PoolRoute::Enable(_) => Access::Role(P::AgentPools, Need::Change),
+            },
+            // Group Admins change the groups they administer (`iam::groups` checks which).
+            Endpoint::Group(route) => match route {
+                GroupRoute::Detail(_) => Access::Role(P::AccessGroups, Need::View),
+                GroupRoute::Update(_) => Access::Role(P::AccessGroups, Need::Change),
+                GroupRoute::NewForm | GroupRoute::Create | GroupRoute::Delete(_) => {
+                    Access::Role(P::AccessGroups, Need::Administer)
+                }
+            },
+            // Group Admins grant on pools in their scope (`iam::grants` checks which).
+            Endpoint::Grant(route) => match route {
+                GrantRoute::NewForm | GrantRoute::Create | GrantRoute::Revoke(_) => {
+                    Access::Role(P::TemporaryAccess, Need::Change)
+                }
+            },
         }
     }
 
@@ -299,6 +460,118 @@ mod tests {
             Endpoint::parse(&Method::GET, "/api/v1/users"),
             Ok(Endpoint::ApiUnknown)
         );
+    }
+
+    #[test]
+    fn iam_admin_routes_parse_and_name_their_permission() {
+        use Permission as P;
+        let post = |p: &str| Endpoint::parse(&Method::POST, p);
+        let get = |p: &str| Endpoint::parse(&Method::GET, p);
+        assert_eq!(
+            post("/settings/iam/agent-pools"),
+            Ok(Endpoint::Pool(PoolRoute::Create))
+        );
+        assert_eq!(
+            get("/settings/iam/agent-pools/new"),
+            Ok(Endpoint::Pool(PoolRoute::NewForm))
+        );
+        assert_eq!(
+            post("/settings/iam/agent-pools/ab12/rotate"),
+            Ok(Endpoint::Pool(PoolRoute::Rotate("ab12".into())))
+        );
+        assert_eq!(
+            get("/settings/iam/agent-pools/ab12/rotate"),
+            Err(NoRoute::Method)
+        );
+        assert_eq!(
+            get("/settings/iam/agent-pools/a.b"),
+            Err(NoRoute::NotFound),
+            "ids are alphanumeric"
+        );
+        assert_eq!(
+            get("/settings/iam/agent-pools"),
+            Ok(Endpoint::Page(NavId::AgentPools))
+        );
+        assert_eq!(
+            post("/settings/iam/access-groups/g1"),
+            Ok(Endpoint::Group(GroupRoute::Update("g1".into())))
+        );
+        assert_eq!(
+            post("/settings/iam/temporary-access/x/revoke"),
+            Ok(Endpoint::Grant(GrantRoute::Revoke("x".into())))
+        );
+        assert_eq!(
+            Endpoint::Pool(PoolRoute::Delete("x".into())).access(),
+            Access::Role(P::AgentPools, Need::Administer)
+        );
+        assert_eq!(
+            Endpoint::Pool(PoolRoute::Detach("x".into())).access(),
+            Access::Role(P::AgentPools, Need::Change)
+        );
+        assert_eq!(
+            Endpoint::Group(GroupRoute::Update("x".into())).access(),
+            Access::Role(P::AccessGroups, Need::Change)
+        );
+        assert_eq!(
+            Endpoint::Grant(GrantRoute::Create).access(),
+            Access::Role(P::TemporaryAccess, Need::Change)
+        );
+    }
+
+    /// Role × route for the IAM administration routes against the matrix of `ROLES.md`
+    /// (Agent Pools: W R S R R R R(own); Access Groups and Temporary Access: W R S R — — —).
+    #[test]
+    fn iam_admin_routes_follow_the_matrix_for_every_role() {
+        use crate::iam::roles::{Role, allows};
+        let id = || "x".to_string();
+        let routes = [
+            Endpoint::Page(NavId::AgentPools),
+            Endpoint::Pool(PoolRoute::Detail(id())),
+            Endpoint::Pool(PoolRoute::Rotate(id())),
+            Endpoint::Pool(PoolRoute::Create),
+            Endpoint::Page(NavId::AccessGroups),
+            Endpoint::Group(GroupRoute::Update(id())),
+            Endpoint::Group(GroupRoute::Delete(id())),
+            Endpoint::Page(NavId::TemporaryAccess),
+            Endpoint::Grant(GrantRoute::Create),
+        ];
+        // For each role: may it reach each route above (in order)?
+        let expected: [(Role, [bool; 9]); 7] = [
+            (Role::CompanyAdmin, [true; 9]),
+            (
+                Role::CompanyViewer,
+                [true, true, false, false, true, false, false, true, false],
+            ),
+            (
+                Role::GroupAdmin,
+                [true, true, true, false, true, true, false, true, true],
+            ),
+            (
+                Role::Security,
+                [true, true, false, false, true, false, false, true, false],
+            ),
+            (
+                Role::Appsec,
+                [true, true, false, false, false, false, false, false, false],
+            ),
+            (
+                Role::IncidentResponder,
+                [true, true, false, false, false, false, false, false, false],
+            ),
+            (
+                Role::Developer,
+                [true, true, false, false, false, false, false, false, false],
+            ),
+        ];
+        for (role, allowed) in expected {
+            for (route, want) in routes.iter().zip(allowed) {
+                let got = match route.access() {
+                    Access::Role(p, need) => allows(&[role], p, need),
+                    other => panic!("{route:?} is {other:?}"),
+                };
+                assert_eq!(got, want, "{role:?} on {route:?}");
+            }
+        }
     }
 
     #[test]

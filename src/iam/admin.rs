@@ -339,6 +339,7 @@ pub fn delete(tx: &mut WriteTx<'_>, id: &str, acting: &Acting) -> Result<User, S
     tx.delete(&USER_EMAILS, user.email.as_bytes())?;
     activation::revoke_for(tx, id)?;
     let revoked_keys = super::api_keys::revoke_all_of(tx, id)?;
+    super::groups::remove_user_everywhere(tx, id)?;
     audit::append(
         tx,
         acting.now_ms,

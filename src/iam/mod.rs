@@ -1,13 +1,17 @@
 //! Identity and access: users, passwords, sessions, the first-admin setup link, activation
-//! links, user administration, the RBAC mode, sign-in throttling and the role/permission
-//! matrix. Knows nothing about HTTP; stores through
-//! [`crate::store`].
+//! links, user administration, the RBAC mode, API keys, sign-in throttling, the
+//! role/permission matrix, agent pools, access groups, temporary access and pool scope.
+//! Knows nothing about HTTP; stores through [`crate::store`].
 
 pub mod activation;
 pub mod admin;
 pub mod api_keys;
+pub mod grants;
+pub mod groups;
 pub mod passwords;
+pub mod pools;
 pub mod roles;
+pub mod scope;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::roles::Role;
-use crate::store::{ReadTx, StoreError, Table, WriteTx};
+use crate::store::{Reads, StoreError, Table, WriteTx};
 
 /// Run-time settings by key; values are JSON.
 pub const SETTINGS: Table = Table::new("settings_v1");
@@ -27,16 +27,15 @@ enum RbacMode {
 }
 
 /// Whether role-based access control is on (the default when nothing is stored).
-pub fn rbac_enabled(tx: &ReadTx) -> Result<bool, StoreError> {
-    let mode: Option<RbacMode> = tx.get_json(&SETTINGS, RBAC_MODE_KEY)?;
+pub fn rbac_enabled(tx: &impl Reads) -> Result<bool, StoreError> {
+    let mode: Option<RbacMode> = tx.get_json_value(&SETTINGS, RBAC_MODE_KEY)?;
     Ok(mode != Some(RbacMode::NonRbac))
 }
 
 /// [`rbac_enabled`] inside a write transaction (to check a change against the mode
 /// atomically).
 pub fn rbac_enabled_in_write(tx: &WriteTx<'_>) -> Result<bool, StoreError> {
-    let mode: Option<RbacMode> = tx.get_json(&SETTINGS, RBAC_MODE_KEY)?;
-    Ok(mode != Some(RbacMode::NonRbac))
+    rbac_enabled(tx)
 }
 
 /// Stores the mode. Users keep the roles they hold; see [`effective_roles`].

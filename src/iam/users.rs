@@ -94,7 +94,8 @@ pub fn normalize_name(raw: &str, email: &str) -> Result<String, IamError> {
     Ok(name.to_string())
 }
 
-/// Creates a user inside a write transaction; `Conflict` if the e-mail is taken.
+/// Creates a user inside a write transaction and adds them to the Default access group;
+/// `Conflict` if the e-mail is taken.
 pub fn create(tx: &mut WriteTx<'_>, new: &NewUser, now_secs: i64) -> Result<User, StoreError> {
     let email = normalize_email(&new.email).map_err(|e| StoreError::Conflict(e.to_string()))?;
     if tx.get(&USER_EMAILS, email.as_bytes())?.is_some() {
@@ -119,6 +120,7 @@ pub fn create(tx: &mut WriteTx<'_>, new: &NewUser, now_secs: i64) -> Result<User
     };
     tx.put_json(&USERS, user.id.as_bytes(), &user)?;
     tx.put(&USER_EMAILS, user.email.as_bytes(), user.id.as_bytes())?;
+    super::groups::add_to_default(tx, &user.id)?;
     Ok(user)
 }
 

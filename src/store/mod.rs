@@ -37,7 +37,7 @@ pub use backup::{
 pub use error::StoreError;
 pub use migrate::{BASE_SCHEMA_VERSION, MIGRATIONS, Migration, target_version};
 pub use tables::{META, Table};
-pub use tx::{ReadTx, Row, WriteTx};
+pub use tx::{ReadTx, Reads, Row, WriteTx};
 pub use writer::WriterStats;
 
 use writer::{Counters, Job, Msg, Reply};

@@ -218,6 +218,43 @@ impl ReadTx {
     }
 }
 
+/// Reading that works the same in both transaction kinds, so that a domain rule (a pool
+/// scope, a key check) is written once and holds inside a write as well as in a read.
+pub trait Reads {
+    /// The value stored under `key`.
+    fn get_bytes(&self, table: &Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Up to `limit` rows whose key starts with `prefix`, in key order.
+    fn scan(&self, table: &Table, prefix: &[u8], limit: usize) -> Result<Vec<Row>, StoreError>;
+    /// The value under `key` decoded from JSON; a value that does not decode is `Codec`.
+    fn get_json_value<V: DeserializeOwned>(
+        &self,
+        table: &Table,
+        key: &[u8],
+    ) -> Result<Option<V>, StoreError> {
+        self.get_bytes(table, key)?
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(StoreError::from))
+            .transpose()
+    }
+}
+
+impl Reads for ReadTx {
+    fn get_bytes(&self, table: &Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(table, key)
+    }
+    fn scan(&self, table: &Table, prefix: &[u8], limit: usize) -> Result<Vec<Row>, StoreError> {
+        self.scan_prefix(table, prefix, limit)
+    }
+}
+
+impl Reads for WriteTx<'_> {
+    fn get_bytes(&self, table: &Table, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(table, key)
+    }
+    fn scan(&self, table: &Table, prefix: &[u8], limit: usize) -> Result<Vec<Row>, StoreError> {
+        self.scan_prefix(table, prefix, limit)
+    }
+}
+
 /// Copies up to `limit` rows with key `>= start` out of `t`, stopping at the first key that
 /// does not start with `prefix` (when given). Shared by both transaction kinds.
 fn scan<T>(t: &T, start: &[u8], prefix: Option<&[u8]>, limit: usize) -> Result<Vec<Row>, StoreError>

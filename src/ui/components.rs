@@ -284,6 +284,47 @@ pub fn checkbox(name: &str, label: &str, checked: bool, help: Option<&str>) -> M
     }
 }
 
+/// A group of checkboxes sharing one `name` (one value per checked box): members of a group,
+/// pools of a grant. A `<fieldset>` with its legend, the field's error and help; long lists
+/// scroll inside their box. `options` are `(value, label)`; `selected` holds checked values.
+pub fn checkbox_group(
+    name: &str,
+    legend: &str,
+    options: &[(String, String)],
+    selected: &std::collections::BTreeSet<String>,
+    help: Option<&str>,
+    errors: &FormErrors,
+) -> Markup {
+    let id = field_id(name);
+    let error = errors.field(name);
+    html! {
+        fieldset id=(id) class=(if error.is_some() { "field choices field-invalid" } else { "field choices" })
+            aria-describedby=[error.map(|_| format!("{id}-error"))] {
+            legend { (legend) }
+            @if let Some(message) = error {
+                p class="field-error" id={ (id) "-error" } { (message) }
+            }
+            @if options.is_empty() {
+                p class="muted" { "Nothing to choose from yet." }
+            } @else {
+                div class="choices-list" {
+                    @for (i, (value, label)) in options.iter().enumerate() {
+                        @let box_id = format!("{id}-{i}");
+                        div class="field-check" {
+                            input id=(box_id) type="checkbox" name=(name) value=(value)
+                                checked[selected.contains(value)];
+                            label for=(box_id) { (label) }
+                        }
+                    }
+                }
+            }
+            @if let Some(help) = help {
+                p class="field-help" { (help) }
+            }
+        }
+    }
+}
+
 /// How a button looks: the page's main action, an ordinary one, or one that destroys.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ButtonKind {

@@ -21,10 +21,25 @@ pub struct ProfileView {
     pub roles: Vec<String>,
     /// Names of the access groups the user belongs to.
     pub groups: Vec<String>,
+    /// The user's active temporary-access grants.
+    pub grants: Vec<ProfileGrant>,
     /// When the account was created (unix seconds).
     pub created: i64,
     /// The current time (unix seconds), for relative times.
     pub now: i64,
+}
+
+/// One active temporary-access grant of the user (times in unix seconds).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProfileGrant {
+    /// The incident it is for.
+    pub incident: String,
+    /// Names of the pools it reaches.
+    pub pools: Vec<String>,
+    /// Labels of the roles it grants.
+    pub roles: Vec<String>,
+    /// When it expires.
+    pub expires: i64,
 }
 
 /// The persona name and scope of a role id from `ROLES.md`; unknown ids are shown as given.
@@ -81,13 +96,25 @@ pub fn profile(
     };
     let groups = html! {
         @if p.groups.is_empty() {
-            span class="muted" {
-                "None. Access groups arrive with Identity and Access Management, which is not "
-                "available yet in this version."
-            }
+            span class="muted" { "None." }
         } @else {
             ul class="tag-list" {
                 @for g in &p.groups { li { (tag(g)) } }
+            }
+        }
+    };
+    let grants = html! {
+        @if p.grants.is_empty() {
+            p class="muted" { "You have no active temporary access." }
+        } @else {
+            ul class="plain-list" {
+                @for g in &p.grants {
+                    li {
+                        strong { (g.incident) } ": "
+                        (g.roles.join(", ")) " on " (g.pools.join(", "))
+                        ", expires " (rel_time(g.expires, p.now))
+                    }
+                }
             }
         }
     };
@@ -130,6 +157,7 @@ pub fn profile(
                 }))
             }))
         }
+        (card("Temporary access", grants))
         (card("Sign out", html! {
             p { "Ends this session in this browser." }
             (post_form("/sign-out", ctx.csrf, submit(ButtonKind::Secondary, "Sign out")))
@@ -181,6 +209,12 @@ mod tests {
             email: "ada@example.com".into(),
             roles: vec!["company-admin".into(), "custom-x".into()],
             groups: vec![],
+            grants: vec![ProfileGrant {
+                incident: "INC-9".into(),
+                pools: vec!["prod".into()],
+                roles: vec!["Developer".into()],
+                expires: 1_000 + 4 * 86_400,
+            }],
             created: 1_000,
             now: 1_000 + 3 * 86_400,
         };
@@ -190,7 +224,7 @@ mod tests {
         assert_csp_clean(&html);
         assert!(html.contains("Ada &lt;b&gt;Lovelace&lt;/b&gt;"));
         assert!(html.contains("Company Admin") && html.contains("custom-x"));
-        assert!(html.contains("Access groups arrive with Identity and Access Management"));
+        assert!(html.contains("INC-9") && html.contains("in 1 day"));
         assert!(html.contains("3 days ago"));
         assert!(html.contains("action=\"/profile/password\""));
         for f in ["current_password", "new_password", "new_password_confirm"] {
@@ -210,6 +244,6 @@ mod tests {
         };
         let html = render(&p, &FormErrors::none());
         assert!(html.contains(">Default</span>"));
-        assert!(!html.contains("arrive with"));
+        assert!(html.contains("no active temporary access"));
     }
 }
