@@ -69,20 +69,29 @@ impl Sessions {
             .store
             .read_blocking(|tx| tx.scan_prefix(&SESSIONS, b"", MAX_SESSIONS))?;
         let now = sessions.clock.now_ms();
+        let mut stale = Vec::new();
         let mut live = sessions.lock();
         for (key, value) in rows {
-            let (Ok(key), Ok(mut s)) = (
-                <[u8; 32]>::try_from(key.as_slice()),
-                serde_json::from_slice::<Session>(&value),
-            ) else {
-                continue;
-            };
-            if sessions.is_valid(&s, now) {
-                s.persisted_ms = s.last_seen_ms;
-                live.insert(key, s);
+            let parsed = serde_json::from_slice::<Session>(&value);
+            match (<[u8; 32]>::try_from(key.as_slice()), parsed) {
+                (Ok(k), Ok(mut s)) if sessions.is_valid(&s, now) => {
+                    s.persisted_ms = s.last_seen_ms;
+                    live.insert(k, s);
+                }
+                _ => stale.push(key),
             }
         }
         drop(live);
+        // Sessions that ended while the appliance was down (or unreadable rows) are removed
+        // once here, so the table does not grow with every expired sign-in.
+        if !stale.is_empty() {
+            sessions.store.write_blocking(move |tx| {
+                for k in &stale {
+                    tx.delete(&SESSIONS, k)?;
+                }
+                Ok(())
+            })?;
+        }
         Ok(sessions)
     }
 
@@ -138,7 +147,7 @@ impl Sessions {
     pub async fn lookup(&self, id: &str) -> Option<Session> {
         let key = digest(id);
         let now = self.clock.now_ms();
-        let (found, persist) = {
+        let (found, persist, expired) = {
             let mut live = self.lock();
             match live.get_mut(&key) {
                 Some(s) if self.is_valid(s, now) => {
@@ -147,16 +156,18 @@ impl Sessions {
                     if persist {
                         s.persisted_ms = now;
                     }
-                    (Some(s.clone()), persist.then(|| s.clone()))
+                    (Some(s.clone()), persist.then(|| s.clone()), false)
                 }
                 Some(_) => {
                     live.remove(&key);
-                    (None, None)
+                    (None, None, true)
                 }
-                None => (None, None),
+                None => (None, None, false),
             }
         };
-        if found.is_none() {
+        // Only a session that existed and expired is deleted from the store: an unknown id
+        // (a stale or forged cookie) must not cost a durable write.
+        if expired {
             self.forget_stored(vec![key]).await;
         }
         if let Some(s) = persist {
@@ -221,5 +232,43 @@ impl Sessions {
         if let Err(e) = result {
             tracing::warn!("could not delete ended sessions from the store: {e}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::StoreOptions;
+    use std::sync::Arc;
+
+    #[tokio::test]
+    async fn expiry_unknown_ids_and_restart_cleanup() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb"), StoreOptions::default()).unwrap();
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let sessions = Sessions::load(store.clone(), clock.clone(), 30, 12).unwrap();
+        let (id, _) = sessions.create("u1").await.unwrap();
+        assert!(sessions.lookup(&id).await.is_some());
+
+        // A forged or stale id costs no durable write.
+        let commits = store.writer_stats().commits;
+        assert!(sessions.lookup("not-a-session").await.is_none());
+        assert_eq!(store.writer_stats().commits, commits);
+
+        // Idle timeout, then a restart removes what expired meanwhile.
+        let (other, _) = sessions.create("u2").await.unwrap();
+        clock.advance_ms(31 * 60_000);
+        assert!(sessions.lookup(&id).await.is_none());
+        let reloaded = Sessions::load(store.clone(), clock.clone(), 30, 12).unwrap();
+        assert_eq!(reloaded.count(), 0);
+        assert!(reloaded.lookup(&other).await.is_none());
+        let left = store
+            .read_blocking(|tx| tx.scan_prefix(&SESSIONS, b"", 10))
+            .unwrap();
+        assert!(
+            left.is_empty(),
+            "expired sessions were removed from the store"
+        );
     }
 }
