@@ -19,6 +19,7 @@ mod grants;
 mod headers;
 mod pools;
 mod profile;
+mod rest_api;
 mod shutdown;
 mod sign_in;
 mod smoke;
