@@ -11,6 +11,7 @@ mod support;
 
 mod api_keys;
 mod audit;
+mod authz_matrix;
 mod backup;
 mod bad_input;
 mod first_start;
