@@ -523,3 +523,83 @@ async fn the_openapi_document_is_served_without_a_key() {
         "bearer"
     );
 }
+
+#[tokio::test]
+async fn a_group_admin_key_changes_only_the_groups_it_administers() {
+    let t = TestApp::start().await;
+    let (c, key) = admin_key(&t).await;
+    let lead = make_user(&c, &key, "lead@example.org", &["group-admin"]).await;
+    let dev = make_user(&c, &key, "dev@example.org", &["developer"]).await;
+    let ga = user_key(&t, "lead@example.org").await;
+    let pool = |name: &'static str| {
+        let c = &c;
+        let key = &key;
+        async move {
+            let r = api(
+                c,
+                "POST",
+                "/agent-pools",
+                key,
+                &json!({ "name": name }).to_string(),
+            )
+            .await;
+            json(&r)["id"].as_str().unwrap().to_string()
+        }
+    };
+    let ours = pool("team-pool").await;
+    let theirs = pool("other-pool").await;
+    let team = json!({"name": "team", "admins": [lead], "pools": [ours]});
+    let r = api(&c, "POST", "/groups", &key, &team.to_string()).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let team = json(&r)["id"].as_str().unwrap().to_string();
+    let other = json!({"name": "other", "pools": [theirs]});
+    let r = api(&c, "POST", "/groups", &key, &other.to_string()).await;
+    let other = json(&r)["id"].as_str().unwrap().to_string();
+
+    let r = api(
+        &c,
+        "PATCH",
+        &format!("/groups/{team}"),
+        &ga,
+        &json!({"members": [dev]}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(json(&r)["members"], json!([dev]));
+    let r = api(
+        &c,
+        "PATCH",
+        &format!("/groups/{team}"),
+        &ga,
+        r#"{"name":"mine now"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = api(
+        &c,
+        "PATCH",
+        &format!("/groups/{team}"),
+        &ga,
+        &json!({"pools": [ours, theirs]}).to_string(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.body.contains("pool scope"), "{}", r.body);
+    let r = api(
+        &c,
+        "PATCH",
+        &format!("/groups/{other}"),
+        &ga,
+        r#"{"members":[]}"#,
+    )
+    .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    let r = api(&c, "POST", "/groups", &ga, r#"{"name":"new"}"#).await;
+    assert_eq!(r.status, 403, "{}", r.body);
+
+    // The pools of the groups they administer are in their scope; others are not.
+    let r = api(&c, "POST", &format!("/agent-pools/{ours}/keys"), &ga, "").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = api(&c, "POST", &format!("/agent-pools/{theirs}/keys"), &ga, "").await;
+    assert_eq!(r.status, 404, "{}", r.body);
+}
