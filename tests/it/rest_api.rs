@@ -454,6 +454,23 @@ async fn temporary_access_has_limits_and_can_be_revoked() {
         404,
         "revoked at once"
     );
+
+    // At most 100 grants are active at once: the next one is a conflict, with the reason.
+    for _ in 0..100 {
+        let r = api(&c, "POST", "/temp-access", &key, &grant(1, &["developer"])).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let r = api(&c, "POST", "/temp-access", &key, &grant(1, &["developer"])).await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(json(&r)["error"]["code"], "conflict");
+    assert!(
+        r.body.contains("the most allowed at once is 100"),
+        "{}",
+        r.body
+    );
+    let page = json(&api(&c, "GET", "/temp-access?offset=100&limit=5", &key, "").await);
+    assert_eq!(page["total"], 101);
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]
