@@ -63,7 +63,21 @@ pub fn principal(call: &Call) -> Result<&Principal, Error> {
     call.principal.as_ref().ok_or(Error::Unauthorized)
 }
 
-/// Runs `f` as the signed-in user in one write transaction and appends the audit record of
+/// The user a change acts as: the signed-in user, or an API key's owner holding only the
+/// roles the key acts with (a key's scopes narrow what its owner may do, `ROLES.md`).
+pub fn acting_user(call: &Call) -> Result<User, Error> {
+    match (&call.principal, &call.api_key) {
+        (Some(p), _) => Ok(p.user.clone()),
+        (None, Some(k)) => {
+            let mut user = k.owner.clone();
+            user.roles.clone_from(&k.roles);
+            Ok(user)
+        }
+        (None, None) => Err(Error::Unauthorized),
+    }
+}
+
+/// Runs `f` as the signed-in user (or API key, see [`acting_user`]) in one write transaction and appends the audit record of
 /// `kind` to the same transaction: `Success` with the change's target and details, or, when
 /// `f` refuses, `Failure` with `target` and the reason. The domain functions validate before
 /// they write, so a refusal stores nothing but its audit record.
@@ -78,7 +92,7 @@ where
     E: Refusal,
     F: FnMut(&mut WriteTx<'_>, &User, i64) -> Result<Change<T>, E> + Send + 'static,
 {
-    let actor_user = principal(call)?.user.clone();
+    let actor_user = acting_user(call)?;
     let actor = call.actor();
     let source = call.peer.ip();
     let now_ms = call.state.clock.now_ms();

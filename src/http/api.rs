@@ -17,12 +17,12 @@ use crate::security::audit::{self, AuditEvent, Filter, Outcome};
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 1000;
 
-fn caller(call: &Call) -> Result<&ApiCaller, Error> {
+pub(crate) fn caller(call: &Call) -> Result<&ApiCaller, Error> {
     call.api_key.as_ref().ok_or(Error::Unauthorized)
 }
 
 /// `offset` and `limit` from the query, within the conventions.
-fn paging(call: &Call) -> Result<(usize, usize), Error> {
+pub(crate) fn paging(call: &Call) -> Result<(usize, usize), Error> {
     let number = |name: &'static str, default: usize| -> Result<usize, Error> {
         match call.query.get(name) {
             None | Some("") => Ok(default),
@@ -43,14 +43,21 @@ fn paging(call: &Call) -> Result<(usize, usize), Error> {
     Ok((offset, limit))
 }
 
-fn list_answer(items: Vec<Value>, total: usize, offset: usize, limit: usize) -> Response<Body> {
+/// A page of a list as `{"items","total","offset","limit"}`.
+pub(crate) fn list_answer(
+    items: Vec<Value>,
+    total: usize,
+    offset: usize,
+    limit: usize,
+) -> Response<Body> {
     respond::json(
         200,
         &json!({"items": items, "total": total, "offset": offset, "limit": limit}),
     )
 }
 
-fn time(ms: i64) -> String {
+/// Unix ms as an RFC 3339 time.
+pub(crate) fn time(ms: i64) -> String {
     crate::clock::rfc3339(ms.div_euclid(1000))
 }
 

@@ -35,7 +35,7 @@ pub(crate) fn all_users(tx: &impl Reads) -> Result<Vec<User>, StoreError> {
 
 /// Company Admins and read-everything roles see every group; a Group Admin those they
 /// administer or belong to.
-fn sees(user: &User, g: &Group) -> bool {
+pub(crate) fn sees(user: &User, g: &Group) -> bool {
     let reads_all = roles::allows(&user.roles, Permission::AccessGroups, Need::Administer)
         || user
             .roles

@@ -268,6 +268,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,
         Endpoint::Grant(route) => grants::handle(&call, route).await,
+        Endpoint::Rest(route) => super::api_iam::handle(&call, route).await,
         Endpoint::ApiUnknown => Err(Error::NotFound),
         Endpoint::UserNew => user_admin::new_form(&call).await,
         Endpoint::UserCreate => user_admin::create(&call).await,

@@ -4,7 +4,9 @@
 
 pub mod admin;
 pub mod api;
+pub mod api_iam;
 pub mod api_keys;
+pub mod api_users;
 pub mod audit_events;
 pub mod auth;
 pub mod form;

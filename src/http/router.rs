@@ -4,6 +4,7 @@
 
 use hyper::Method;
 
+pub use super::api_iam::RestRoute;
 use crate::iam::roles::{Need, Permission};
 use crate::ui::nav::{self, NavId};
 
@@ -90,6 +91,9 @@ pub enum Endpoint {
     Group(GroupRoute),
     /// Temporary access below `/settings/iam/temporary-access`.
     Grant(GrantRoute),
+    /// The identity resources of the REST API (users, groups, agent pools, temporary
+    /// access) and its OpenAPI document; see `http::api_iam`.
+    Rest(RestRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -361,6 +365,34 @@ impl Endpoint {
                     Access::Role(P::TemporaryAccess, Need::Change)
                 }
             },
+            // The same needs as the portal routes for the same objects (above); scope and
+            // Group Admin rules are checked by the same domain functions.
+            Endpoint::Rest(route) => {
+                use RestRoute as R;
+                match route {
+                    R::OpenApi => Access::Public,
+                    R::UsersList | R::UserGet(_) => Access::Role(P::Users, Need::View),
+                    R::UserCreate | R::UserUpdate(_) | R::UserDelete(_) => {
+                        Access::Role(P::Users, Need::Administer)
+                    }
+                    R::GroupsList | R::GroupGet(_) => Access::Role(P::AccessGroups, Need::View),
+                    R::GroupUpdate(_) => Access::Role(P::AccessGroups, Need::Change),
+                    R::GroupCreate | R::GroupDelete(_) => {
+                        Access::Role(P::AccessGroups, Need::Administer)
+                    }
+                    R::PoolsList | R::PoolGet(_) => Access::Role(P::AgentPools, Need::View),
+                    R::PoolCreate | R::PoolDelete(_) => {
+                        Access::Role(P::AgentPools, Need::Administer)
+                    }
+                    R::PoolUpdate(_) | R::PoolRotate(_) | R::PoolDetach(_) | R::PoolEnable(_) => {
+                        Access::Role(P::AgentPools, Need::Change)
+                    }
+                    R::GrantsList => Access::Role(P::TemporaryAccess, Need::View),
+                    R::GrantCreate | R::GrantRevoke(_) => {
+                        Access::Role(P::TemporaryAccess, Need::Change)
+                    }
+                }
+            }
         }
     }
 
@@ -374,6 +406,7 @@ impl Endpoint {
                 | Endpoint::ApiKeysList
                 | Endpoint::ApiKeyCreate
                 | Endpoint::ApiKeyRevoke { .. }
+                | Endpoint::Rest(_)
         )
     }
 }
@@ -388,7 +421,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
         ("DELETE", ["api-keys", id]) if !id.is_empty() => Endpoint::ApiKeyRevoke {
             id: (*id).to_string(),
         },
-        _ => Endpoint::ApiUnknown,
+        (m, path) => RestRoute::parse(m, path).map_or(Endpoint::ApiUnknown, Endpoint::Rest),
     }
 }
 
@@ -458,6 +491,10 @@ mod tests {
         );
         assert_eq!(
             Endpoint::parse(&Method::GET, "/api/v1/users"),
+            Ok(Endpoint::Rest(RestRoute::UsersList))
+        );
+        assert_eq!(
+            Endpoint::parse(&Method::GET, "/api/v1/nothing-here"),
             Ok(Endpoint::ApiUnknown)
         );
     }

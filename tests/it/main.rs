@@ -11,6 +11,7 @@ mod support;
 
 mod api_keys;
 mod audit;
+mod authz_matrix;
 mod backup;
 mod bad_input;
 mod first_start;
@@ -19,6 +20,7 @@ mod grants;
 mod headers;
 mod pools;
 mod profile;
+mod rest_api;
 mod shutdown;
 mod sign_in;
 mod smoke;

@@ -1,0 +1,274 @@
+//! Role × route: for every role of `ROLES.md` and every route (portal and API), whether the
+//! router's one authorisation decision lets it through, written out as a table from the
+//! permission matrix of `ROLES.md` — not derived from the code under test.
+//!
+//! `expected` matches every `Endpoint` without a wildcard, so a new route does not compile
+//! until this table says who may call it; `samples` must then list it too (its count is
+//! checked against the table's rows).
+
+use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
+use lantern::iam::roles::{Role, allows};
+use lantern::ui::nav::{self, NavId};
+
+/// Column order of the masks below, as in `ROLES.md`.
+const ROLES: [Role; 7] = [
+    Role::CompanyAdmin,
+    Role::CompanyViewer,
+    Role::GroupAdmin,
+    Role::Security,
+    Role::Appsec,
+    Role::IncidentResponder,
+    Role::Developer,
+];
+
+/// Anyone, signed in or not.
+const PUBLIC: &str = "public";
+/// Any signed-in user (every role).
+const SIGNED_IN: &str = "signed-in";
+/// Masks, one character per role in [`ROLES`] order: `y` allowed, `-` refused.
+const ALL: &str = "yyyyyyy";
+const ADMIN_ONLY: &str = "y------";
+/// Read by admin, viewer, group admin and security (Users, Access Groups, Temporary Access).
+const IAM_READERS: &str = "yyyy---";
+/// Read by admin, viewer and security (settings, identity configuration, audit, API keys).
+const SETTINGS_READERS: &str = "yy-y---";
+/// Changed by admin and, within their scope, group admins.
+const SCOPED_CHANGE: &str = "y-y----";
+
+fn page(id: NavId) -> &'static str {
+    match id {
+        NavId::GettingStarted => SIGNED_IN,
+        // Snapshots and logs: R R S R — R S.
+        NavId::DataExplorer => "yyyy-yy",
+        NavId::Agents | NavId::CustomSources | NavId::Tags => ALL,
+        // Actions: W — S — S W S.
+        NavId::Actions => "y-y-yyy",
+        // Integrations and webhooks: W R — — W(webhooks) — —.
+        NavId::Integrations | NavId::Webhooks => "yy--y--",
+        NavId::Reachability | NavId::Sbom => ALL,
+        NavId::NameAndPlan | NavId::Usage => ALL,
+        NavId::Users | NavId::AccessGroups | NavId::TemporaryAccess => IAM_READERS,
+        NavId::AgentPools => ALL,
+        NavId::Identity | NavId::AiDebugger | NavId::ServiceConfiguration => SETTINGS_READERS,
+        // PII redaction and blocklist: W R — W R R R.
+        NavId::PiiRedaction | NavId::Blocklist => "yy-yyyy",
+        NavId::AuditEvents | NavId::ApiKeys => SETTINGS_READERS,
+        // Diagnostics: W R — R — R —.
+        NavId::Diagnostics => "yy-y-y-",
+        // Watched packages, enrichment: W R — — W — —.
+        NavId::WatchedPackages | NavId::PackageEnrichment => "yy--y--",
+    }
+}
+
+fn expected(e: &Endpoint) -> &'static str {
+    use RestRoute as R;
+    match e {
+        Endpoint::Healthz
+        | Endpoint::Asset { .. }
+        | Endpoint::Favicon
+        | Endpoint::SignInForm
+        | Endpoint::SignIn
+        | Endpoint::SetupForm
+        | Endpoint::Setup
+        | Endpoint::ActivateForm
+        | Endpoint::Activate
+        | Endpoint::ApiUnknown => PUBLIC,
+        Endpoint::Home | Endpoint::SignOut | Endpoint::Profile | Endpoint::ChangePassword => {
+            SIGNED_IN
+        }
+        Endpoint::Page(id) => page(*id),
+        Endpoint::AuditVerify | Endpoint::ApiAuditEvents => SETTINGS_READERS,
+        // Export: W for admin and security.
+        Endpoint::AuditExport => "y--y---",
+        Endpoint::ApiKeysList => SETTINGS_READERS,
+        Endpoint::ApiKeyCreate
+        | Endpoint::ApiKeyRevoke { .. }
+        | Endpoint::ApiKeyCreateForm
+        | Endpoint::ApiKeyRevokeForm { .. } => ADMIN_ONLY,
+        Endpoint::UserDetail(_) => IAM_READERS,
+        Endpoint::UserNew
+        | Endpoint::UserCreate
+        | Endpoint::UserRoles(_)
+        | Endpoint::UserEnabled(..)
+        | Endpoint::UserDelete(_)
+        | Endpoint::UserActivationLink(_)
+        | Endpoint::RbacMode => ADMIN_ONLY,
+        Endpoint::Pool(p) => match p {
+            PoolRoute::Detail(_) => ALL,
+            PoolRoute::NewForm | PoolRoute::Create | PoolRoute::Delete(_) => ADMIN_ONLY,
+            PoolRoute::Describe(_)
+            | PoolRoute::Rotate(_)
+            | PoolRoute::Detach(_)
+            | PoolRoute::Enable(_) => SCOPED_CHANGE,
+        },
+        Endpoint::Group(g) => match g {
+            GroupRoute::Detail(_) => IAM_READERS,
+            GroupRoute::Update(_) => SCOPED_CHANGE,
+            GroupRoute::NewForm | GroupRoute::Create | GroupRoute::Delete(_) => ADMIN_ONLY,
+        },
+        Endpoint::Grant(g) => match g {
+            GrantRoute::NewForm | GrantRoute::Create | GrantRoute::Revoke(_) => SCOPED_CHANGE,
+        },
+        Endpoint::Rest(r) => match r {
+            R::OpenApi => PUBLIC,
+            R::UsersList | R::UserGet(_) => IAM_READERS,
+            R::UserCreate | R::UserUpdate(_) | R::UserDelete(_) => ADMIN_ONLY,
+            R::GroupsList | R::GroupGet(_) => IAM_READERS,
+            R::GroupUpdate(_) => SCOPED_CHANGE,
+            R::GroupCreate | R::GroupDelete(_) => ADMIN_ONLY,
+            R::PoolsList | R::PoolGet(_) => ALL,
+            R::PoolCreate | R::PoolDelete(_) => ADMIN_ONLY,
+            R::PoolUpdate(_) | R::PoolRotate(_) | R::PoolDetach(_) | R::PoolEnable(_) => {
+                SCOPED_CHANGE
+            }
+            R::GrantsList => IAM_READERS,
+            R::GrantCreate | R::GrantRevoke(_) => SCOPED_CHANGE,
+        },
+    }
+}
+
+/// How many routes other than navigation pages [`samples`] must list: one per arm of
+/// [`expected`] and its nested matches. Raise it with every new route.
+const ROUTES_BESIDES_PAGES: usize = 69;
+
+/// One of every route.
+fn samples() -> Vec<Endpoint> {
+    use RestRoute as R;
+    let x = || "x1".to_string();
+    let mut v = vec![
+        Endpoint::Healthz,
+        Endpoint::Asset {
+            hash: x(),
+            name: x(),
+        },
+        Endpoint::Favicon,
+        Endpoint::Home,
+        Endpoint::SignInForm,
+        Endpoint::SignIn,
+        Endpoint::SignOut,
+        Endpoint::SetupForm,
+        Endpoint::Setup,
+        Endpoint::Profile,
+        Endpoint::ChangePassword,
+        Endpoint::AuditVerify,
+        Endpoint::AuditExport,
+        Endpoint::ApiKeyCreateForm,
+        Endpoint::ApiKeyRevokeForm { id: x() },
+        Endpoint::ApiAuditEvents,
+        Endpoint::ApiKeysList,
+        Endpoint::ApiKeyCreate,
+        Endpoint::ApiKeyRevoke { id: x() },
+        Endpoint::ApiUnknown,
+        Endpoint::UserNew,
+        Endpoint::UserCreate,
+        Endpoint::UserDetail(x()),
+        Endpoint::UserRoles(x()),
+        Endpoint::UserEnabled(x(), true),
+        Endpoint::UserEnabled(x(), false),
+        Endpoint::UserDelete(x()),
+        Endpoint::UserActivationLink(x()),
+        Endpoint::RbacMode,
+        Endpoint::ActivateForm,
+        Endpoint::Activate,
+    ];
+    v.extend(
+        [
+            PoolRoute::NewForm,
+            PoolRoute::Create,
+            PoolRoute::Detail(x()),
+            PoolRoute::Describe(x()),
+            PoolRoute::Rotate(x()),
+            PoolRoute::Detach(x()),
+            PoolRoute::Enable(x()),
+            PoolRoute::Delete(x()),
+        ]
+        .map(Endpoint::Pool),
+    );
+    v.extend(
+        [
+            GroupRoute::NewForm,
+            GroupRoute::Create,
+            GroupRoute::Detail(x()),
+            GroupRoute::Update(x()),
+            GroupRoute::Delete(x()),
+        ]
+        .map(Endpoint::Group),
+    );
+    v.extend(
+        [
+            GrantRoute::NewForm,
+            GrantRoute::Create,
+            GrantRoute::Revoke(x()),
+        ]
+        .map(Endpoint::Grant),
+    );
+    v.extend(
+        [
+            R::OpenApi,
+            R::UsersList,
+            R::UserCreate,
+            R::UserGet(x()),
+            R::UserUpdate(x()),
+            R::UserDelete(x()),
+            R::GroupsList,
+            R::GroupCreate,
+            R::GroupGet(x()),
+            R::GroupUpdate(x()),
+            R::GroupDelete(x()),
+            R::PoolsList,
+            R::PoolCreate,
+            R::PoolGet(x()),
+            R::PoolUpdate(x()),
+            R::PoolRotate(x()),
+            R::PoolDetach(x()),
+            R::PoolEnable(x()),
+            R::PoolDelete(x()),
+            R::GrantsList,
+            R::GrantCreate,
+            R::GrantRevoke(x()),
+        ]
+        .map(Endpoint::Rest),
+    );
+    assert_eq!(
+        v.len(),
+        ROUTES_BESIDES_PAGES,
+        "every route has a sample (update ROUTES_BESIDES_PAGES with a new one)"
+    );
+    v.extend(nav::NAV.iter().map(|entry| Endpoint::Page(entry.id)));
+    v
+}
+
+#[test]
+fn every_role_reaches_exactly_the_routes_of_the_matrix() {
+    let routes = samples();
+    let mut checked = 0;
+    for route in &routes {
+        let want = expected(route);
+        let access = route.access();
+        match (want, access) {
+            (PUBLIC, Access::Public) | (SIGNED_IN, Access::SignedIn) => {}
+            (mask, Access::Role(permission, need)) if mask.len() == ROLES.len() => {
+                for (role, flag) in ROLES.iter().zip(mask.chars()) {
+                    let got = allows(&[*role], permission, need);
+                    assert_eq!(
+                        got,
+                        flag == 'y',
+                        "{role:?} on {route:?} ({permission:?}, {need:?})"
+                    );
+                    checked += 1;
+                }
+            }
+            (want, got) => panic!("{route:?}: the matrix says {want}, the router says {got:?}"),
+        }
+    }
+    assert!(checked >= 7 * 70, "{checked}");
+}
+
+#[test]
+fn nobody_without_roles_passes_a_role_check() {
+    for route in samples() {
+        if let Access::Role(permission, need) = route.access() {
+            assert!(!allows(&[], permission, need), "{route:?}");
+        }
+    }
+}
