@@ -268,6 +268,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,
         Endpoint::Grant(route) => grants::handle(&call, route).await,
+        Endpoint::Mfa(route) => super::mfa::handle(&call, route).await,
         Endpoint::ApiUnknown => Err(Error::NotFound),
         Endpoint::UserNew => user_admin::new_form(&call).await,
         Endpoint::UserCreate => user_admin::create(&call).await,
@@ -401,7 +402,10 @@ fn check_csrf(call: &Call, endpoint: &Endpoint) -> Result<(), Error> {
     }
     let sent = call.form.text("csrf");
     let expected = match endpoint {
-        Endpoint::SignIn | Endpoint::Setup | Endpoint::Activate => {
+        Endpoint::SignIn
+        | Endpoint::Setup
+        | Endpoint::Activate
+        | Endpoint::Mfa(super::mfa::MfaRoute::Challenge) => {
             call.cookie(PRE_CSRF_COOKIE).map(str::to_string)
         }
         _ => call.principal.as_ref().map(|p| p.session.csrf.clone()),

@@ -11,6 +11,7 @@ pub mod form;
 pub mod grants;
 pub mod groups;
 pub mod handler;
+pub mod mfa;
 pub mod pools;
 pub mod portal;
 pub mod respond;

@@ -90,6 +90,8 @@ pub enum Endpoint {
     Group(GroupRoute),
     /// Temporary access below `/settings/iam/temporary-access`.
     Grant(GrantRoute),
+    /// Two-step sign-in: on Profile, and the second step of sign-in.
+    Mfa(super::mfa::MfaRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -268,6 +270,9 @@ impl Endpoint {
         if let Some(route) = parse_iam_admin(get, post, path) {
             return route;
         }
+        if let Some(route) = super::mfa::parse(get, post, path) {
+            return route.map(Endpoint::Mfa);
+        }
         match path {
             "/healthz" => only(get, Endpoint::Healthz),
             "/favicon.ico" => only(get, Endpoint::Favicon),
@@ -361,6 +366,14 @@ impl Endpoint {
                     Access::Role(P::TemporaryAccess, Need::Change)
                 }
             },
+            // The second step proves itself with its own pending-step cookie.
+            Endpoint::Mfa(route) => {
+                use super::mfa::MfaRoute as M;
+                match route {
+                    M::ChallengeForm | M::Challenge => Access::Public,
+                    M::Page | M::Enable | M::Disable | M::RecoveryCodes => Access::SignedIn,
+                }
+            }
         }
     }
 

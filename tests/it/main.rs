@@ -17,6 +17,7 @@ mod first_start;
 mod fuzz_corpus;
 mod grants;
 mod headers;
+mod mfa;
 mod pools;
 mod profile;
 mod shutdown;
