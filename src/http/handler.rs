@@ -223,6 +223,9 @@ async fn run(
             }
         }
     }
+    if let Some(r) = super::mfa::enrolment_gate(&call, &endpoint).await? {
+        return Ok(r);
+    }
     if changes_state
         && !is_api
         && let Err(e) = check_csrf(&call, &endpoint)
@@ -264,6 +267,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::AgentPools) => pools::list(&call, None).await,
         Endpoint::Page(NavId::AccessGroups) => groups::list(&call, None).await,
         Endpoint::Page(NavId::TemporaryAccess) => grants::list(&call, None).await,
+        Endpoint::Page(NavId::Identity) => super::mfa::identity_page(&call, None).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

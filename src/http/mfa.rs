@@ -11,12 +11,15 @@ use super::auth::{pre_csrf, user_actor, with_pre_csrf};
 use super::handler::{Call, Principal};
 use super::portal::{framed, principal};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
+use super::router::Endpoint;
 use crate::error::Error;
-use crate::iam::mfa::{self, CodeKind, MfaRecord, Pending};
+use crate::iam::mfa::{self, CodeKind, MfaPolicy, MfaRecord, Pending};
+use crate::iam::roles::{self, Need, Permission, Role};
 use crate::iam::{IamError, users};
 use crate::security::audit::{self, AuditEvent, Outcome};
 use crate::store::StoreError;
 use crate::ui::components::FormErrors;
+use crate::ui::nav::{self, NavId};
 use crate::ui::pages::mfa as pages;
 
 /// The cookie holding the pending second step's token.
@@ -40,6 +43,8 @@ pub enum MfaRoute {
     ChallengeForm,
     /// `POST /sign-in/two-step`
     Challenge,
+    /// `POST /settings/iam/identity/two-step`: who must use two-step sign-in.
+    Policy,
 }
 
 /// Parses the two-step routes; `None` when `path` is not one of them.
@@ -62,6 +67,7 @@ pub fn parse(
         "/profile/two-step/recovery-codes" => only(post, MfaRoute::RecoveryCodes),
         CHALLENGE_PATH if post => Some(Ok(MfaRoute::Challenge)),
         CHALLENGE_PATH => only(get, MfaRoute::ChallengeForm),
+        "/settings/iam/identity/two-step" => only(post, MfaRoute::Policy),
         _ => None,
     }
 }
@@ -75,7 +81,108 @@ pub async fn handle(call: &Call, route: MfaRoute) -> Result<Response<Body>, Erro
         MfaRoute::RecoveryCodes => change(call, true).await,
         MfaRoute::ChallengeForm => challenge_form(call).await,
         MfaRoute::Challenge => challenge(call).await,
+        MfaRoute::Policy => set_policy(call).await,
     }
+}
+
+/// The routes a user who must still set up two-step sign-in may reach: Profile, the setup
+/// itself and signing out (plus the files every page needs).
+fn open_before_enrolment(endpoint: &Endpoint) -> bool {
+    matches!(
+        endpoint,
+        Endpoint::Mfa(
+            MfaRoute::Page
+                | MfaRoute::Enable
+                | MfaRoute::Disable
+                | MfaRoute::RecoveryCodes
+                | MfaRoute::ChallengeForm
+                | MfaRoute::Challenge
+        ) | Endpoint::Profile
+            | Endpoint::SignOut
+            | Endpoint::Asset { .. }
+            | Endpoint::Favicon
+    )
+}
+
+/// For a signed-in user whom the policy requires to use two-step sign-in but who has not set
+/// it up: the redirect to the setup, for every route but the few open before enrolment.
+pub async fn enrolment_gate(
+    call: &Call,
+    endpoint: &Endpoint,
+) -> Result<Option<Response<Body>>, Error> {
+    let Some(p) = &call.principal else {
+        return Ok(None);
+    };
+    if open_before_enrolment(endpoint) || !must_enrol(call, p).await? {
+        return Ok(None);
+    }
+    Ok(Some(respond::redirect("/profile/two-step")))
+}
+
+async fn must_enrol(call: &Call, p: &Principal) -> Result<bool, Error> {
+    let (id, roles) = (p.user.id.clone(), p.user.roles.clone());
+    Ok(call
+        .state
+        .store
+        .read(move |tx| mfa::must_enrol(tx, &id, &roles))
+        .await?)
+}
+
+fn policy_view(policy: &MfaPolicy, can_change: bool) -> pages::PolicyView {
+    pages::PolicyView {
+        everyone: policy.everyone,
+        roles: Role::ALL
+            .iter()
+            .map(|r| (r.id().to_string(), r.label().to_string()))
+            .collect(),
+        required: policy.roles.iter().map(|r| r.id().to_string()).collect(),
+        can_change,
+    }
+}
+
+/// `GET /settings/iam/identity`: the two-step policy, then what the page will do.
+pub async fn identity_page(call: &Call, notice: Option<&str>) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let policy = call.state.store.read(mfa::policy).await?;
+    let can_change = roles::allows(&p.user.roles, Permission::IdentityConfig, Need::Administer);
+    let view = policy_view(&policy, can_change);
+    let entry = nav::entry(NavId::Identity);
+    let markup = framed(&call.state, p, &call.path, |ctx| {
+        pages::identity(ctx, entry, &view, notice)
+    });
+    Ok(respond::html(200, markup))
+}
+
+/// `POST /settings/iam/identity/two-step`: stores who must use two-step sign-in; audited.
+async fn set_policy(call: &Call) -> Result<Response<Body>, Error> {
+    let policy = MfaPolicy {
+        everyone: call.form.get("everyone") == Some("on"),
+        roles: Role::ALL
+            .into_iter()
+            .filter(|r| call.form.all("roles").any(|v| v == r.id()))
+            .collect(),
+    };
+    let now = call.state.clock.now_ms();
+    let event = AuditEvent::new("mfa.policy", call.actor(), Outcome::Success)
+        .source(call.peer.ip())
+        .details(serde_json::json!({
+            "everyone": policy.everyone,
+            "roles": policy.roles.iter().map(|r| r.id()).collect::<Vec<_>>(),
+        }));
+    let stored = policy.clone();
+    call.state
+        .store
+        .write(move |tx| {
+            mfa::set_policy(tx, &stored)?;
+            audit::append(tx, now, event.clone())?;
+            Ok(())
+        })
+        .await?;
+    tracing::info!(
+        everyone = policy.everyone,
+        "two-step sign-in policy changed"
+    );
+    identity_page(call, Some("The two-step sign-in policy was saved.")).await
 }
 
 /// Reads the user's record.
@@ -106,22 +213,23 @@ async fn page(call: &Call) -> Result<Response<Body>, Error> {
                     r
                 }
             };
-            setup(call, p, &r, &FormErrors::default())
+            setup(call, p, &r, &FormErrors::default()).await
         }
     }
 }
 
-fn setup(
+async fn setup(
     call: &Call,
     p: &Principal,
     r: &MfaRecord,
     errors: &FormErrors,
 ) -> Result<Response<Body>, Error> {
+    let required = must_enrol(call, p).await?;
     let uri = mfa::otpauth_uri(&p.user.email, &r.secret);
     let grouped = mfa::grouped(&r.secret);
     let status = if errors.is_empty() { 200 } else { 400 };
     let markup = framed(&call.state, p, "/profile", |ctx| {
-        pages::setup(ctx, &grouped, &uri, errors, false)
+        pages::setup(ctx, &grouped, &uri, errors, required)
     });
     Ok(respond::html(status, markup))
 }
@@ -166,7 +274,7 @@ async fn enable(call: &Call) -> Result<Response<Body>, Error> {
                 "this code is not right; check the key and the time on your device",
             )
             .with_summary("Two-step sign-in is not on yet.");
-        return setup(call, p, &r, &errors);
+        return setup(call, p, &r, &errors).await;
     }
     let (codes, stored) = mfa::new_recovery_codes();
     r.enabled = true;

@@ -372,6 +372,7 @@ impl Endpoint {
                 match route {
                     M::ChallengeForm | M::Challenge => Access::Public,
                     M::Page | M::Enable | M::Disable | M::RecoveryCodes => Access::SignedIn,
+                    M::Policy => Access::Role(P::IdentityConfig, Need::Administer),
                 }
             }
         }

@@ -12,6 +12,7 @@
 use ring::hmac;
 use serde::{Deserialize, Serialize};
 
+use super::roles::Role;
 use super::tokens::{digest, hex, random_bytes, random_secret};
 use crate::store::{Reads, StoreError, Table, WriteTx};
 
@@ -246,6 +247,43 @@ pub enum CodeKind {
     Recovery,
 }
 
+/// The key of the two-step policy in [`super::settings::SETTINGS`].
+const POLICY_KEY: &[u8] = b"mfa_policy";
+
+/// Who must use two-step sign-in, set by a Company Admin. Nobody by default.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Default)]
+pub struct MfaPolicy {
+    /// Everyone must.
+    pub everyone: bool,
+    /// Holders of any of these roles must.
+    pub roles: Vec<Role>,
+}
+
+impl MfaPolicy {
+    /// Whether a user with these (effective) roles must use two-step sign-in.
+    pub fn requires(&self, roles: &[Role]) -> bool {
+        self.everyone || roles.iter().any(|r| self.roles.contains(r))
+    }
+}
+
+/// The stored policy (the default when nothing is stored).
+pub fn policy(tx: &impl Reads) -> Result<MfaPolicy, StoreError> {
+    Ok(tx
+        .get_json_value(&super::settings::SETTINGS, POLICY_KEY)?
+        .unwrap_or_default())
+}
+
+/// Stores the policy.
+pub fn set_policy(tx: &mut WriteTx<'_>, policy: &MfaPolicy) -> Result<(), StoreError> {
+    tx.put_json(&super::settings::SETTINGS, POLICY_KEY, policy)
+}
+
+/// Whether this user must set up two-step sign-in before anything else: the policy covers
+/// their roles and they have not confirmed it yet.
+pub fn must_enrol(tx: &impl Reads, user_id: &str, roles: &[Role]) -> Result<bool, StoreError> {
+    Ok(policy(tx)?.requires(roles) && !is_enabled(tx, user_id)?)
+}
+
 /// The user's record, if any.
 pub fn get(tx: &impl Reads, user_id: &str) -> Result<Option<MfaRecord>, StoreError> {
     tx.get_json_value(&MFA, user_id.as_bytes())
@@ -379,6 +417,22 @@ mod tests {
         assert_eq!(r.accept(&typed, 0), Some(CodeKind::Recovery));
         assert_eq!(r.accept(&codes[3], 0), None);
         assert_eq!(r.recovery.len(), RECOVERY_CODES - 1);
+    }
+
+    #[test]
+    fn policy_covers_everyone_or_listed_roles() {
+        assert!(!MfaPolicy::default().requires(&[Role::CompanyAdmin]));
+        let admins = MfaPolicy {
+            everyone: false,
+            roles: vec![Role::CompanyAdmin],
+        };
+        assert!(admins.requires(&[Role::Developer, Role::CompanyAdmin]));
+        assert!(!admins.requires(&[Role::Developer]));
+        let all = MfaPolicy {
+            everyone: true,
+            roles: vec![],
+        };
+        assert!(all.requires(&[]));
     }
 
     #[test]

@@ -324,3 +324,68 @@ async fn disabling_and_password_change_need_password_and_code() {
     assert!(trail.contains("\"mfa.disable\""));
     t.stop().await;
 }
+
+#[tokio::test]
+async fn the_policy_forces_enrolment_before_anything_else() {
+    let mut t = TestApp::start().await;
+    let admin = t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let identity = admin.get("/settings/iam/identity").await;
+    assert_eq!(identity.status, 200);
+    assert!(identity.body.contains("Two-step sign-in"));
+    let saved = admin
+        .post_form(
+            "/settings/iam/identity/two-step",
+            &[("csrf", &identity.csrf()), ("roles", "company-admin")],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(saved.body.contains("policy was saved"));
+    assert!(saved.body.contains("value=\"company-admin\" checked"));
+
+    // The admin has not enrolled: every page but Profile and the setup leads to the setup.
+    for path in [
+        "/getting-started",
+        "/settings/iam/users",
+        "/settings/iam/identity",
+    ] {
+        let r = admin.get(path).await;
+        assert_eq!(r.status, 303, "{path}");
+        assert_eq!(r.header("location"), Some("/profile/two-step"), "{path}");
+    }
+    let profile = admin.get("/profile").await;
+    assert_eq!(profile.status, 200);
+    let csrf = profile.csrf();
+    let blocked = admin
+        .post_form(
+            "/settings/iam/identity/two-step",
+            &[("csrf", &csrf), ("everyone", "on")],
+        )
+        .await;
+    assert_eq!(blocked.status, 303);
+    let setup = admin.get("/profile/two-step").await;
+    assert!(setup.body.contains("requires two-step sign-in"));
+
+    // Signing in again lands on the setup too.
+    let (c, r) = password_step(&t).await;
+    assert_eq!(r.status, 303);
+    assert_eq!(
+        c.get("/getting-started").await.header("location"),
+        Some("/profile/two-step")
+    );
+
+    enrol(&t, &admin).await;
+    assert_eq!(admin.get("/getting-started").await.status, 200);
+    let after = admin.get("/settings/iam/identity").await;
+    assert_eq!(after.status, 200);
+    // The blocked post changed nothing: "everyone" is still off.
+    assert!(after.body.contains("name=\"everyone\" value=\"on\""));
+    assert!(
+        !after
+            .body
+            .contains("name=\"everyone\" value=\"on\" checked")
+    );
+
+    let trail = audit_kinds(&admin).await;
+    assert!(trail.contains("\"mfa.policy\""));
+    t.stop().await;
+}

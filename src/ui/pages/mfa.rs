@@ -8,8 +8,8 @@
 use maud::{Markup, html};
 
 use crate::ui::components::{
-    ButtonKind, Field, FormErrors, Tone, card, code_block, copyable, csrf_input, error_summary,
-    notice, notice_with, post_form, submit,
+    ButtonKind, Field, FormErrors, Tone, card, checkbox, checkbox_group, code_block, copyable,
+    csrf_input, error_summary, notice, notice_with, post_form, submit,
 };
 use crate::ui::layout::{PageCtx, bare, page};
 
@@ -138,9 +138,75 @@ pub fn challenge(csrf: &str, error: Option<&str>) -> Markup {
                 (submit(ButtonKind::Primary, "Continue"))
             }
         }
-        p class="muted small" { "Lost your app and your recovery codes? Ask a Company Admin." }
     };
     bare(TITLE, body)
+}
+
+/// The two-step policy as the Identity Configuration page shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PolicyView {
+    /// Everyone must use two-step sign-in.
+    pub everyone: bool,
+    /// Every role as `(id, label)`.
+    pub roles: Vec<(String, String)>,
+    /// Ids of the roles whose holders must.
+    pub required: std::collections::BTreeSet<String>,
+    /// Whether the viewer may change it (Company Admin).
+    pub can_change: bool,
+}
+
+/// Settings › Identity Configuration: the "Two-step sign-in" policy (POSTed to
+/// `/settings/iam/identity/two-step` with `everyone` and `roles`), then what the rest of the
+/// page will do once built.
+pub fn identity(
+    ctx: &PageCtx,
+    entry: &crate::ui::nav::NavEntry,
+    v: &PolicyView,
+    notice_text: Option<&str>,
+) -> Markup {
+    let none = FormErrors::none();
+    let required_roles: Vec<&str> = v
+        .roles
+        .iter()
+        .filter(|(id, _)| v.required.contains(id))
+        .map(|(_, label)| label.as_str())
+        .collect();
+    let body = html! {
+        @if let Some(text) = notice_text {
+            (notice(Tone::Ok, text))
+        }
+        (card("Two-step sign-in", html! {
+            p {
+                "Users who must use two-step sign-in and have not set it up are sent to their "
+                "Profile after signing in, and reach nothing else until it is on."
+            }
+            @if v.can_change {
+                (post_form("/settings/iam/identity/two-step", ctx.csrf, html! {
+                    (checkbox("everyone", "Required for everyone", v.everyone, None))
+                    (checkbox_group("roles", "Required for these roles", &v.roles, &v.required,
+                        Some("Applies to anyone holding at least one of the roles checked."), &none))
+                    div class="form-actions" {
+                        (submit(ButtonKind::Primary, "Save"))
+                    }
+                }))
+            } @else if v.everyone {
+                p { strong { "Required for everyone." } }
+            } @else if required_roles.is_empty() {
+                p { strong { "Optional for everyone." } }
+            } @else {
+                p { "Required for: " strong { (required_roles.join(", ")) } }
+            }
+        }))
+        section class="card" {
+            h2 class="card-title" { "Not available yet in this version" }
+            ul class="checklist" {
+                @for point in entry.planned {
+                    li { (point) }
+                }
+            }
+        }
+    };
+    page(ctx, entry.label, entry.summary, None, body)
 }
 
 #[cfg(test)]
@@ -186,6 +252,25 @@ mod tests {
     }
 
     #[test]
+    fn identity_page_shows_the_policy_form_or_its_state() {
+        let entry = crate::ui::nav::entry(NavId::Identity);
+        let mut v = PolicyView {
+            everyone: false,
+            roles: vec![("company-admin".into(), "Company Admin".into())],
+            required: ["company-admin".to_string()].into_iter().collect(),
+            can_change: true,
+        };
+        let html = ctx_render(|c| identity(c, entry, &v, Some("Saved.")));
+        assert_csp_clean(&html);
+        assert!(html.contains("action=\"/settings/iam/identity/two-step\""));
+        assert!(html.contains("value=\"company-admin\" checked"));
+        v.can_change = false;
+        let html = ctx_render(|c| identity(c, entry, &v, None));
+        assert!(!html.contains("/settings/iam/identity/two-step"));
+        assert!(html.contains("Required for: <strong>Company Admin"));
+    }
+
+    #[test]
     fn manage_shows_codes_once_and_reauth_forms() {
         let codes = vec!["abcde-12345".to_string()];
         let html = ctx_render(|c| manage(c, "a@x", 9, Some(&codes), &FormErrors::none(), None));
@@ -193,6 +278,7 @@ mod tests {
         assert!(html.contains("abcde-12345") && html.contains("9 recovery codes"));
         assert_eq!(html.matches("name=\"current_password\"").count(), 2);
         let challenge = challenge("t", Some("wrong")).into_string();
+        assert_csp_clean(&challenge);
         assert!(challenge.contains("action=\"/sign-in/two-step\"") && challenge.contains("wrong"));
     }
 }
