@@ -622,3 +622,37 @@ pub(crate) async fn code_ok_for_password_change(call: &Call, p: &Principal) -> R
 pub(crate) async fn is_on(call: &Call, user_id: &str) -> Result<bool, Error> {
     Ok(record(call, user_id).await?.is_some_and(|r| r.enabled))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::http::router::{Access, NoRoute};
+    use hyper::Method;
+
+    #[test]
+    fn routes_parse_and_name_who_may_call_them() {
+        let parse = |m: &Method, p: &str| Endpoint::parse(m, p);
+        assert_eq!(
+            parse(&Method::GET, "/profile/two-step"),
+            Ok(Endpoint::Mfa(MfaRoute::Page))
+        );
+        assert_eq!(
+            parse(&Method::GET, "/profile/two-step/disable"),
+            Err(NoRoute::Method)
+        );
+        assert_eq!(
+            parse(&Method::POST, "/sign-in/two-step"),
+            Ok(Endpoint::Mfa(MfaRoute::Challenge))
+        );
+        assert_eq!(Endpoint::Mfa(MfaRoute::Challenge).access(), Access::Public);
+        assert_eq!(Endpoint::Mfa(MfaRoute::Disable).access(), Access::SignedIn);
+        assert_eq!(
+            Endpoint::Mfa(MfaRoute::Policy).access(),
+            Access::Role(Permission::IdentityConfig, Need::Administer)
+        );
+        assert!(open_before_enrolment(&Endpoint::SignOut));
+        assert!(!open_before_enrolment(&Endpoint::Mfa(MfaRoute::Policy)));
+        assert!(!open_before_enrolment(&Endpoint::ChangePassword));
+    }
+}
