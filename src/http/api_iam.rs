@@ -641,6 +641,7 @@ mod tests {
                 R::GrantRevoke(_) => ("delete", "/temp-access/{id}"),
             }),
             Endpoint::ApiUnknown
+            | Endpoint::Mfa(_)
             | Endpoint::Healthz
             | Endpoint::Asset { .. }
             | Endpoint::Favicon

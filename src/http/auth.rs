@@ -31,6 +31,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "signed-out" => Some("You are signed out."),
         "password-changed" => Some("Your password was changed. Sign in with the new one."),
         "expired" => Some("Your session ended. Sign in again."),
+        "two-step-expired" => Some("The sign-in took too long. Sign in again."),
         _ => None,
     }
 }
@@ -104,6 +105,11 @@ pub async fn sign_in(call: &Call) -> Result<Response<Body>, Error> {
         .await;
         return failed(&IamError::BadCredentials.to_string(), 401);
     };
+    let next = respond::safe_next(call.query.get("next").or(call.form.get("next")));
+    // With two-step sign-in on, the session waits for the code (and the throttle's reset too).
+    if let Some(r) = super::mfa::start_second_step(call, &user, &account, next).await? {
+        return Ok(r);
+    }
     state.throttle.record_success(&account);
     let (session_id, _) = state.sessions.create(&user.id).await?;
     tracing::info!(user = %user.id, peer = %call.peer.ip(), "signed in");
@@ -113,7 +119,6 @@ pub async fn sign_in(call: &Call) -> Result<Response<Body>, Error> {
         Outcome::Success,
     ))
     .await;
-    let next = respond::safe_next(call.query.get("next").or(call.form.get("next")));
     let mut r = respond::redirect(next.unwrap_or("/"));
     respond::set_cookie(
         &mut r,

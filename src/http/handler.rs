@@ -223,6 +223,9 @@ async fn run(
             }
         }
     }
+    if let Some(r) = super::mfa::enrolment_gate(&call, &endpoint).await? {
+        return Ok(r);
+    }
     if changes_state
         && !is_api
         && let Err(e) = check_csrf(&call, &endpoint)
@@ -264,11 +267,13 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::AgentPools) => pools::list(&call, None).await,
         Endpoint::Page(NavId::AccessGroups) => groups::list(&call, None).await,
         Endpoint::Page(NavId::TemporaryAccess) => grants::list(&call, None).await,
+        Endpoint::Page(NavId::Identity) => super::mfa::identity_page(&call, None).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,
         Endpoint::Grant(route) => grants::handle(&call, route).await,
         Endpoint::Rest(route) => super::api_iam::handle(&call, route).await,
+        Endpoint::Mfa(route) => super::mfa::handle(&call, route).await,
         Endpoint::ApiUnknown => Err(Error::NotFound),
         Endpoint::UserNew => user_admin::new_form(&call).await,
         Endpoint::UserCreate => user_admin::create(&call).await,
@@ -402,7 +407,10 @@ fn check_csrf(call: &Call, endpoint: &Endpoint) -> Result<(), Error> {
     }
     let sent = call.form.text("csrf");
     let expected = match endpoint {
-        Endpoint::SignIn | Endpoint::Setup | Endpoint::Activate => {
+        Endpoint::SignIn
+        | Endpoint::Setup
+        | Endpoint::Activate
+        | Endpoint::Mfa(super::mfa::MfaRoute::Challenge) => {
             call.cookie(PRE_CSRF_COOKIE).map(str::to_string)
         }
         _ => call.principal.as_ref().map(|p| p.session.csrf.clone()),

@@ -13,6 +13,7 @@ pub mod form;
 pub mod grants;
 pub mod groups;
 pub mod handler;
+pub mod mfa;
 pub mod pools;
 pub mod portal;
 pub mod respond;

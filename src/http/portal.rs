@@ -104,6 +104,7 @@ pub async fn profile(
         grants,
         created: p.user.created_secs,
         now: state.clock.now_secs(),
+        two_step: super::mfa::is_on(call, &p.user.id).await?,
     };
     let status = if errors.fields.is_empty() && errors.summary.is_none() {
         200
@@ -146,6 +147,12 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
         errors
             .fields
             .push(("new_password_confirm", "the two passwords differ".into()));
+    }
+    // Checked last, so that a code is not spent on an attempt that fails anyway.
+    if errors.fields.is_empty() && !super::mfa::code_ok_for_password_change(call, p).await? {
+        errors
+            .fields
+            .push(("code", "this code is not right or was already used".into()));
     }
     if !errors.fields.is_empty() {
         errors.summary =

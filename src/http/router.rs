@@ -94,6 +94,8 @@ pub enum Endpoint {
     /// The identity resources of the REST API (users, groups, agent pools, temporary
     /// access) and its OpenAPI document; see `http::api_iam`.
     Rest(RestRoute),
+    /// Two-step sign-in: on Profile, and the second step of sign-in.
+    Mfa(super::mfa::MfaRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -272,6 +274,9 @@ impl Endpoint {
         if let Some(route) = parse_iam_admin(get, post, path) {
             return route;
         }
+        if let Some(route) = super::mfa::parse(get, post, path) {
+            return route.map(Endpoint::Mfa);
+        }
         match path {
             "/healthz" => only(get, Endpoint::Healthz),
             "/favicon.ico" => only(get, Endpoint::Favicon),
@@ -391,6 +396,15 @@ impl Endpoint {
                     R::GrantCreate | R::GrantRevoke(_) => {
                         Access::Role(P::TemporaryAccess, Need::Change)
                     }
+                }
+            }
+            // The second step proves itself with its own pending-step cookie.
+            Endpoint::Mfa(route) => {
+                use super::mfa::MfaRoute as M;
+                match route {
+                    M::ChallengeForm | M::Challenge => Access::Public,
+                    M::Page | M::Enable | M::Disable | M::RecoveryCodes => Access::SignedIn,
+                    M::Policy => Access::Role(P::IdentityConfig, Need::Administer),
                 }
             }
         }

@@ -1,6 +1,7 @@
 //! Identity and access: users, passwords, sessions, the first-admin setup link, activation
 //! links, user administration, the RBAC mode, API keys, sign-in throttling, the
-//! role/permission matrix, agent pools, access groups, temporary access and pool scope.
+//! role/permission matrix, agent pools, access groups, temporary access, pool scope and two-step
+//! sign-in (TOTP).
 //! Knows nothing about HTTP; stores through [`crate::store`].
 
 pub mod activation;
@@ -8,6 +9,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod grants;
 pub mod groups;
+pub mod mfa;
 pub mod passwords;
 pub mod pools;
 pub mod roles;

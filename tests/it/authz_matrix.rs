@@ -6,6 +6,7 @@
 //! until this table says who may call it; `samples` must then list it too (its count is
 //! checked against the table's rows).
 
+use lantern::http::mfa::MfaRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::iam::roles::{Role, allows};
 use lantern::ui::nav::{self, NavId};
@@ -109,6 +110,15 @@ fn expected(e: &Endpoint) -> &'static str {
         Endpoint::Grant(g) => match g {
             GrantRoute::NewForm | GrantRoute::Create | GrantRoute::Revoke(_) => SCOPED_CHANGE,
         },
+        // The second step of sign-in is proven by its own pending-step cookie.
+        Endpoint::Mfa(m) => match m {
+            MfaRoute::ChallengeForm | MfaRoute::Challenge => PUBLIC,
+            MfaRoute::Page | MfaRoute::Enable | MfaRoute::Disable | MfaRoute::RecoveryCodes => {
+                SIGNED_IN
+            }
+            // The MFA policy is Identity Configuration: W for the Company Admin only.
+            MfaRoute::Policy => ADMIN_ONLY,
+        },
         Endpoint::Rest(r) => match r {
             R::OpenApi => PUBLIC,
             R::UsersList | R::UserGet(_) => IAM_READERS,
@@ -129,7 +139,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 69;
+const ROUTES_BESIDES_PAGES: usize = 76;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -228,6 +238,18 @@ fn samples() -> Vec<Endpoint> {
             R::GrantRevoke(x()),
         ]
         .map(Endpoint::Rest),
+    );
+    v.extend(
+        [
+            MfaRoute::ChallengeForm,
+            MfaRoute::Challenge,
+            MfaRoute::Page,
+            MfaRoute::Enable,
+            MfaRoute::Disable,
+            MfaRoute::RecoveryCodes,
+            MfaRoute::Policy,
+        ]
+        .map(Endpoint::Mfa),
     );
     assert_eq!(
         v.len(),

@@ -18,6 +18,7 @@ mod first_start;
 mod fuzz_corpus;
 mod grants;
 mod headers;
+mod mfa;
 mod pools;
 mod profile;
 mod rest_api;

@@ -8,6 +8,7 @@ pub mod error;
 pub mod getting_started;
 pub mod grants;
 pub mod groups;
+pub mod mfa;
 pub mod planned;
 pub mod pools;
 pub mod profile;

@@ -4,8 +4,8 @@
 use maud::{Markup, html};
 
 use crate::ui::components::{
-    ButtonKind, Field, FormErrors, Tone, card, error_summary, facts, notice, post_form, rel_time,
-    submit, tag,
+    ButtonKind, Field, FormErrors, Tone, card, error_summary, facts, link_button, notice,
+    post_form, rel_time, submit, tag,
 };
 use crate::ui::layout::{PageCtx, page};
 use crate::ui::pages::auth::{PASSWORD_MAX, PASSWORD_MIN};
@@ -27,6 +27,8 @@ pub struct ProfileView {
     pub created: i64,
     /// The current time (unix seconds), for relative times.
     pub now: i64,
+    /// Whether two-step sign-in is on (then a password change asks for a code too).
+    pub two_step: bool,
 }
 
 /// One active temporary-access grant of the user (times in unix seconds).
@@ -151,12 +153,28 @@ pub fn profile(
                         .required()
                         .length(Some(PASSWORD_MIN), Some(PASSWORD_MAX))
                         .render(errors))
+                    @if p.two_step {
+                        (Field::text("code", "Current code")
+                            .autocomplete("one-time-code")
+                            .required()
+                            .help("The 6 digits your authenticator app shows now, or a recovery code.")
+                            .render(errors))
+                    }
                     div class="form-actions" {
                         (submit(ButtonKind::Primary, "Change password"))
                     }
                 }))
             }))
         }
+        (card("Two-step sign-in", html! {
+            @if p.two_step {
+                p { "On: signing in asks for a code from your authenticator app." }
+                (link_button(ButtonKind::Secondary, "/profile/two-step", "Manage two-step sign-in"))
+            } @else {
+                p { "Off: signing in needs only your password." }
+                (link_button(ButtonKind::Primary, "/profile/two-step", "Set up two-step sign-in"))
+            }
+        }))
         (card("Temporary access", grants))
         (card("Sign out", html! {
             p { "Ends this session in this browser." }
@@ -217,6 +235,7 @@ mod tests {
             }],
             created: 1_000,
             now: 1_000 + 3 * 86_400,
+            two_step: true,
         };
         let errors =
             FormErrors::none().with_field("current_password", "The current password is wrong.");
@@ -234,6 +253,7 @@ mod tests {
         // The header menu and the page each have a sign-out form.
         assert_eq!(html.matches("action=\"/sign-out\"").count(), 2);
         assert!(html.contains("Password changed."));
+        assert!(html.contains("name=\"code\"") && html.contains("Manage two-step sign-in"));
     }
 
     #[test]
@@ -245,5 +265,6 @@ mod tests {
         let html = render(&p, &FormErrors::none());
         assert!(html.contains(">Default</span>"));
         assert!(html.contains("no active temporary access"));
+        assert!(!html.contains("name=\"code\"") && html.contains("Set up two-step sign-in"));
     }
 }
