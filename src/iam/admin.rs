@@ -340,6 +340,7 @@ pub fn delete(tx: &mut WriteTx<'_>, id: &str, acting: &Acting) -> Result<User, S
     activation::revoke_for(tx, id)?;
     let revoked_keys = super::api_keys::revoke_all_of(tx, id)?;
     super::groups::remove_user_everywhere(tx, id)?;
+    super::mfa::remove(tx, id)?;
     audit::append(
         tx,
         acting.now_ms,
