@@ -32,6 +32,7 @@ echo "== portal in headless Chromium"
 (
   cd tests/browser
   npm ci --no-audit --no-fund --loglevel=error
+  rm -rf screenshots
   LANTERN_BIN="../../target/$triple/debug/lantern" node --test --test-concurrency=1
 )
 echo "all tests passed"

@@ -3,52 +3,18 @@
 // working copy button; the group and grant forms submit; no console error anywhere.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { launchBrowser, shots, startAppliance } from './appliance.mjs';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const bin = process.env.LANTERN_BIN ?? join(root, 'target', 'x86_64-unknown-linux-gnu', 'debug', 'lantern');
-const shots = join(here, 'screenshots');
 
-function startAppliance(dataDir) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, ['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0'], {
-      env: { ...process.env, LANTERN_PUBLIC_HOST: '127.0.0.1' },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`no banner in time:\n${out}`)), 60_000);
-    child.on('exit', (code) => reject(new Error(`appliance exited with ${code}:\n${out}`)));
-    child.stdout.on('data', (chunk) => {
-      out += chunk;
-      const url = out.match(/listening on (https:\/\/127\.0\.0\.1:\d+)/);
-      const pin = out.match(/pin \(for agents\): sha256\/(\S+)/);
-      const setup = out.match(/(https:\/\/\S+\/setup\?token=\S+)/);
-      if (url && pin && setup) {
-        clearTimeout(timer);
-        resolve({ child, url: url[1], pin: pin[1], setup: setup[1] });
-      }
-    });
-  });
-}
 
 test('pools, groups and temporary access by clicking', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lantern-browser-pools-'));
   mkdirSync(shots, { recursive: true });
   const { child, url, pin, setup } = await startAppliance(join(dataDir, 'data'));
-  const browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync',
-      `--ignore-certificate-errors-spki-list=${pin}`,
-    ],
-  });
+  const browser = await launchBrowser(pin);
   const problems = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
