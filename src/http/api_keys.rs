@@ -39,6 +39,7 @@ async fn render(
         })
         .await?;
     let grantable: Vec<Scope> = api_keys::grantable_scopes(&p.user);
+    let two_step = super::mfa::is_on(call, &p.user.id).await?;
     let view = ApiKeysView {
         rows: &rows,
         now_ms: call.state.clock.now_ms(),
@@ -47,6 +48,7 @@ async fn render(
         created,
         form,
         errors,
+        two_step,
     };
     let path = nav::entry(NavId::ApiKeys).path;
     let markup = super::portal::framed(&call.state, p, path, |ctx| page_view(ctx, &view));
@@ -76,6 +78,37 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
         days: call.form.text("expires_in_days").to_string(),
     };
     let mut errors = FormErrors::default();
+    // Re-authentication (ASVS V6): a key outlives the session, so creating one asks for the
+    // password again, and for a current code when two-step sign-in is on.
+    let state = &call.state;
+    if let Err(retry_after_secs) = state.throttle.check(&p.user.email, call.peer.ip()) {
+        errors.summary = Some(format!(
+            "Too many attempts. Try again in {retry_after_secs} seconds."
+        ));
+        return render(call, None, form, &errors).await;
+    }
+    let password_ok = state
+        .hasher
+        .verify(
+            call.form.text("current_password").to_string(),
+            p.user.password_hash.clone(),
+        )
+        .await?;
+    if !password_ok {
+        state.throttle.record_failure(&p.user.email);
+        errors.fields.push((
+            "current_password",
+            "this is not your current password".into(),
+        ));
+    } else if !super::mfa::reauth_code_ok(call, p).await? {
+        errors
+            .fields
+            .push(("code", "this code is not right or was already used".into()));
+    }
+    if !errors.fields.is_empty() {
+        errors.summary = Some("The key was not created. Please confirm it is you.".into());
+        return render(call, None, form, &errors).await;
+    }
     let days = if form.days.trim().is_empty() {
         DEFAULT_DAYS
     } else {

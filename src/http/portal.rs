@@ -149,7 +149,7 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
             .push(("new_password_confirm", "the two passwords differ".into()));
     }
     // Checked last, so that a code is not spent on an attempt that fails anyway.
-    if errors.fields.is_empty() && !super::mfa::code_ok_for_password_change(call, p).await? {
+    if errors.fields.is_empty() && !super::mfa::reauth_code_ok(call, p).await? {
         errors
             .fields
             .push(("code", "this code is not right or was already used".into()));

@@ -59,6 +59,22 @@ async fn a_key_made_in_the_portal_works_on_the_api_until_revoked() {
                 ("label", "nightly export"),
                 ("scope_company-admin", "on"),
                 ("expires_in_days", "30"),
+                ("current_password", "not my password"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, 400, "re-authentication is required");
+    assert!(created.body.contains("not your current password"));
+    assert!(!created.body.contains("lk_"));
+    let created = admin
+        .post_form(
+            "/settings/security/api-keys",
+            &[
+                ("csrf", &csrf),
+                ("label", "nightly export"),
+                ("scope_company-admin", "on"),
+                ("expires_in_days", "30"),
+                ("current_password", ADMIN_PASSWORD),
             ],
         )
         .await;

@@ -37,6 +37,8 @@ pub struct ApiKeysView<'a> {
     pub form: NewKeyForm,
     /// Errors of the create form.
     pub errors: &'a FormErrors,
+    /// Whether the user has two-step sign-in on (the form then asks for a code too).
+    pub two_step: bool,
 }
 
 /// The create form's values.
@@ -93,6 +95,10 @@ pub fn page_view(ctx: &PageCtx, v: &ApiKeysView) -> Markup {
                         @if let Some(e) = v.errors.field("scopes") { p class="field-error" { (e) } }
                     }
                     (Field::new("number", "expires_in_days", "Expires after (days)").value(&v.form.days).help(&format!("1 to {MAX_DAYS} days; {DEFAULT_DAYS} by default.")).render(v.errors))
+                    (Field::password("current_password", "Your current password").help("A key outlives your session, so confirm it is you.").autocomplete("current-password").required().render(v.errors))
+                    @if v.two_step {
+                        (Field::text("code", "Code from your authenticator app").autocomplete("one-time-code").required().render(v.errors))
+                    }
                     (submit(ButtonKind::Primary, "Create key"))
                 }))
             }
