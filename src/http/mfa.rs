@@ -597,7 +597,8 @@ async fn challenge(call: &Call) -> Result<Response<Body>, Error> {
 }
 
 /// For re-authentication (password change, new API key): whether two-step sign-in is on
-/// and, if so, the code in the form is right (its use is stored). `Ok(true)` when no code is needed or the code is right.
+/// and, if so, the code in the form is right (its use is stored). `Ok(true)` when no code
+/// is needed or the code is right.
 pub(crate) async fn reauth_code_ok(call: &Call, p: &Principal) -> Result<bool, Error> {
     let Some(r) = record(call, &p.user.id).await?.filter(|r| r.enabled) else {
         return Ok(true);
