@@ -178,27 +178,14 @@ pub async fn setup(call: &Call) -> Result<Response<Body>, Error> {
     };
     let password = call.form.text("password").to_string();
     let mut errors = FormErrors::default();
-    let email = match users::normalize_email(&values.email) {
-        Ok(e) => Some(e),
-        Err(e) => {
-            push_error(&mut errors, e);
-            None
-        }
-    };
-    let name = match users::normalize_name(&values.name, email.as_deref().unwrap_or_default()) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            push_error(&mut errors, e);
-            None
-        }
-    };
-    if let Err(e) = passwords::check_policy("password", &password, &values.email) {
-        push_error(&mut errors, e);
-    } else if password != call.form.text("password_confirm") {
-        errors
-            .fields
-            .push(("password_confirm", "the two passwords differ".into()));
-    }
+    let (email, name) = check_email_and_name(&values.email, &values.name, &mut errors);
+    check_new_password(
+        call,
+        "password",
+        "password_confirm",
+        &values.email,
+        &mut errors,
+    );
     let (Some(email), Some(name), true) = (email, name, errors.fields.is_empty()) else {
         errors.summary = Some("Please correct the fields marked below.".into());
         let csrf = pre_csrf(call);
@@ -238,6 +225,40 @@ pub fn user_actor(user: &users::User) -> Actor {
         id: user.id.clone(),
         email: user.email.clone(),
     }
+}
+
+/// Checks a new password typed twice: the policy on `field`, then that `confirm` matches.
+/// Errors go next to the field they concern.
+pub(crate) fn check_new_password(
+    call: &Call,
+    field: &'static str,
+    confirm: &'static str,
+    email: &str,
+    errors: &mut FormErrors,
+) {
+    let password = call.form.text(field);
+    if let Err(e) = passwords::check_policy(field, password, email) {
+        push_error(errors, e);
+    } else if password != call.form.text(confirm) {
+        errors
+            .fields
+            .push((confirm, "the two passwords differ".into()));
+    }
+}
+
+/// Normalises the typed e-mail and name; errors go next to their fields.
+pub(crate) fn check_email_and_name(
+    email: &str,
+    name: &str,
+    errors: &mut FormErrors,
+) -> (Option<String>, Option<String>) {
+    let email = users::normalize_email(email)
+        .map_err(|e| push_error(errors, e))
+        .ok();
+    let name = users::normalize_name(name, email.as_deref().unwrap_or_default())
+        .map_err(|e| push_error(errors, e))
+        .ok();
+    (email, name)
 }
 
 /// Adds a field error from an [`IamError::Invalid`]; other errors go to the summary.

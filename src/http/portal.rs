@@ -4,14 +4,13 @@
 use hyper::Response;
 use hyper::header::{self, HeaderValue};
 
-use super::auth::push_error;
 use super::handler::{Call, Principal};
 use super::respond::{self, Body};
 use super::router::page_permission;
 use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::roles::{self, Need};
-use crate::iam::{passwords, users};
+use crate::iam::users;
 use crate::security::audit::{AuditEvent, Outcome};
 use crate::ui::components::FormErrors;
 use crate::ui::layout::{PageCtx, UserView};
@@ -141,13 +140,13 @@ pub async fn change_password(call: &Call) -> Result<Response<Body>, Error> {
             "this is not your current password".into(),
         ));
     }
-    if let Err(e) = passwords::check_policy("new_password", &new, &p.user.email) {
-        push_error(&mut errors, e);
-    } else if new != call.form.text("new_password_confirm") {
-        errors
-            .fields
-            .push(("new_password_confirm", "the two passwords differ".into()));
-    }
+    super::auth::check_new_password(
+        call,
+        "new_password",
+        "new_password_confirm",
+        &p.user.email,
+        &mut errors,
+    );
     // Checked last, so that a code is not spent on an attempt that fails anyway.
     if errors.fields.is_empty() && !super::mfa::reauth_code_ok(call, p).await? {
         errors

@@ -9,7 +9,7 @@
 use hyper::Response;
 use serde_json::json;
 
-use super::auth::{pre_csrf, push_error, user_actor, with_pre_csrf};
+use super::auth::{check_email_and_name, check_new_password, pre_csrf, user_actor, with_pre_csrf};
 use super::handler::{Call, Principal};
 use super::portal::{framed, principal};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
@@ -19,7 +19,7 @@ use crate::iam::admin::{self, Acting, ListQuery};
 use crate::iam::roles::{self, Need, Permission, Role};
 use crate::iam::tokens::{digest, random_secret};
 use crate::iam::users::{self, NewUser, User};
-use crate::iam::{activation, passwords, settings};
+use crate::iam::{activation, settings};
 use crate::security::audit::{self, AuditEvent, Outcome};
 use crate::store::StoreError;
 use crate::ui::components::FormErrors;
@@ -236,20 +236,7 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
     let password = call.form.text("password").to_string();
     let mut errors = FormErrors::default();
     let mut status = 400;
-    let email = match users::normalize_email(&values.email) {
-        Ok(e) => Some(e),
-        Err(e) => {
-            push_error(&mut errors, e);
-            None
-        }
-    };
-    let name = match users::normalize_name(&values.name, email.as_deref().unwrap_or_default()) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            push_error(&mut errors, e);
-            None
-        }
-    };
+    let (email, name) = check_email_and_name(&values.email, &values.name, &mut errors);
     let chosen = match form_roles(call) {
         Ok(roles) => roles,
         Err(e) => {
@@ -267,13 +254,13 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
         ));
     }
     if !by_link {
-        if let Err(e) = passwords::check_policy("password", &password, &values.email) {
-            push_error(&mut errors, e);
-        } else if password != call.form.text("password_confirm") {
-            errors
-                .fields
-                .push(("password_confirm", "the two passwords differ".into()));
-        }
+        check_new_password(
+            call,
+            "password",
+            "password_confirm",
+            &values.email,
+            &mut errors,
+        );
     }
     if let Some(email) = &email {
         let lookup = email.clone();
@@ -548,13 +535,13 @@ pub async fn activate(call: &Call) -> Result<Response<Body>, Error> {
     };
     let password = call.form.text("password").to_string();
     let mut errors = FormErrors::default();
-    if let Err(e) = passwords::check_policy("password", &password, &user.email) {
-        push_error(&mut errors, e);
-    } else if password != call.form.text("password_confirm") {
-        errors
-            .fields
-            .push(("password_confirm", "the two passwords differ".into()));
-    }
+    check_new_password(
+        call,
+        "password",
+        "password_confirm",
+        &user.email,
+        &mut errors,
+    );
     if !errors.fields.is_empty() {
         errors.summary = Some("Please correct the fields marked below.".into());
         let csrf = pre_csrf(call);
