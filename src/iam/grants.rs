@@ -111,11 +111,7 @@ pub struct NewGrant {
 
 /// Every stored grant, newest first.
 pub fn list(tx: &impl Reads) -> Result<Vec<Grant>, StoreError> {
-    let mut grants = tx
-        .scan(&TEMP_GRANTS, b"", MAX_STORED)?
-        .into_iter()
-        .map(|(_, v)| serde_json::from_slice::<Grant>(&v).map_err(StoreError::from))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut grants = tx.scan_json::<Grant>(&TEMP_GRANTS, MAX_STORED)?;
     grants.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
     Ok(grants)
 }

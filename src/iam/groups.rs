@@ -123,11 +123,7 @@ pub fn add_to_default(tx: &mut WriteTx<'_>, user_id: &str) -> Result<(), StoreEr
 
 /// Every group, the Default group first, then by name.
 pub fn list(tx: &impl Reads) -> Result<Vec<Group>, StoreError> {
-    let mut groups = tx
-        .scan(&ACCESS_GROUPS, b"", MAX_GROUPS)?
-        .into_iter()
-        .map(|(_, v)| serde_json::from_slice::<Group>(&v).map_err(StoreError::from))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut groups = tx.scan_json::<Group>(&ACCESS_GROUPS, MAX_GROUPS)?;
     groups.sort_by(|a, b| {
         (!a.is_default(), a.name.to_lowercase()).cmp(&(!b.is_default(), b.name.to_lowercase()))
     });

@@ -163,11 +163,7 @@ pub fn ensure_default(tx: &mut WriteTx<'_>, now_ms: i64) -> Result<Pool, StoreEr
 
 /// Every pool, the Default pool first, then by name.
 pub fn list(tx: &impl Reads) -> Result<Vec<Pool>, StoreError> {
-    let mut pools = tx
-        .scan(&AGENT_POOLS, b"", MAX_POOLS)?
-        .into_iter()
-        .map(|(_, v)| serde_json::from_slice::<Pool>(&v).map_err(StoreError::from))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut pools = tx.scan_json::<Pool>(&AGENT_POOLS, MAX_POOLS)?;
     pools.sort_by(|a, b| {
         (!a.is_default(), a.name.to_lowercase()).cmp(&(!b.is_default(), b.name.to_lowercase()))
     });

@@ -235,6 +235,18 @@ pub trait Reads {
             .map(|bytes| serde_json::from_slice(&bytes).map_err(StoreError::from))
             .transpose()
     }
+    /// Up to `limit` values of the table decoded from JSON, in key order; a value that does
+    /// not decode is `Codec`.
+    fn scan_json<V: DeserializeOwned>(
+        &self,
+        table: &Table,
+        limit: usize,
+    ) -> Result<Vec<V>, StoreError> {
+        self.scan(table, b"", limit)?
+            .into_iter()
+            .map(|(_, v)| serde_json::from_slice(&v).map_err(StoreError::from))
+            .collect()
+    }
 }
 
 impl Reads for ReadTx {
