@@ -1,0 +1,5 @@
+//! Agents: the websocket gateway they connect to, the protocol they speak, the live registry
+//! of who is connected, their history in the store, tags and custom sources. Nothing here
+//! knows about HTTP pages; the gateway takes an upgraded connection from `http`.
+
+pub mod protocol;
