@@ -85,6 +85,8 @@ pub struct AppState {
     pub public_url: String,
     /// Last-used times of API keys, written back lazily.
     pub api_key_uses: crate::iam::api_keys::UsageTracker,
+    /// The agent gateway and its live registry.
+    pub agents: crate::agents::gateway::Gateway,
     ready: AtomicBool,
 }
 
@@ -210,9 +212,12 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
     store
         .write(move |tx| {
             crate::iam::pools::ensure_default(tx, now_ms)?;
+            // Agents "connected" when the last run ended are gone now.
+            crate::agents::history::close_stale(tx)?;
             crate::iam::groups::ensure_default(tx, now_ms)
         })
         .await?;
+    let agents = crate::agents::gateway::Gateway::new(store.clone(), clock.clone());
     let setup_token =
         setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
     let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));
@@ -227,6 +232,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         tls: resolver,
         public_url,
         api_key_uses: Default::default(),
+        agents,
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -277,6 +283,14 @@ impl Appliance {
     pub async fn shutdown(self) -> Result<(), AppError> {
         self.state.ready.store(false, Ordering::SeqCst);
         let _ = self.shutdown.send(true);
+        // Upgraded agent connections are not requests the HTTP drain waits for: tell each
+        // agent to reconnect later (1001) and give them a moment to go.
+        let registry = &self.state.agents.registry;
+        registry.disconnect_all(crate::agents::protocol::CloseReason::GoingAway);
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(3);
+        while !registry.is_empty() && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         if let Err(e) = self.server.await {
             tracing::error!("the server task ended abnormally: {e}");
         }

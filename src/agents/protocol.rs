@@ -510,7 +510,9 @@ fn check(message: &AgentMessage) -> Result<(), String> {
                 .find(|n| !name_ok(n))
             {
                 let shown: String = bad.chars().take(60).collect();
-                return Err(format!("class name {shown:?} is empty, too long or has control characters"));
+                return Err(format!(
+                    "class name {shown:?} is empty, too long or has control characters"
+                ));
             }
             Ok(())
         }
@@ -537,14 +539,70 @@ pub fn tag_ok(tag: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// Every example of `agents/PROTOCOL.md` decodes with these types, in its direction, and
+    /// every message type of both enums has at least one example.
+    #[test]
+    fn protocol_doc_examples_match_the_types() {
+        let doc = include_str!("../../agents/PROTOCOL.md");
+        let mut seen = std::collections::BTreeSet::new();
+        let mut rest = doc;
+        while let Some(start) = rest.find("```json ") {
+            let after = &rest[start + 8..];
+            let (direction, body) = after.split_once('\n').unwrap();
+            let end = body.find("```").unwrap();
+            let example = &body[..end];
+            rest = &body[end + 3..];
+            let kind = serde_json::from_str::<serde_json::Value>(example).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            match direction.trim() {
+                "agent" => {
+                    let m = decode(example).unwrap_or_else(|e| panic!("{e}: {example}"));
+                    assert_eq!(message_type(&m), kind);
+                }
+                "appliance" => {
+                    let m: ServerMessage =
+                        serde_json::from_str(example).unwrap_or_else(|e| panic!("{e}: {example}"));
+                    let back: serde_json::Value = serde_json::from_str(&encode(&m)).unwrap();
+                    assert_eq!(
+                        back,
+                        serde_json::from_str::<serde_json::Value>(example).unwrap()
+                    );
+                }
+                other => panic!("unknown direction {other:?}"),
+            }
+            seen.insert(format!("{} {kind}", direction.trim()));
+        }
+        for want in KNOWN_AGENT_TYPES {
+            assert!(
+                seen.contains(&format!("agent {want}")),
+                "no example of {want}"
+            );
+        }
+        for want in ["hello_ack", "error"] {
+            assert!(
+                seen.contains(&format!("appliance {want}")),
+                "no example of {want}"
+            );
+        }
+        assert_eq!(LIMITS.max_message_bytes, 1_048_576);
+    }
+
     #[test]
     fn unknown_type_is_not_malformed() {
         assert_eq!(
             decode(r#"{"type":"teleport","x":1}"#),
             Err(DecodeError::UnknownType("teleport".into()))
         );
-        assert!(matches!(decode("{not json"), Err(DecodeError::Malformed(_))));
-        assert!(matches!(decode(r#"{"no":"type"}"#), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode("{not json"),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(
+            decode(r#"{"no":"type"}"#),
+            Err(DecodeError::Malformed(_))
+        ));
         assert!(matches!(
             decode(r#"{"type":"class_loads","seq":"x"}"#),
             Err(DecodeError::Invalid { .. })
@@ -555,8 +613,14 @@ mod tests {
     fn limits_are_checked() {
         let names: Vec<String> = (0..20_001).map(|i| format!("a.C{i}")).collect();
         let frame = serde_json::json!({"type":"class_loads","seq":1,"loads":[{"artifact":1,"classes":names}]});
-        assert!(matches!(decode(&frame.to_string()), Err(DecodeError::Invalid { .. })));
+        assert!(matches!(
+            decode(&frame.to_string()),
+            Err(DecodeError::Invalid { .. })
+        ));
         let frame = serde_json::json!({"type":"class_loads","seq":1,"artifacts":[{"ref":1,"location":"/a.jar","kind":"jar","sha256":"zz"}]});
-        assert!(matches!(decode(&frame.to_string()), Err(DecodeError::Invalid { .. })));
+        assert!(matches!(
+            decode(&frame.to_string()),
+            Err(DecodeError::Invalid { .. })
+        ));
     }
 }

@@ -321,6 +321,12 @@ async fn pool_detach(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
+    if let Ok(p) = &r {
+        call.state
+            .agents
+            .registry
+            .disconnect_pool(&p.id, crate::agents::protocol::CloseReason::PolicyViolation);
+    }
     Ok(respond::json(
         200,
         &pool_json(&r?, call.state.clock.now_ms()),
@@ -348,8 +354,9 @@ async fn pool_enable(call: &Call, id: &str) -> Result<Response<Body>, Error> {
 /// `DELETE /api/v1/agent-pools/{id}`: the Default pool answers 409.
 async fn pool_delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     let pid = id.to_string();
+    let connected = call.state.agents.registry.count_in_pool(id);
     let r: Result<_, PoolError> = audited(call, "pool.delete", id, move |tx, actor, _now| {
-        let p = pools::delete(tx, actor, &pid)?;
+        let p = pools::delete(tx, actor, &pid, connected)?;
         Ok(Change {
             target: p.id.clone(),
             details: json!({ "name": p.name }),
@@ -670,7 +677,8 @@ mod tests {
             | Endpoint::Activate
             | Endpoint::Pool(_)
             | Endpoint::Group(_)
-            | Endpoint::Grant(_) => None,
+            | Endpoint::Grant(_)
+            | Endpoint::AgentGateway => None,
         }
     }
 

@@ -127,6 +127,11 @@ pub async fn handle(
 ) -> Result<Response<Body>, Infallible> {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
+    if let Ok(Endpoint::AgentGateway) = Endpoint::parse(&method, &path) {
+        let mut response = super::agent_upgrade::upgrade(state, peer, req).await;
+        respond::add_security_headers(response.headers_mut());
+        return Ok(response);
+    }
     let wants_json = path.starts_with("/api/") || path == "/healthz";
     // Filled in by `run` once the session is known, so error pages keep the user's frame.
     let mut signed_in: Option<Principal> = None;
@@ -198,6 +203,8 @@ async fn run(
     }
     match endpoint.access() {
         Access::Public => {}
+        // Answered by `handle` before this pipeline, which knows no agent keys.
+        Access::AgentPoolKey => return Err(Error::NotFound),
         Access::SignedIn | Access::Role(..) if call.roles().is_none() => {
             if is_api {
                 return Err(Error::Unauthorized);
@@ -274,7 +281,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Grant(route) => grants::handle(&call, route).await,
         Endpoint::Rest(route) => super::api_iam::handle(&call, route).await,
         Endpoint::Mfa(route) => super::mfa::handle(&call, route).await,
-        Endpoint::ApiUnknown => Err(Error::NotFound),
+        Endpoint::ApiUnknown | Endpoint::AgentGateway => Err(Error::NotFound),
         Endpoint::UserNew => user_admin::new_form(&call).await,
         Endpoint::UserCreate => user_admin::create(&call).await,
         Endpoint::UserDetail(id) => user_admin::detail(&call, &id).await,

@@ -3,6 +3,7 @@
 //! authorise, call the domain and render; the rules live in the domain modules.
 
 pub mod admin;
+pub mod agent_upgrade;
 pub mod api;
 pub mod api_iam;
 pub mod api_keys;

@@ -10,6 +10,7 @@ use super::handler::Call;
 use super::portal::framed;
 use super::respond::{self, Body};
 use super::router::PoolRoute;
+use crate::agents::protocol::CloseReason;
 use crate::error::Error;
 use crate::iam::pools::{self, NewPool, Pool, PoolError};
 use crate::iam::roles::{self, Need, Permission};
@@ -216,6 +217,12 @@ pub async fn handle(call: &Call, route: PoolRoute) -> Result<Response<Body>, Err
                     })
                 })
                 .await?;
+            if let Ok(pool) = &r {
+                call.state
+                    .agents
+                    .registry
+                    .disconnect_pool(&pool.id, CloseReason::PolicyViolation);
+            }
             match r {
                 Ok(pool) => {
                     let extras = Extras {
@@ -254,9 +261,10 @@ pub async fn handle(call: &Call, route: PoolRoute) -> Result<Response<Body>, Err
             detail(call, &pool, extras, &FormErrors::none(), 200)
         }
         PoolRoute::Delete(id) => {
+            let connected = call.state.agents.registry.count_in_pool(&id);
             let r: Result<_, PoolError> =
                 audited(call, "pool.delete", id.clone(), move |tx, actor, _now| {
-                    let p = pools::delete(tx, actor, &id)?;
+                    let p = pools::delete(tx, actor, &id, connected)?;
                     Ok(Change {
                         target: p.id.clone(),
                         details: json!({ "name": p.name }),

@@ -107,6 +107,11 @@ fn with_body(status: u16, content_type: &'static str, body: impl Into<Bytes>) ->
     r
 }
 
+/// An answer without a body (`101 Switching Protocols`).
+pub fn empty() -> Body {
+    Full::new(Bytes::new()).boxed()
+}
+
 /// An HTML page.
 pub fn html(status: u16, markup: Markup) -> Response<Body> {
     with_body(status, "text/html; charset=utf-8", markup.into_string())

@@ -96,6 +96,8 @@ pub enum Endpoint {
     Rest(RestRoute),
     /// Two-step sign-in: on Profile, and the second step of sign-in.
     Mfa(super::mfa::MfaRoute),
+    /// `GET /agent/v1`: the agent websocket (`http::agent_upgrade`).
+    AgentGateway,
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -232,6 +234,8 @@ pub enum Access {
     SignedIn,
     /// A signed-in user whose roles meet the need of the permission.
     Role(Permission, Need),
+    /// An agent with an agent-pool key, checked before the websocket upgrade.
+    AgentPoolKey,
 }
 
 /// Why a request matches no route.
@@ -249,6 +253,9 @@ impl Endpoint {
         let get = *method == Method::GET || *method == Method::HEAD;
         let post = *method == Method::POST;
         let only = |ok: bool, e: Endpoint| if ok { Ok(e) } else { Err(NoRoute::Method) };
+        if path == "/agent/v1" {
+            return Ok(Endpoint::AgentGateway);
+        }
         if let Some(rest) = path.strip_prefix("/api/v1/") {
             return Ok(api_route(method, rest));
         }
@@ -309,6 +316,7 @@ impl Endpoint {
     pub fn access(&self) -> Access {
         use Permission as P;
         match self {
+            Endpoint::AgentGateway => Access::AgentPoolKey,
             Endpoint::Healthz
             | Endpoint::Asset { .. }
             | Endpoint::Favicon

@@ -66,7 +66,7 @@ pub async fn serve(
             watcher: graceful.watcher(),
             handshake_timeout,
             peer,
-            _permit: permit,
+            permit: Arc::new(permit),
         };
         tokio::spawn(conn.run(stream));
     }
@@ -110,9 +110,15 @@ struct Conn {
     watcher: Watcher,
     handshake_timeout: Duration,
     peer: SocketAddr,
-    /// Held for the connection's life: the connection cap.
-    _permit: OwnedSemaphorePermit,
+    /// Held for the connection's life: the connection cap. Each request carries a clone
+    /// ([`ConnectionPermit`]) so that an upgraded agent connection, which outlives hyper's
+    /// connection future, keeps its place under the cap.
+    permit: Arc<OwnedSemaphorePermit>,
 }
+
+/// The connection-cap permit of the connection a request came on.
+#[derive(Debug, Clone)]
+pub struct ConnectionPermit(pub Arc<OwnedSemaphorePermit>);
 
 impl Conn {
     async fn run(self, stream: TcpStream) {
@@ -133,7 +139,12 @@ impl Conn {
             }
         };
         let state = self.state;
-        let service = service_fn(move |req| super::handler::handle(Arc::clone(&state), peer, req));
+        let permit = self.permit;
+        let service = service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            req.extensions_mut()
+                .insert(ConnectionPermit(Arc::clone(&permit)));
+            super::handler::handle(Arc::clone(&state), peer, req)
+        });
         let conn = self
             .builder
             .serve_connection_with_upgrades(TokioIo::new(tls), service)

@@ -462,7 +462,7 @@ mod tests {
             let mut admin_edit = add_dev(&mine);
             admin_edit.pools.insert(p.id.clone());
             update(tx, &admin, &mine.id, &admin_edit, 0).unwrap();
-            pools::delete(tx, &admin, &p.id).unwrap();
+            pools::delete(tx, &admin, &p.id, 0).unwrap();
             assert!(!get(tx, &mine.id)?.unwrap().pools.contains(&p.id));
             // Deleting a user takes them out of groups.
             remove_user_everywhere(tx, &lead.id)?;

@@ -128,15 +128,6 @@ pub struct NewPool {
     pub description: String,
 }
 
-/// The agents connected to a pool right now.
-///
-/// Always 0 in this version: agents do not connect yet. The agent gateway replaces the body
-/// with a lookup in its live registry; deletion already asks this function, so the "refused
-/// while agents are connected" rule starts to hold the day agents connect.
-pub fn connected_agents(_pool_id: &str) -> usize {
-    0
-}
-
 /// Creates the Default pool if it is missing (start-up; idempotent).
 pub fn ensure_default(tx: &mut WriteTx<'_>, now_ms: i64) -> Result<Pool, StoreError> {
     if let Some(p) = tx.get_json::<Pool>(&AGENT_POOLS, DEFAULT_POOL_ID.as_bytes())? {
@@ -426,8 +417,14 @@ pub fn reenable(
 }
 
 /// Deletes a pool and takes it out of every access group. Refused for the Default pool and
-/// while agents are connected ([`connected_agents`]).
-pub fn delete(tx: &mut WriteTx<'_>, actor: &User, id: &str) -> Result<Pool, PoolError> {
+/// while agents are connected (`connected`: the live registry's count for this pool, which
+/// lives outside the store).
+pub fn delete(
+    tx: &mut WriteTx<'_>,
+    actor: &User,
+    id: &str,
+    connected: usize,
+) -> Result<Pool, PoolError> {
     check_administer(actor)?;
     let pool = get(tx, id)?.ok_or(PoolError::NotFound)?;
     if pool.is_default() {
@@ -435,7 +432,6 @@ pub fn delete(tx: &mut WriteTx<'_>, actor: &User, id: &str) -> Result<Pool, Pool
             "the Default pool cannot be deleted".into(),
         ));
     }
-    let connected = connected_agents(&pool.id);
     if connected > 0 {
         return Err(PoolError::Conflict(format!(
             "{connected} agents are connected to this pool; detach it and wait for them to leave first"
@@ -600,7 +596,7 @@ mod tests {
                 let a = ensure_default(tx, 1)?;
                 let b = ensure_default(tx, 2)?;
                 assert_eq!(a, b);
-                Ok(delete(tx, &admin, DEFAULT_POOL_ID))
+                Ok(delete(tx, &admin, DEFAULT_POOL_ID, 0))
             })
             .unwrap();
         assert!(matches!(r, Err(PoolError::Conflict(_))));
@@ -664,7 +660,7 @@ mod tests {
                     Err(PoolError::NotFound)
                 ));
                 assert!(matches!(
-                    delete(tx, &lead, &mine.id),
+                    delete(tx, &lead, &mine.id, 0),
                     Err(PoolError::NotAllowed(_))
                 ));
                 // The developer reaches the Default pool (Default group) but only reads it.

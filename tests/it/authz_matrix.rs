@@ -26,6 +26,8 @@ const ROLES: [Role; 7] = [
 const PUBLIC: &str = "public";
 /// Any signed-in user (every role).
 const SIGNED_IN: &str = "signed-in";
+/// Agents only, with an agent-pool key checked before the websocket upgrade.
+const AGENT_KEY: &str = "agent-pool-key";
 /// Masks, one character per role in [`ROLES`] order: `y` allowed, `-` refused.
 const ALL: &str = "yyyyyyy";
 const ADMIN_ONLY: &str = "y------";
@@ -74,6 +76,8 @@ fn expected(e: &Endpoint) -> &'static str {
         | Endpoint::ActivateForm
         | Endpoint::Activate
         | Endpoint::ApiUnknown => PUBLIC,
+        // No user role at all: only an agent-pool key opens it (tests/it/agents.rs).
+        Endpoint::AgentGateway => AGENT_KEY,
         Endpoint::Home | Endpoint::SignOut | Endpoint::Profile | Endpoint::ChangePassword => {
             SIGNED_IN
         }
@@ -139,7 +143,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 76;
+const ROUTES_BESIDES_PAGES: usize = 77;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -169,6 +173,7 @@ fn samples() -> Vec<Endpoint> {
         Endpoint::ApiKeyCreate,
         Endpoint::ApiKeyRevoke { id: x() },
         Endpoint::ApiUnknown,
+        Endpoint::AgentGateway,
         Endpoint::UserNew,
         Endpoint::UserCreate,
         Endpoint::UserDetail(x()),
@@ -268,7 +273,9 @@ fn every_role_reaches_exactly_the_routes_of_the_matrix() {
         let want = expected(route);
         let access = route.access();
         match (want, access) {
-            (PUBLIC, Access::Public) | (SIGNED_IN, Access::SignedIn) => {}
+            (PUBLIC, Access::Public)
+            | (SIGNED_IN, Access::SignedIn)
+            | (AGENT_KEY, Access::AgentPoolKey) => {}
             (mask, Access::Role(permission, need)) if mask.len() == ROLES.len() => {
                 for (role, flag) in ROLES.iter().zip(mask.chars()) {
                     let got = allows(&[*role], permission, need);

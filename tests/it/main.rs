@@ -7,8 +7,10 @@
     clippy::indexing_slicing
 )]
 
+mod agent_client;
 mod support;
 
+mod agents;
 mod api_keys;
 mod audit;
 mod authz_matrix;
