@@ -2,6 +2,7 @@
 //! of who is connected, their history in the store, tags and custom sources. Nothing here
 //! knows about HTTP pages; the gateway takes an upgraded connection from `http`.
 
+pub mod downloads;
 pub mod gateway;
 pub mod history;
 pub mod protocol;

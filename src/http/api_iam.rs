@@ -678,7 +678,8 @@ mod tests {
             | Endpoint::Pool(_)
             | Endpoint::Group(_)
             | Endpoint::Grant(_)
-            | Endpoint::AgentGateway => None,
+            | Endpoint::AgentGateway
+            | Endpoint::DownloadJavaAgent => None,
         }
     }
 

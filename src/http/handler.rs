@@ -195,7 +195,7 @@ async fn run(
     };
     // The API authenticates by bearer key only and the portal by session cookie only, so a
     // browser's cookies never authorise an API call (and the API needs no CSRF token).
-    if is_api {
+    if is_api || (endpoint.accepts_api_key() && call.headers.contains_key(header::AUTHORIZATION)) {
         call.api_key = find_api_key(&call).await?;
     } else {
         call.principal = find_principal(&call).await?;
@@ -282,6 +282,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Rest(route) => super::api_iam::handle(&call, route).await,
         Endpoint::Mfa(route) => super::mfa::handle(&call, route).await,
         Endpoint::ApiUnknown | Endpoint::AgentGateway => Err(Error::NotFound),
+        Endpoint::DownloadJavaAgent => portal::download_java_agent(),
         Endpoint::UserNew => user_admin::new_form(&call).await,
         Endpoint::UserCreate => user_admin::create(&call).await,
         Endpoint::UserDetail(id) => user_admin::detail(&call, &id).await,

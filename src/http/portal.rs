@@ -78,12 +78,34 @@ pub fn page(call: &Call, id: NavId) -> Result<Response<Body>, Error> {
             let info = pages::getting_started::GettingStartedInfo {
                 url: state.public_url.clone(),
                 pins: state.pins(),
+                java_agent_available: crate::agents::downloads::JAVA_AGENT.is_some(),
+                connected_agents: state.agents.registry.len(),
             };
             pages::getting_started::page(ctx, &info)
         }
         other => pages::planned::planned(ctx, nav::entry(other)),
     });
     Ok(respond::html(200, markup))
+}
+
+/// `GET /downloads/lantern-agent.jar`: the embedded Java agent, or a 404 that says how to
+/// build it when this appliance was built without a JDK.
+pub fn download_java_agent() -> Result<Response<Body>, Error> {
+    use crate::agents::downloads::{JAVA_AGENT, JAVA_AGENT_BUILD_HINT, JAVA_AGENT_FILE};
+    let Some(jar) = JAVA_AGENT else {
+        return Err(Error::Unavailable(JAVA_AGENT_BUILD_HINT.to_string()));
+    };
+    let mut r = respond::bytes("application/java-archive", jar);
+    let disposition = format!("attachment; filename=\"{JAVA_AGENT_FILE}\"");
+    if let Ok(v) = hyper::header::HeaderValue::from_str(&disposition) {
+        r.headers_mut()
+            .insert(hyper::header::CONTENT_DISPOSITION, v);
+    }
+    r.headers_mut().insert(
+        hyper::header::CACHE_CONTROL,
+        hyper::header::HeaderValue::from_static("no-cache"),
+    );
+    Ok(r)
 }
 
 /// `GET /profile` (also re-rendered after a password change attempt).

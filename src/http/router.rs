@@ -98,6 +98,8 @@ pub enum Endpoint {
     Mfa(super::mfa::MfaRoute),
     /// `GET /agent/v1`: the agent websocket (`http::agent_upgrade`).
     AgentGateway,
+    /// `GET /downloads/lantern-agent.jar`: the Java agent (session or API key).
+    DownloadJavaAgent,
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -256,6 +258,9 @@ impl Endpoint {
         if path == "/agent/v1" {
             return Ok(Endpoint::AgentGateway);
         }
+        if path == "/downloads/lantern-agent.jar" {
+            return only(get, Endpoint::DownloadJavaAgent);
+        }
         if let Some(rest) = path.strip_prefix("/api/v1/") {
             return Ok(api_route(method, rest));
         }
@@ -317,6 +322,7 @@ impl Endpoint {
         use Permission as P;
         match self {
             Endpoint::AgentGateway => Access::AgentPoolKey,
+            Endpoint::DownloadJavaAgent => Access::SignedIn,
             Endpoint::Healthz
             | Endpoint::Asset { .. }
             | Endpoint::Favicon
@@ -416,6 +422,12 @@ impl Endpoint {
                 }
             }
         }
+    }
+
+    /// Whether a bearer API key may stand in for a session outside `/api/` (downloads, so
+    /// that a deployment script can fetch the agent).
+    pub fn accepts_api_key(&self) -> bool {
+        matches!(self, Endpoint::DownloadJavaAgent)
     }
 
     /// Whether the answer is JSON (API) rather than a portal page.

@@ -268,3 +268,44 @@ async fn a_client_that_never_reads_is_closed_and_others_are_unaffected() {
     send(&mut bystander, &json!({"type": "still-there"})).await;
     assert_eq!(next_json(&mut bystander).await["code"], "unknown_type");
 }
+
+#[tokio::test]
+async fn the_java_agent_is_downloaded_with_a_session_or_an_api_key_and_never_anonymously() {
+    let t = TestApp::start().await;
+    let key = admin_api_key(&t).await;
+    let anonymous = t.client().get("/downloads/lantern-agent.jar").await;
+    assert_eq!(anonymous.status, 303, "anonymous users are sent to sign in");
+    let r = t
+        .client()
+        .request(
+            "GET",
+            "/downloads/lantern-agent.jar",
+            &[("authorization", &format!("Bearer {key}"))],
+            Vec::new().into(),
+        )
+        .await;
+    let jdk_here = std::process::Command::new("javac")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if jdk_here {
+        // The build machine has a JDK, so build.rs must have embedded the agent.
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.header("content-type"), Some("application/java-archive"));
+        let jar = lantern::agents::downloads::JAVA_AGENT.unwrap();
+        assert!(jar.starts_with(b"PK"), "a jar is a zip file");
+    } else {
+        assert_eq!(r.status, 503);
+        assert!(r.body.contains("built without a JDK"), "{}", r.body);
+    }
+    let bad = t
+        .client()
+        .request(
+            "GET",
+            "/downloads/lantern-agent.jar",
+            &[("authorization", "Bearer lk_wrong")],
+            Vec::new().into(),
+        )
+        .await;
+    assert_eq!(bad.status, 401);
+}

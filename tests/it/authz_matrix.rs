@@ -78,6 +78,7 @@ fn expected(e: &Endpoint) -> &'static str {
         | Endpoint::ApiUnknown => PUBLIC,
         // No user role at all: only an agent-pool key opens it (tests/it/agents.rs).
         Endpoint::AgentGateway => AGENT_KEY,
+        Endpoint::DownloadJavaAgent => SIGNED_IN,
         Endpoint::Home | Endpoint::SignOut | Endpoint::Profile | Endpoint::ChangePassword => {
             SIGNED_IN
         }
@@ -143,7 +144,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 77;
+const ROUTES_BESIDES_PAGES: usize = 78;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -174,6 +175,7 @@ fn samples() -> Vec<Endpoint> {
         Endpoint::ApiKeyRevoke { id: x() },
         Endpoint::ApiUnknown,
         Endpoint::AgentGateway,
+        Endpoint::DownloadJavaAgent,
         Endpoint::UserNew,
         Endpoint::UserCreate,
         Endpoint::UserDetail(x()),

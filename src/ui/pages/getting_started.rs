@@ -2,8 +2,9 @@
 //! with this appliance's real URL and TLS pin filled into the command lines of
 //! `INTERFACES.md` for each way of running (plain, systemd, container, Kubernetes).
 //!
-//! The agent-pool key stays a visible placeholder (`<AGENT_POOL_KEY>`) and the downloads are
-//! described, not linked, until Agent Pools and the agents exist: no fake key, no dead link.
+//! The agent-pool key stays a visible placeholder (`<AGENT_POOL_KEY>`): keys are shown once,
+//! on the pool's page, and never again. The Java agent download is linked when this
+//! appliance was built with it; otherwise the page says how to build it.
 
 use maud::{Markup, html};
 
@@ -20,6 +21,10 @@ pub struct GettingStartedInfo {
     pub url: String,
     /// The TLS SPKI pins agents accept, `sha256/BASE64`; the first is the current certificate.
     pub pins: Vec<String>,
+    /// Whether `/downloads/lantern-agent.jar` serves the Java agent.
+    pub java_agent_available: bool,
+    /// Agents connected right now (in the viewer's pools).
+    pub connected_agents: usize,
 }
 
 /// The placeholder shown where the agent-pool key goes.
@@ -192,13 +197,12 @@ pub fn page(ctx: &PageCtx, info: &GettingStartedInfo) -> Markup {
         ]))
     };
     let key = html! {
-        (notice_with(Tone::Warning, "Agent-pool keys are not available yet in this version", html! {
-            p {
-                "Each agent proves it belongs to an agent pool with that pool's key. Keys will be created under "
-                strong { "Settings › " (pools.label) } ". Until then the commands below show "
-                code { (KEY_PLACEHOLDER) } " where the key goes."
-            }
-        }))
+        p {
+            "Each agent proves it belongs to an agent pool with that pool's key. Open a pool under "
+            a href=(pools.path) { "Settings › " (pools.label) } " and make or rotate its key there: "
+            "the key is shown once, so copy it straight into your deployment's secret store. "
+            "The commands below show " code { (KEY_PLACEHOLDER) } " where it goes."
+        }
     };
     let download = html! {
         p {
@@ -206,10 +210,22 @@ pub fn page(ctx: &PageCtx, info: &GettingStartedInfo) -> Markup {
             "Copy the agent to " code { (AGENT_DIR) } " on the application host (or into its image):"
         }
         ul class="plain-list" {
-            li { strong { "Java" } ": " code { "/downloads/lantern-agent.jar" } " (Java 17 or newer)" }
-            li { strong { "Python" } ": " code { "/downloads/lantern_agent.zip" } " (CPython 3.11 or newer, standard library only)" }
+            li {
+                strong { "Java" } ": "
+                @if info.java_agent_available {
+                    a href="/downloads/lantern-agent.jar" download { "lantern-agent.jar" }
+                } @else {
+                    code { "lantern-agent.jar" }
+                }
+                " (Java 17 or newer)"
+            }
+            li { strong { "Python" } ": " code { "lantern_agent.zip" } " (CPython 3.11 or newer, standard library only)" }
         }
-        (notice(Tone::Warning, "These downloads arrive with the agents and are not available yet in this version."))
+        @if !info.java_agent_available {
+            (notice(Tone::Warning, crate::agents::downloads::JAVA_AGENT_BUILD_HINT))
+        }
+        p class="field-help" { "Scripts can fetch the jar with an API key: " code { "curl --cacert lantern.pem -H \"Authorization: Bearer $LANTERN_API_KEY\" -O " (info.url) "/downloads/lantern-agent.jar" } }
+        (notice(Tone::Info, "The Python agent is not part of this version yet."))
     };
     let java = html! {
         h3 { "Java" }
@@ -253,11 +269,20 @@ pub fn page(ctx: &PageCtx, info: &GettingStartedInfo) -> Markup {
             (code_block(&k8s_env(&f, "PYTHONPATH", &format!("{AGENT_DIR}/lantern_agent.zip")), "Deployment env"))
         }))
     };
+    let agents = nav::entry(NavId::Agents);
     let waiting = html! {
-        p {
-            (badge(Status::Unknown, "Not available yet"))
-            " When agents can connect, this step turns green as soon as the first one does, and the agent appears under "
-            strong { (nav::entry(NavId::Agents).label) } "."
+        @if info.connected_agents > 0 {
+            p {
+                (badge(Status::Ok, "Connected"))
+                " " (info.connected_agents) @if info.connected_agents == 1 { " agent is" } @else { " agents are" }
+                " connected. See them under " a href=(agents.path) { (agents.label) } "."
+            }
+        } @else {
+            p {
+                (badge(Status::Unknown, "Waiting"))
+                " No agent is connected yet. Once your application starts with the agent it appears under "
+                a href=(agents.path) { (agents.label) } " within seconds; reload this page to see this step turn green."
+            }
         }
     };
     let body = html! {
@@ -323,6 +348,8 @@ mod tests {
         let info = GettingStartedInfo {
             url: "https://10.0.0.5:8443".into(),
             pins: vec!["sha256/AbC+/def=".into(), "sha256/old=".into()],
+            java_agent_available: false,
+            connected_agents: 0,
         };
         let html = render(&info);
         assert_csp_clean(&html);
@@ -341,7 +368,19 @@ mod tests {
             assert!(html.contains(&format!("<summary>{way}</summary>")), "{way}");
         }
         assert!(html.contains("TLS pins") && html.contains("sha256/old="));
-        assert!(html.contains("not available yet"));
+        assert!(
+            html.contains("built without a JDK"),
+            "the missing jar is explained"
+        );
+        assert!(!html.contains("href=\"/downloads/lantern-agent.jar\""));
+        assert!(html.contains("No agent is connected yet"));
+        let with_jar = render(&GettingStartedInfo {
+            java_agent_available: true,
+            connected_agents: 2,
+            ..info.clone()
+        });
+        assert!(with_jar.contains("href=\"/downloads/lantern-agent.jar\""));
+        assert!(with_jar.contains("2 agents are connected"));
         // The key is never anything but the placeholder.
         assert!(!html.contains("key=lk_"));
     }
@@ -351,6 +390,7 @@ mod tests {
         let html = render(&GettingStartedInfo {
             url: "https://h:8443".into(),
             pins: vec![],
+            ..Default::default()
         });
         assert!(html.contains("No TLS pin is known"));
         assert!(html.contains("pin=sha256/&lt;TLS_PIN&gt;"));
