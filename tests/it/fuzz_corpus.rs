@@ -23,3 +23,8 @@ fn form_and_cookie_corpus() {
 fn config_corpus() {
     replay("config", lantern::fuzzing::config);
 }
+
+#[test]
+fn agent_message_corpus() {
+    replay("agent_message", lantern::fuzzing::agent_message);
+}
