@@ -187,7 +187,7 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
     if let (Some(token), Some(obj)) = (token, v.as_object_mut()) {
         obj.insert(
             "activation_link".into(),
-            json!(format!("{}/activate?token={token}", call.state.public_url)),
+            json!(crate::iam::activation::link(&call.state.public_url, &token)),
         );
         obj.insert(
             "activation_link_expires".into(),

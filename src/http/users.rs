@@ -321,7 +321,7 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
     tracing::info!(user = %user.id, by = %p.user.id, "user created");
     match token {
         Some(token) => {
-            let link = format!("{}/activate?token={token}", state.public_url);
+            let link = activation::link(&state.public_url, &token);
             detail_page(call, &user.id, Some(link), None).await
         }
         None => Ok(respond::redirect(&format!(
@@ -471,7 +471,7 @@ pub async fn activation_link(call: &Call, id: &str) -> Result<Response<Body>, Er
         admin::new_activation_link(tx, &target, key, &who)
     })
     .await?;
-    let link = format!("{}/activate?token={token}", call.state.public_url);
+    let link = activation::link(&call.state.public_url, &token);
     detail_page(call, id, Some(link), None).await
 }
 

@@ -31,7 +31,8 @@ pub struct Acting {
     pub actor: Actor,
     /// Their user id (they may not disable or delete themselves).
     pub user_id: String,
-    /// The request's source address.
+    /// The request's source address; empty for the command line on the appliance host
+    /// (the record then has no source, like the CLI's other records).
     pub source: String,
     /// The time of the change, unix ms (from the injected clock).
     pub now_ms: i64,
@@ -39,10 +40,14 @@ pub struct Acting {
 
 impl Acting {
     fn event(&self, kind: &str, target: &str, details: serde_json::Value) -> AuditEvent {
-        AuditEvent::new(kind, self.actor.clone(), Outcome::Success)
-            .source(&self.source)
+        let event = AuditEvent::new(kind, self.actor.clone(), Outcome::Success)
             .target(target)
-            .details(details)
+            .details(details);
+        if self.source.is_empty() {
+            event
+        } else {
+            event.source(&self.source)
+        }
     }
 }
 
