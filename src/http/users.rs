@@ -9,7 +9,9 @@
 use hyper::Response;
 use serde_json::json;
 
-use super::auth::{check_email_and_name, check_new_password, pre_csrf, user_actor, with_pre_csrf};
+use super::auth::{
+    check_email_and_name, check_new_password, pre_csrf, start_session, user_actor, with_pre_csrf,
+};
 use super::handler::{Call, Principal};
 use super::portal::{framed, principal};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
@@ -592,7 +594,7 @@ pub async fn activate(call: &Call) -> Result<Response<Body>, Error> {
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.id, "account activated");
-    let (session_id, _) = state.sessions.create(&user.id).await?;
+    let session_id = start_session(call, &user.id).await?;
     let mut r = respond::redirect("/");
     respond::set_cookie(
         &mut r,
