@@ -10,6 +10,7 @@
 mod support;
 
 mod api_keys;
+mod asvs;
 mod audit;
 mod authz_matrix;
 mod backup;

@@ -27,13 +27,13 @@ fn shown_recovery_codes(body: &str) -> Vec<String> {
 }
 
 /// The code the user's app shows at the test clock's time, `offset_steps` steps away.
-fn code(t: &TestApp, key: &str, offset_steps: i64) -> String {
+pub fn code(t: &TestApp, key: &str, offset_steps: i64) -> String {
     let secret = mfa::base32_decode(key).unwrap();
     mfa::totp(&secret, t.clock.now_secs() + offset_steps * 30, 6)
 }
 
 /// Enrols the signed-in client; returns the key and the recovery codes.
-async fn enrol(t: &TestApp, c: &Client) -> (String, Vec<String>) {
+pub async fn enrol(t: &TestApp, c: &Client) -> (String, Vec<String>) {
     let setup = c.get("/profile/two-step").await;
     assert_eq!(setup.status, 200, "{}", setup.body);
     assert!(
@@ -86,7 +86,7 @@ async fn password_step(t: &TestApp) -> (Client, Resp) {
     (c, r)
 }
 
-async fn second_step(c: &Client, typed: &str) -> Resp {
+pub async fn second_step(c: &Client, typed: &str) -> Resp {
     let form = c.get("/sign-in/two-step").await;
     assert_eq!(form.status, 200, "{}", form.body);
     assert!(
