@@ -169,6 +169,18 @@ fn public_host(config: &Config, addr: SocketAddr) -> String {
     }
 }
 
+/// `https://host:port` for links, from the configuration and the address actually bound.
+fn public_url(config: &Config, addr: SocketAddr) -> String {
+    format!("https://{}:{}", public_host(config, addr), addr.port())
+}
+
+/// The base URL of links made while the appliance is not running (`lantern admin create
+/// --activation-link` on a stopped appliance): what `lantern serve` prints with the same
+/// configuration, unless that listens on port 0 and so learns its port only when it binds.
+pub fn configured_public_url(config: &Config) -> String {
+    public_url(config, config.listen)
+}
+
 /// Starts the appliance: everything up to a bound listener and a ready health check.
 pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppError> {
     let data_dir = config.data_dir.clone();
@@ -206,7 +218,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         addr: config.listen,
         source,
     })?;
-    let public_url = format!("https://{}:{}", public_host(&config, addr), addr.port());
+    let public_url = public_url(&config, addr);
     // The Default pool and group exist from the first start; idempotent on every later one.
     let now_ms = clock.now_ms();
     store

@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use crate::app::store_path;
 use crate::control::{self, Reply, Request};
+use crate::iam::admin::{self, Acting};
 use crate::iam::roles::Role;
-use crate::iam::users::{self, NewUser};
-use crate::iam::{IamError, api_keys, passwords};
+use crate::iam::tokens::{digest, random_secret};
+use crate::iam::users::{self, NewUser, User};
+use crate::iam::{IamError, activation, api_keys, passwords};
 use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 use crate::store::{Store, StoreError, StoreOptions};
 use crate::tls::{self, TlsFiles};
@@ -69,6 +71,76 @@ fn open_store(data_dir: &Path) -> Result<Store, CliError> {
     Store::open(&path, StoreOptions::default()).map_err(failed)
 }
 
+/// The roles of `--role`; Company Admin when none is given (the scripted way to make the
+/// first admin).
+fn parse_roles(roles: &[String]) -> Result<Vec<Role>, CliError> {
+    if roles.is_empty() {
+        return Ok(vec![Role::CompanyAdmin]);
+    }
+    roles
+        .iter()
+        .map(|r| {
+            Role::from_id(r).ok_or_else(|| {
+                let known: Vec<_> = Role::ALL.iter().map(|r| r.id()).collect();
+                CliError::Usage(format!("unknown role {r}; roles are {}", known.join(", ")))
+            })
+        })
+        .collect()
+}
+
+/// Creates a user from the command line inside a write transaction (shared by the control
+/// socket and the offline path), through the same domain function as the portal and the API
+/// (`iam::admin::create`): the same role rules, and the `user.create` audit record in the
+/// same transaction, with the command line as the actor. With `activation_key` (the SHA-256
+/// of a token the caller made) the user gets an activation link instead of a password;
+/// answers its expiry then.
+pub fn create_user_in(
+    tx: &mut crate::store::WriteTx<'_>,
+    new: &NewUser,
+    activation_key: Option<[u8; 32]>,
+    now_ms: i64,
+) -> Result<(User, Option<i64>), StoreError> {
+    let acting = Acting {
+        actor: Actor::Cli,
+        // Nobody signed in: the self-protection rules of `iam::admin` do not apply to create.
+        user_id: String::new(),
+        source: String::new(),
+        now_ms,
+    };
+    admin::create(tx, new, activation_key, &acting)
+}
+
+/// What `lantern admin create` prints: the new user, and their activation link with its
+/// expiry when there is one.
+pub fn describe_created(user: &User, link: Option<(&str, i64)>) -> String {
+    let created = format!("created user {} ({})", user.email, user.id);
+    match link {
+        None => created,
+        Some((link, expires_ms)) => format!(
+            "{created}\nactivation link (works once, until {}; hand it over on a channel you trust):\n  {link}",
+            crate::clock::rfc3339(expires_ms.div_euclid(1000))
+        ),
+    }
+}
+
+/// Runs [`create_user_in`] on the store opened directly (the appliance is not running).
+fn create_offline(
+    data_dir: &Path,
+    new: NewUser,
+    activation_key: Option<[u8; 32]>,
+) -> Result<(User, Option<i64>), CliError> {
+    let store = open_store(data_dir)?;
+    let now_ms = crate::clock::Clock::now_ms(&crate::clock::SystemClock);
+    let result = store.write_blocking(move |tx| create_user_in(tx, &new, activation_key, now_ms));
+    let closed = store.close();
+    let created = result.map_err(|e| match e {
+        StoreError::Conflict(m) => CliError::Failed(m),
+        other => failed(other),
+    })?;
+    closed.map_err(failed)?;
+    Ok(created)
+}
+
 /// `lantern admin create`: the password is read from the first line of `stdin`.
 pub async fn admin_create(
     data_dir: &Path,
@@ -78,19 +150,7 @@ pub async fn admin_create(
     stdin: &mut dyn BufRead,
 ) -> Result<String, CliError> {
     let email = users::normalize_email(email).map_err(|e| CliError::Usage(e.to_string()))?;
-    let roles = if roles.is_empty() {
-        vec![Role::CompanyAdmin]
-    } else {
-        roles
-            .iter()
-            .map(|r| {
-                Role::from_id(r).ok_or_else(|| {
-                    let known: Vec<_> = Role::ALL.iter().map(|r| r.id()).collect();
-                    CliError::Usage(format!("unknown role {r}; roles are {}", known.join(", ")))
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()?
-    };
+    let roles = parse_roles(roles)?;
     let mut password = String::new();
     std::io::BufReader::new(stdin.take(4096))
         .read_line(&mut password)
@@ -98,7 +158,7 @@ pub async fn admin_create(
     let password = password.trim_end_matches(['\r', '\n']).to_string();
     if password.is_empty() {
         return Err(CliError::Usage(
-            "give the new user's password on standard input, e.g. `lantern admin create --email a@b.c < password-file`".into(),
+            "give the new user's password on standard input, e.g. `lantern admin create --email a@b.c < password-file`, or use --activation-link to print a link with which they choose their own".into(),
         ));
     }
     passwords::check_policy("password", &password, &email).map_err(|e| match e {
@@ -116,29 +176,53 @@ pub async fn admin_create(
     if let Some(reply) = via_appliance(data_dir, request).await? {
         return reply_result(reply);
     }
-    let store = open_store(data_dir)?;
-    let now = crate::clock::Clock::now_secs(&crate::clock::SystemClock);
     let new = NewUser {
         email,
         name,
         roles,
         password_hash: Some(password_hash),
     };
-    let result = store.write_blocking(move |tx| {
-        let user = users::create(tx, &new, now)?;
-        let event = AuditEvent::new("user.create", Actor::Cli, Outcome::Success)
-            .target(user.id.clone())
-            .details(serde_json::json!({"email": user.email, "roles": user.roles}));
-        audit::append(tx, now.saturating_mul(1000), event)?;
-        Ok(user)
-    });
-    let closed = store.close();
-    let user = result.map_err(|e| match e {
-        StoreError::Conflict(m) => CliError::Failed(m),
-        other => failed(other),
-    })?;
-    closed.map_err(failed)?;
-    Ok(format!("created user {} ({})", user.email, user.id))
+    let (user, _) = create_offline(data_dir, new, None)?;
+    Ok(describe_created(&user, None))
+}
+
+/// `lantern admin create --activation-link`: creates the user without a password and
+/// answers the lines to print, with a link that works once, for 7 days, with which the user
+/// chooses their own password (`iam::activation`, as for users created in the portal).
+/// Through the running appliance the link carries the appliance's own URL; when it is not
+/// running, `offline_url` (see `app::configured_public_url`).
+pub async fn admin_create_with_link(
+    data_dir: &Path,
+    offline_url: &str,
+    email: &str,
+    name: Option<&str>,
+    roles: &[String],
+) -> Result<String, CliError> {
+    let email = users::normalize_email(email).map_err(|e| CliError::Usage(e.to_string()))?;
+    let roles = parse_roles(roles)?;
+    let name = name.unwrap_or_default().to_string();
+    let request = Request::CreateUserWithLink {
+        email: email.clone(),
+        name: name.clone(),
+        roles: roles.clone(),
+    };
+    if let Some(reply) = via_appliance(data_dir, request).await? {
+        return reply_result(reply);
+    }
+    let new = NewUser {
+        email,
+        name,
+        roles,
+        password_hash: None,
+    };
+    // Made outside the write: the store keeps only its digest.
+    let token = random_secret();
+    let (user, expires_ms) = create_offline(data_dir, new, Some(digest(&token)))?;
+    let link = activation::link(offline_url, &token);
+    Ok(describe_created(
+        &user,
+        Some((&link, expires_ms.unwrap_or_default())),
+    ))
 }
 
 /// Creates an API key inside a write transaction (shared by the control socket and the

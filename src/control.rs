@@ -1,7 +1,8 @@
 //! The local control socket (`<data_dir>/control.sock`, mode 0600): how `lantern backup`,
-//! `lantern admin create` and `lantern tls install` reach a running appliance, which holds
-//! the store open. File permissions are the authentication. One JSON request line in, one
-//! JSON reply line out, both bounded in size and time.
+//! `lantern admin create` (with a password or an activation link), `lantern api-key create`
+//! and `lantern tls install` reach a running appliance, which holds the store open. File
+//! permissions are the authentication. One JSON request line in, one JSON reply line out,
+//! both bounded in size and time.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -15,8 +16,10 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::app::{AppState, control_socket_path};
+use crate::iam::activation;
 use crate::iam::roles::Role;
-use crate::iam::users::{self, NewUser};
+use crate::iam::tokens::{digest, random_secret};
+use crate::iam::users::{NewUser, User};
 use crate::security::audit::{self, Actor, AuditEvent, Outcome};
 
 /// Longest request or reply line.
@@ -45,6 +48,16 @@ pub enum Request {
         roles: Vec<Role>,
         /// argon2id PHC string.
         password_hash: String,
+    },
+    /// Creates a user without a password; the reply's message carries their activation link,
+    /// made with the appliance's own URL.
+    CreateUserWithLink {
+        /// E-mail address.
+        email: String,
+        /// Display name.
+        name: String,
+        /// Roles.
+        roles: Vec<Role>,
     },
     /// Re-reads the TLS certificate and key.
     ReloadTls,
@@ -134,30 +147,34 @@ async fn execute(state: &AppState, request: Request) -> Reply {
             roles,
             password_hash,
         } => {
-            let now = state.clock.now_secs();
             let new = NewUser {
                 email,
                 name,
                 roles,
                 password_hash: Some(password_hash),
             };
-            let now_ms = state.clock.now_ms();
-            state
-                .store
-                .write(move |tx| {
-                    let user = users::create(tx, &new, now)?;
-                    let event = AuditEvent::new("user.create", Actor::Cli, Outcome::Success)
-                        .target(user.id.clone())
-                        .details(serde_json::json!({"email": user.email, "roles": user.roles}));
-                    audit::append(tx, now_ms, event)?;
-                    Ok(user)
-                })
+            create_user(state, new, None)
                 .await
-                .map(|u| {
-                    tracing::info!(user = %u.id, "user created from the command line");
-                    format!("created user {} ({})", u.email, u.id)
+                .map(|(user, _)| crate::cli::describe_created(&user, None))
+        }
+        Request::CreateUserWithLink { email, name, roles } => {
+            let new = NewUser {
+                email,
+                name,
+                roles,
+                password_hash: None,
+            };
+            // Made outside the write (which may run more than once): only its digest is kept.
+            let token = random_secret();
+            create_user(state, new, Some(digest(&token)))
+                .await
+                .map(|(user, expires_ms)| {
+                    let link = activation::link(&state.public_url, &token);
+                    crate::cli::describe_created(
+                        &user,
+                        Some((&link, expires_ms.unwrap_or_default())),
+                    )
                 })
-                .map_err(|e| e.to_string())
         }
         Request::CreateApiKey {
             email,
@@ -200,6 +217,22 @@ async fn execute(state: &AppState, request: Request) -> Reply {
         Ok(message) => Reply { ok: true, message },
         Err(message) => Reply { ok: false, message },
     }
+}
+
+/// Creates a user for `lantern admin create` (see `cli::create_user_in`).
+async fn create_user(
+    state: &AppState,
+    new: NewUser,
+    activation_key: Option<[u8; 32]>,
+) -> Result<(User, Option<i64>), String> {
+    let now_ms = state.clock.now_ms();
+    let created = state
+        .store
+        .write(move |tx| crate::cli::create_user_in(tx, &new, activation_key, now_ms))
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(user = %created.0.id, "user created from the command line");
+    Ok(created)
 }
 
 async fn backup(state: &AppState, to: &Path) -> Result<String, String> {

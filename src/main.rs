@@ -85,7 +85,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AdminCommand {
-    /// Create a user; the password is read from standard input.
+    /// Create a user: the password is read from standard input, or, with --activation-link,
+    /// a link is printed with which the user chooses their own.
     Create {
         #[command(flatten)]
         common: Common,
@@ -98,6 +99,10 @@ enum AdminCommand {
         /// Role id (repeatable); company-admin when none is given.
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
+        /// Do not read a password: print a one-use activation link (valid for 7 days) to hand
+        /// to the user, who opens it and chooses their password.
+        #[arg(long)]
+        activation_link: bool,
     },
 }
 
@@ -207,10 +212,23 @@ fn run(cli: Cli) -> Result<Option<String>, CliError> {
                     email,
                     name,
                     roles,
+                    activation_link,
                 },
         } => {
             let config = load_config(&common, None)?;
             init_logging("warn");
+            if activation_link {
+                let offline_url = lantern::app::configured_public_url(&config);
+                return runtime()?
+                    .block_on(cli::admin_create_with_link(
+                        &config.data_dir,
+                        &offline_url,
+                        &email,
+                        name.as_deref(),
+                        &roles,
+                    ))
+                    .map(Some);
+            }
             let mut stdin = std::io::stdin().lock();
             runtime()?
                 .block_on(cli::admin_create(

@@ -42,6 +42,8 @@ pub enum RestRoute {
     UserUpdate(String),
     /// `DELETE /api/v1/users/{id}`
     UserDelete(String),
+    /// `DELETE /api/v1/users/{id}/mfa`: resets the user's two-step sign-in.
+    UserMfaReset(String),
     /// `GET /api/v1/groups`
     GroupsList,
     /// `POST /api/v1/groups`
@@ -95,6 +97,7 @@ impl RestRoute {
             ("GET" | "HEAD", ["users", i]) => one(i, R::UserGet),
             ("PATCH", ["users", i]) => one(i, R::UserUpdate),
             ("DELETE", ["users", i]) => one(i, R::UserDelete),
+            ("DELETE", ["users", i, "mfa"]) => one(i, R::UserMfaReset),
             ("GET" | "HEAD", ["groups"]) => Some(R::GroupsList),
             ("POST", ["groups"]) => Some(R::GroupCreate),
             ("GET" | "HEAD", ["groups", i]) => one(i, R::GroupGet),
@@ -136,6 +139,7 @@ pub async fn handle(call: &Call, route: RestRoute) -> Result<Response<Body>, Err
         R::UserGet(id) => super::api_users::get(call, &id).await,
         R::UserUpdate(id) => super::api_users::update(call, &id).await,
         R::UserDelete(id) => super::api_users::delete(call, &id).await,
+        R::UserMfaReset(id) => super::api_users::reset_mfa(call, &id).await,
         R::GroupsList => groups_list(call).await,
         R::GroupCreate => group_create(call).await,
         R::GroupGet(id) => Ok(respond::json(
@@ -630,6 +634,7 @@ mod tests {
                 R::UserGet(_) => ("get", "/users/{id}"),
                 R::UserUpdate(_) => ("patch", "/users/{id}"),
                 R::UserDelete(_) => ("delete", "/users/{id}"),
+                R::UserMfaReset(_) => ("delete", "/users/{id}/mfa"),
                 R::GroupsList => ("get", "/groups"),
                 R::GroupCreate => ("post", "/groups"),
                 R::GroupGet(_) => ("get", "/groups/{id}"),
@@ -672,6 +677,7 @@ mod tests {
             | Endpoint::UserEnabled(..)
             | Endpoint::UserDelete(_)
             | Endpoint::UserActivationLink(_)
+            | Endpoint::UserMfaReset(_)
             | Endpoint::RbacMode
             | Endpoint::ActivateForm
             | Endpoint::Activate
@@ -702,6 +708,7 @@ mod tests {
                 R::UserGet(x()),
                 R::UserUpdate(x()),
                 R::UserDelete(x()),
+                R::UserMfaReset(x()),
                 R::GroupsList,
                 R::GroupCreate,
                 R::GroupGet(x()),

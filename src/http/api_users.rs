@@ -1,6 +1,7 @@
 //! The `users` resource of the REST API: list, create (with a password or an activation link
-//! shown once), read, change roles or enabled state, delete — through `iam::admin`, exactly
-//! as the portal's user administration, with the API key as the audit actor.
+//! shown once), read, change roles or enabled state, delete, reset two-step sign-in — through
+//! `iam::admin`, exactly as the portal's user administration, with the API key as the audit
+//! actor.
 
 use hyper::Response;
 use serde::Deserialize;
@@ -187,7 +188,7 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
     if let (Some(token), Some(obj)) = (token, v.as_object_mut()) {
         obj.insert(
             "activation_link".into(),
-            json!(format!("{}/activate?token={token}", call.state.public_url)),
+            json!(crate::iam::activation::link(&call.state.public_url, &token)),
         );
         obj.insert(
             "activation_link_expires".into(),
@@ -259,6 +260,23 @@ pub async fn delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         .await
         .map_err(Error::from);
     let user = audit_refusal(call, "user.delete", id, result).await?;
+    call.state.sessions.end_all_for(id, None).await;
+    Ok(respond::json(200, &user_json(&user)))
+}
+
+/// `DELETE /api/v1/users/{id}/mfa`: removes the user's two-step sign-in (authenticator key
+/// and recovery codes) and ends their sessions once that is durable. 404 for an unknown
+/// user, 409 when they have none turned on or it is the key owner's own account.
+pub async fn reset_mfa(call: &Call, id: &str) -> Result<Response<Body>, Error> {
+    let who = acting(call)?;
+    let target = id.to_string();
+    let result = call
+        .state
+        .store
+        .write(move |tx| admin::reset_mfa(tx, &target, &who))
+        .await
+        .map_err(Error::from);
+    let user = audit_refusal(call, "mfa.reset", id, result).await?;
     call.state.sessions.end_all_for(id, None).await;
     Ok(respond::json(200, &user_json(&user)))
 }

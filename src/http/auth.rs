@@ -36,6 +36,18 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// Starts a session for `user_id` once they have proven who they are (password, second step,
+/// setup or activation link) and answers its id for the cookie. The session this browser
+/// was signed in with, if any, ends here: every sign-in gets a new id and never leaves the
+/// previous one alive behind it (ASVS 5.0 7.2.4, re-authentication included).
+pub(crate) async fn start_session(call: &Call, user_id: &str) -> Result<String, Error> {
+    if let Some(p) = &call.principal {
+        call.state.sessions.end(&p.session_id).await;
+    }
+    let (session_id, _) = call.state.sessions.create(user_id).await?;
+    Ok(session_id)
+}
+
 /// `GET /sign-in`
 pub fn sign_in_form(call: &Call) -> Result<Response<Body>, Error> {
     if call.principal.is_some() {
@@ -111,7 +123,7 @@ pub async fn sign_in(call: &Call) -> Result<Response<Body>, Error> {
         return Ok(r);
     }
     state.throttle.record_success(&account);
-    let (session_id, _) = state.sessions.create(&user.id).await?;
+    let session_id = start_session(call, &user.id).await?;
     tracing::info!(user = %user.id, peer = %call.peer.ip(), "signed in");
     call.audit(AuditEvent::new(
         "auth.sign_in",
@@ -207,7 +219,7 @@ pub async fn setup(call: &Call) -> Result<Response<Body>, Error> {
             .details(serde_json::json!({"via": "setup link", "roles": user.roles})),
     )
     .await;
-    let (session_id, _) = state.sessions.create(&user.id).await?;
+    let session_id = start_session(call, &user.id).await?;
     let mut r = respond::redirect("/getting-started");
     respond::set_cookie(
         &mut r,

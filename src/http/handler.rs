@@ -290,6 +290,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::UserEnabled(id, on) => user_admin::set_enabled(&call, &id, on).await,
         Endpoint::UserDelete(id) => user_admin::delete(&call, &id).await,
         Endpoint::UserActivationLink(id) => user_admin::activation_link(&call, &id).await,
+        Endpoint::UserMfaReset(id) => user_admin::reset_mfa(&call, &id).await,
         Endpoint::RbacMode => user_admin::rbac_mode(&call).await,
         Endpoint::ActivateForm => user_admin::activate_form(&call).await,
         Endpoint::Activate => user_admin::activate(&call).await,

@@ -7,7 +7,7 @@
 
 use hyper::Response;
 
-use super::auth::{pre_csrf, user_actor, with_pre_csrf};
+use super::auth::{pre_csrf, start_session, user_actor, with_pre_csrf};
 use super::handler::{Call, Principal};
 use super::portal::{framed, principal};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
@@ -575,7 +575,7 @@ async fn challenge(call: &Call) -> Result<Response<Body>, Error> {
         Err(e) => return Err(e.into()),
     }
     state.throttle.record_success(&pending.account);
-    let (session_id, _) = state.sessions.create(&user.id).await?;
+    let session_id = start_session(call, &user.id).await?;
     tracing::info!(user = %user.id, peer = %call.peer.ip(), "signed in with two steps");
     call.audit(AuditEvent::new(
         "auth.sign_in",

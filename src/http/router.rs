@@ -79,6 +79,8 @@ pub enum Endpoint {
     UserDelete(String),
     /// `POST /settings/iam/users/{id}/activation-link`: a new link for a pending user.
     UserActivationLink(String),
+    /// `POST /settings/iam/users/{id}/reset-two-step`: removes a user's two-step sign-in.
+    UserMfaReset(String),
     /// `POST /settings/iam/rbac-mode`: the RBAC mode switch.
     RbacMode,
     /// `GET /activate?token=`: the activation form of a new user.
@@ -356,7 +358,8 @@ impl Endpoint {
             | Endpoint::UserRoles(_)
             | Endpoint::UserEnabled(..)
             | Endpoint::UserDelete(_)
-            | Endpoint::UserActivationLink(_) => Access::Role(Permission::Users, Need::Administer),
+            | Endpoint::UserActivationLink(_)
+            | Endpoint::UserMfaReset(_) => Access::Role(Permission::Users, Need::Administer),
             Endpoint::RbacMode => Access::Role(Permission::IdentityConfig, Need::Administer),
             // Creating and deleting pools is company-wide; the other changes are "S": the
             // domain (`iam::pools`) then checks that the pool is in the caller's scope.
@@ -391,7 +394,7 @@ impl Endpoint {
                 match route {
                     R::OpenApi => Access::Public,
                     R::UsersList | R::UserGet(_) => Access::Role(P::Users, Need::View),
-                    R::UserCreate | R::UserUpdate(_) | R::UserDelete(_) => {
+                    R::UserCreate | R::UserUpdate(_) | R::UserDelete(_) | R::UserMfaReset(_) => {
                         Access::Role(P::Users, Need::Administer)
                     }
                     R::GroupsList | R::GroupGet(_) => Access::Role(P::AccessGroups, Need::View),

@@ -9,7 +9,9 @@
 use hyper::Response;
 use serde_json::json;
 
-use super::auth::{check_email_and_name, check_new_password, pre_csrf, user_actor, with_pre_csrf};
+use super::auth::{
+    check_email_and_name, check_new_password, pre_csrf, start_session, user_actor, with_pre_csrf,
+};
 use super::handler::{Call, Principal};
 use super::portal::{framed, principal};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
@@ -19,7 +21,7 @@ use crate::iam::admin::{self, Acting, ListQuery};
 use crate::iam::roles::{self, Need, Permission, Role};
 use crate::iam::tokens::{digest, random_secret};
 use crate::iam::users::{self, NewUser, User};
-use crate::iam::{activation, settings};
+use crate::iam::{activation, mfa, settings};
 use crate::security::audit::{self, AuditEvent, Outcome};
 use crate::store::StoreError;
 use crate::ui::components::FormErrors;
@@ -54,6 +56,7 @@ pub fn parse(get: bool, post: bool, path: &str) -> Result<Endpoint, NoRoute> {
         Some("disable") => only(post, Endpoint::UserEnabled(id, false)),
         Some("delete") => only(post, Endpoint::UserDelete(id)),
         Some("activation-link") => only(post, Endpoint::UserActivationLink(id)),
+        Some("reset-two-step") => only(post, Endpoint::UserMfaReset(id)),
         Some(_) => Err(NoRoute::NotFound),
     }
 }
@@ -113,6 +116,9 @@ fn notice_text(code: Option<&str>) -> Option<String> {
         "enabled" => "The user was enabled and can sign in again.",
         "disabled" => "The user was disabled and signed out everywhere.",
         "deleted" => "The user was deleted and signed out everywhere.",
+        "two-step-reset" => {
+            "Two-step sign-in was reset and the user was signed out everywhere. They sign in with their password and set it up again (at once, if it is required for them)."
+        }
         "mode" => "The access control mode was switched.",
         _ => return None,
     };
@@ -321,7 +327,7 @@ pub async fn create(call: &Call) -> Result<Response<Body>, Error> {
     tracing::info!(user = %user.id, by = %p.user.id, "user created");
     match token {
         Some(token) => {
-            let link = format!("{}/activate?token={token}", state.public_url);
+            let link = activation::link(&state.public_url, &token);
             detail_page(call, &user.id, Some(link), None).await
         }
         None => Ok(respond::redirect(&format!(
@@ -345,7 +351,7 @@ async fn detail_page(
 ) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
     let lookup = id.to_string();
-    let (user, rbac, link_expires) = call
+    let (user, rbac, link_expires, mfa_on) = call
         .state
         .store
         .read(move |tx| {
@@ -353,6 +359,7 @@ async fn detail_page(
                 users::get(tx, &lookup)?,
                 settings::rbac_enabled(tx)?,
                 activation::pending_until(tx, &lookup)?,
+                mfa::is_enabled(tx, &lookup)?,
             ))
         })
         .await?;
@@ -378,6 +385,7 @@ async fn detail_page(
             .collect(),
         can_write: can_write(p),
         is_self: user.id == p.user.id,
+        mfa_on,
         new_link,
         notice,
     };
@@ -460,6 +468,24 @@ pub async fn delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     )))
 }
 
+/// `POST /settings/iam/users/{id}/reset-two-step`: removes the user's two-step sign-in (they
+/// lost their authenticator and recovery codes) and ends their sessions once durable.
+pub async fn reset_mfa(call: &Call, id: &str) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let who = acting(call, p);
+    let target = id.to_string();
+    change(call, "mfa.reset", id, move |tx| {
+        admin::reset_mfa(tx, &target, &who)
+    })
+    .await?;
+    call.state.sessions.end_all_for(id, None).await;
+    tracing::info!(user = %id, by = %p.user.id, "two-step sign-in reset");
+    Ok(respond::redirect(&format!(
+        "{}/{id}?notice=two-step-reset",
+        pages::BASE
+    )))
+}
+
 /// `POST /settings/iam/users/{id}/activation-link`: a new link, shown once.
 pub async fn activation_link(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
@@ -471,7 +497,7 @@ pub async fn activation_link(call: &Call, id: &str) -> Result<Response<Body>, Er
         admin::new_activation_link(tx, &target, key, &who)
     })
     .await?;
-    let link = format!("{}/activate?token={token}", call.state.public_url);
+    let link = activation::link(&call.state.public_url, &token);
     detail_page(call, id, Some(link), None).await
 }
 
@@ -568,7 +594,7 @@ pub async fn activate(call: &Call) -> Result<Response<Body>, Error> {
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %user.id, "account activated");
-    let (session_id, _) = state.sessions.create(&user.id).await?;
+    let session_id = start_session(call, &user.id).await?;
     let mut r = respond::redirect("/");
     respond::set_cookie(
         &mut r,
@@ -598,6 +624,10 @@ mod tests {
         assert_eq!(
             parse(true, false, &format!("{PREFIX}{id}/delete")),
             Err(NoRoute::Method)
+        );
+        assert_eq!(
+            parse(false, true, &format!("{PREFIX}{id}/reset-two-step")),
+            Ok(Endpoint::UserMfaReset(id.into()))
         );
         assert_eq!(
             parse(true, false, &format!("{PREFIX}new")),

@@ -21,6 +21,12 @@ pub const ACTIVATION_BY_USER: Table = Table::new("activation_by_user_v1");
 /// How long a link works: 7 days.
 pub const ACTIVATION_TTL_MS: i64 = 7 * 24 * 3_600_000;
 
+/// The link a new user opens, from the appliance's base URL (`https://host:port`) and the
+/// token: the one place that knows its shape, for the portal, the API and the CLI alike.
+pub fn link(base_url: &str, token: &str) -> String {
+    format!("{base_url}/activate?token={token}")
+}
+
 #[derive(Debug, Serialize, Deserialize)]
 struct Link {
     user_id: String,

@@ -1,6 +1,6 @@
 //! User administration (Settings › Identity and Access Management › Users): listing with
 //! search and role filter, creating, changing roles, enabling, disabling and deleting users,
-//! new activation links and the RBAC mode switch.
+//! new activation links, resetting a user's two-step sign-in and the RBAC mode switch.
 //!
 //! Every change runs inside the caller's write transaction together with its audit record
 //! (`audit::append`), so a change and its record are durable together or not at all. The
@@ -31,7 +31,8 @@ pub struct Acting {
     pub actor: Actor,
     /// Their user id (they may not disable or delete themselves).
     pub user_id: String,
-    /// The request's source address.
+    /// The request's source address; empty for the command line on the appliance host
+    /// (the record then has no source, like the CLI's other records).
     pub source: String,
     /// The time of the change, unix ms (from the injected clock).
     pub now_ms: i64,
@@ -39,10 +40,14 @@ pub struct Acting {
 
 impl Acting {
     fn event(&self, kind: &str, target: &str, details: serde_json::Value) -> AuditEvent {
-        AuditEvent::new(kind, self.actor.clone(), Outcome::Success)
-            .source(&self.source)
+        let event = AuditEvent::new(kind, self.actor.clone(), Outcome::Success)
             .target(target)
-            .details(details)
+            .details(details);
+        if self.source.is_empty() {
+            event
+        } else {
+            event.source(&self.source)
+        }
     }
 }
 
@@ -380,6 +385,41 @@ pub fn new_activation_link(
     Ok((user, expires))
 }
 
+/// Resets a user's two-step sign-in, for someone who lost both their authenticator and their
+/// recovery codes: the TOTP secret and the recovery codes are removed, audited as
+/// `mfa.reset`. The caller ends the user's sessions once this is durable (sessions live in
+/// memory, outside the transaction); if the two-step policy covers the user, their next
+/// sign-in leads straight to setting it up again (`mfa::must_enrol`).
+///
+/// Refused with `Conflict` when the user has no two-step sign-in turned on (nothing to
+/// reset), and for the administrator's own account: turning one's own off asks for the
+/// password and a current code on Profile, which a borrowed session must not get around.
+pub fn reset_mfa(tx: &mut WriteTx<'_>, id: &str, acting: &Acting) -> Result<User, StoreError> {
+    let user = load(tx, id)?;
+    if user.id == acting.user_id {
+        return Err(StoreError::Conflict(
+            "you cannot reset your own two-step sign-in here; turn it off on your Profile, or ask another Company Admin".into(),
+        ));
+    }
+    let Some(record) = super::mfa::get(tx, id)?.filter(|r| r.enabled) else {
+        return Err(StoreError::Conflict(format!(
+            "{} has no two-step sign-in to reset",
+            user.email
+        )));
+    };
+    super::mfa::remove(tx, id)?;
+    audit::append(
+        tx,
+        acting.now_ms,
+        acting.event(
+            "mfa.reset",
+            id,
+            json!({"email": user.email, "recovery_codes_left": record.recovery.len()}),
+        ),
+    )?;
+    Ok(user)
+}
+
 /// Switches the RBAC mode; answers whether anything changed.
 pub fn set_rbac_mode(tx: &mut WriteTx<'_>, on: bool, acting: &Acting) -> Result<bool, StoreError> {
     let before = settings::rbac_enabled_in_write(tx)?;
@@ -533,6 +573,52 @@ mod tests {
             matches!(renew, Err(StoreError::Conflict(_))),
             "already active"
         );
+    }
+
+    #[test]
+    fn resetting_two_step_sign_in_needs_one_on_and_another_admin() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = store(&dir);
+        let p = add(&s, "p@x.org", &[], None);
+        let id = p.id.clone();
+        let reset = |by: &'static str| {
+            let id = id.clone();
+            s.write_blocking(move |tx| reset_mfa(tx, &id, &acting(by)).map(|_| ()))
+        };
+        assert!(
+            matches!(reset("admin"), Err(StoreError::Conflict(m)) if m.contains("no two-step")),
+            "nothing to reset"
+        );
+        let record = crate::iam::mfa::MfaRecord {
+            secret: crate::iam::mfa::new_secret(),
+            enabled: true,
+            last_step: None,
+            recovery: vec!["x".into(); 3],
+        };
+        let stored = (id.clone(), record);
+        s.write_blocking(move |tx| crate::iam::mfa::put(tx, &stored.0, &stored.1))
+            .unwrap();
+        let own = {
+            let id = id.clone();
+            s.write_blocking(move |tx| reset_mfa(tx, &id, &acting(&id.clone())).map(|_| ()))
+        };
+        assert!(matches!(own, Err(StoreError::Conflict(m)) if m.contains("your own")));
+        reset("admin").unwrap();
+        let id2 = id.clone();
+        assert!(
+            s.read_blocking(move |tx| crate::iam::mfa::get(tx, &id2))
+                .unwrap()
+                .is_none()
+        );
+        let trail = s
+            .read_blocking(|tx| tx.scan_prefix(&audit::AUDIT, b"", 100))
+            .unwrap();
+        let last: audit::AuditRecord = serde_json::from_slice(&trail.last().unwrap().1).unwrap();
+        assert_eq!(last.event.kind, "mfa.reset");
+        assert_eq!(last.event.target.as_deref(), Some(id.as_str()));
+        assert_eq!(last.event.details["recovery_codes_left"], 3);
+        let missing = s.write_blocking(|tx| reset_mfa(tx, "nobody", &acting("admin")).map(|_| ()));
+        assert!(matches!(missing, Err(StoreError::NotFound(_))));
     }
 
     #[test]

@@ -1,16 +1,47 @@
 // End-to-end: Settings › Identity and Access Management › Users in Debian's headless Chromium
 // against the real binary. The first admin creates a user with an activation link, the new
-// user activates in another browser and sees only what a Developer may, the admin disables
-// them (through the confirmation) and their open page falls back to sign-in. No console
-// errors, no unexpected 4xx/5xx. Screenshots land in tests/browser/screenshots/users-*.png.
+// user activates in another browser and sees only what a Developer may, sets up two-step
+// sign-in on Profile (the code computed here from the key the page shows), keeps the recovery
+// codes, signs out and in again with password and code; the admin resets her two-step
+// sign-in (she is signed out, and signs in with the password alone), then disables her
+// (through the confirmation) and her open page falls back to sign-in. No console errors, no
+// unexpected 4xx/5xx. Screenshots land in tests/browser/screenshots/users-*.png.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { launchBrowser, shots, startAppliance } from './appliance.mjs';
 
+/** RFC 4648 base32 (no padding, spaces ignored) to bytes. */
+function base32Decode(text) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  const out = [];
+  let value = 0;
+  let bits = 0;
+  for (const c of text.replace(/[\s=]/g, '').toUpperCase()) {
+    const index = alphabet.indexOf(c);
+    if (index < 0) throw new Error(`not base32: ${c}`);
+    value = ((value << 5) | index) & 0xffff;
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((value >>> bits) & 0xff);
+    }
+  }
+  return Buffer.from(out);
+}
 
+/** The RFC 6238 code (HMAC-SHA1, 30-second steps) an authenticator app shows at `unixMs`. */
+function totp(secret, unixMs = Date.now(), digits = 6) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixMs / 30_000)));
+  const mac = createHmac('sha1', base32Decode(secret)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  const code = (mac.readUInt32BE(offset) & 0x7fffffff) % 10 ** digits;
+  return String(code).padStart(digits, '0');
+}
 
 function watch(page, problems, allowed) {
   page.on('console', (m) => {
@@ -24,7 +55,7 @@ function watch(page, problems, allowed) {
   });
 }
 
-test('create with an activation link, activate, disable', async () => {
+test('create with an activation link, activate, two-step sign-in and its reset, disable', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lantern-browser-users-'));
   mkdirSync(shots, { recursive: true });
   const { child, url, pin, setup } = await startAppliance(join(dataDir, 'data'));
@@ -67,6 +98,51 @@ test('create with an activation link, activate, disable', async () => {
     const forbidden = await nia.goto(url + '/settings/iam/users');
     assert.equal(forbidden.status(), 403);
     await nia.goto(url + '/getting-started');
+
+    // She sets up two-step sign-in from her Profile, by clicking.
+    assert.equal(totp('GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ', 59_000, 8), '94287082', 'RFC 6238 test vector');
+    await nia.locator('summary[aria-label^="Account menu"]').click();
+    await Promise.all([nia.waitForNavigation(), nia.locator('.user-menu-panel a[href="/profile"]').click()]);
+    await Promise.all([nia.waitForNavigation(), nia.getByRole('link', { name: 'Set up two-step sign-in' }).click()]);
+    const key = (await nia.locator('.copyable-value').first().innerText()).replace(/\s/g, '');
+    assert.match(key, /^[A-Z2-7]{32}$/);
+    assert.ok((await nia.locator('.code-block code').first().innerText()).includes(`secret=${key}`), 'the otpauth link carries the same key');
+    await nia.screenshot({ path: join(shots, 'users-two-step-setup.png'), fullPage: true });
+    const enrolledAt = Date.now();
+    await nia.locator('input[name=code]').fill(totp(key, enrolledAt));
+    await Promise.all([nia.waitForNavigation(), nia.getByRole('button', { name: 'Turn on two-step sign-in' }).click()]);
+    assert.ok((await nia.content()).includes('Two-step sign-in is on'));
+    const codes = (await nia.locator('.notice .code-block code').innerText()).trim().split('\n');
+    assert.equal(codes.length, 10);
+    for (const c of codes) assert.match(c, /^[0-9a-f]{5}-[0-9a-f]{5}$/);
+    await nia.screenshot({ path: join(shots, 'users-two-step-recovery-codes.png'), fullPage: true });
+
+    // Signs out, then in again: the password, then a code.
+    await Promise.all([nia.waitForNavigation(), nia.locator('summary[aria-label^="Account menu"]').click().then(() => nia.locator('.user-menu-panel button', { hasText: 'Sign out' }).click())]);
+    assert.match(nia.url(), /\/sign-in\?notice=signed-out$/);
+    await nia.locator('input[name=email]').fill('nia@example.org');
+    await nia.locator('input[name=password]').fill('quiet harbour 1987');
+    await Promise.all([nia.waitForNavigation(), nia.locator('form button[type=submit]').click()]);
+    assert.match(nia.url(), /\/sign-in\/two-step$/);
+    await nia.screenshot({ path: join(shots, 'users-two-step-challenge.png'), fullPage: true });
+    // The code of the enrolment's step is used up; the next step's is accepted (one step of drift).
+    await nia.locator('input[name=code]').fill(totp(key, enrolledAt + 30_000));
+    await Promise.all([nia.waitForNavigation(), nia.getByRole('button', { name: 'Continue' }).click()]);
+    assert.match(nia.url(), /\/getting-started$/);
+
+    // She lost her phone: the admin resets her two-step sign-in, which signs her out.
+    await admin.goto(url + '/settings/iam/users');
+    await Promise.all([admin.waitForNavigation(), admin.getByRole('link', { name: 'Nia Newcomer' }).click()]);
+    await admin.locator('summary', { hasText: 'Reset two-step sign-in' }).click();
+    await admin.screenshot({ path: join(shots, 'users-detail-two-step-reset.png'), fullPage: true });
+    await Promise.all([admin.waitForNavigation(), admin.getByRole('button', { name: 'Reset now' }).click()]);
+    assert.ok((await admin.content()).includes('Two-step sign-in was reset'));
+    await nia.reload();
+    assert.match(nia.url(), /\/sign-in/);
+    await nia.locator('input[name=email]').fill('nia@example.org');
+    await nia.locator('input[name=password]').fill('quiet harbour 1987');
+    await Promise.all([nia.waitForNavigation(), nia.locator('form button[type=submit]').click()]);
+    assert.match(nia.url(), /\/getting-started$/, 'the password alone again');
 
     // The admin disables her through the confirmation panel.
     await admin.goto(url + '/settings/iam/users');

@@ -98,6 +98,8 @@ fn expected(e: &Endpoint) -> &'static str {
         | Endpoint::UserEnabled(..)
         | Endpoint::UserDelete(_)
         | Endpoint::UserActivationLink(_)
+        // Resetting someone's two-step sign-in changes a user: W for the Company Admin only.
+        | Endpoint::UserMfaReset(_)
         | Endpoint::RbacMode => ADMIN_ONLY,
         Endpoint::Pool(p) => match p {
             PoolRoute::Detail(_) => ALL,
@@ -127,7 +129,7 @@ fn expected(e: &Endpoint) -> &'static str {
         Endpoint::Rest(r) => match r {
             R::OpenApi => PUBLIC,
             R::UsersList | R::UserGet(_) => IAM_READERS,
-            R::UserCreate | R::UserUpdate(_) | R::UserDelete(_) => ADMIN_ONLY,
+            R::UserCreate | R::UserUpdate(_) | R::UserDelete(_) | R::UserMfaReset(_) => ADMIN_ONLY,
             R::GroupsList | R::GroupGet(_) => IAM_READERS,
             R::GroupUpdate(_) => SCOPED_CHANGE,
             R::GroupCreate | R::GroupDelete(_) => ADMIN_ONLY,
@@ -144,7 +146,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 78;
+const ROUTES_BESIDES_PAGES: usize = 80;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -184,6 +186,7 @@ fn samples() -> Vec<Endpoint> {
         Endpoint::UserEnabled(x(), false),
         Endpoint::UserDelete(x()),
         Endpoint::UserActivationLink(x()),
+        Endpoint::UserMfaReset(x()),
         Endpoint::RbacMode,
         Endpoint::ActivateForm,
         Endpoint::Activate,
@@ -227,6 +230,7 @@ fn samples() -> Vec<Endpoint> {
             R::UserGet(x()),
             R::UserUpdate(x()),
             R::UserDelete(x()),
+            R::UserMfaReset(x()),
             R::GroupsList,
             R::GroupCreate,
             R::GroupGet(x()),

@@ -12,6 +12,7 @@ mod support;
 
 mod agents;
 mod api_keys;
+mod asvs;
 mod audit;
 mod authz_matrix;
 mod backup;

@@ -1,5 +1,6 @@
 //! Two-step sign-in: enrolment on Profile, the second step of sign-in, reuse and throttling,
-//! recovery codes, re-authentication for changes, and the audit trail.
+//! recovery codes, re-authentication for changes, a Company Admin's reset of a lost second
+//! step (portal and API), and the audit trail.
 
 use lantern::clock::Clock;
 use lantern::iam::mfa;
@@ -26,13 +27,13 @@ fn shown_recovery_codes(body: &str) -> Vec<String> {
 }
 
 /// The code the user's app shows at the test clock's time, `offset_steps` steps away.
-fn code(t: &TestApp, key: &str, offset_steps: i64) -> String {
+pub fn code(t: &TestApp, key: &str, offset_steps: i64) -> String {
     let secret = mfa::base32_decode(key).unwrap();
     mfa::totp(&secret, t.clock.now_secs() + offset_steps * 30, 6)
 }
 
 /// Enrols the signed-in client; returns the key and the recovery codes.
-async fn enrol(t: &TestApp, c: &Client) -> (String, Vec<String>) {
+pub async fn enrol(t: &TestApp, c: &Client) -> (String, Vec<String>) {
     let setup = c.get("/profile/two-step").await;
     assert_eq!(setup.status, 200, "{}", setup.body);
     assert!(
@@ -85,7 +86,7 @@ async fn password_step(t: &TestApp) -> (Client, Resp) {
     (c, r)
 }
 
-async fn second_step(c: &Client, typed: &str) -> Resp {
+pub async fn second_step(c: &Client, typed: &str) -> Resp {
     let form = c.get("/sign-in/two-step").await;
     assert_eq!(form.status, 200, "{}", form.body);
     assert!(
@@ -394,5 +395,177 @@ async fn the_policy_forces_enrolment_before_anything_else() {
 
     let trail = audit_kinds(&admin).await;
     assert!(trail.contains("\"mfa.policy\""));
+    t.stop().await;
+}
+
+/// Sends an API request with a bearer key.
+async fn api(c: &Client, method: &str, path: &str, key: &str) -> Resp {
+    let auth = format!("Bearer {key}");
+    c.request(
+        method,
+        &format!("/api/v1{path}"),
+        &[("authorization", &auth)],
+        Default::default(),
+    )
+    .await
+}
+
+/// Signs `email` in with the password and, when asked, `typed` as the second step.
+async fn sign_in_two_steps(t: &TestApp, email: &str, typed: &str) -> Client {
+    let c = t.client();
+    let r = c.sign_in(email, crate::pools::USER_PASSWORD).await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.header("location"), Some("/sign-in/two-step"));
+    let ok = second_step(&c, typed).await;
+    assert_eq!(ok.status, 303, "{}", ok.body);
+    c
+}
+
+#[tokio::test]
+async fn a_company_admin_resets_a_lost_second_step() {
+    let mut t = TestApp::start().await;
+    let admin = t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let (dev, dev_id) = crate::pools::user(&t, "dev@example.org", &["developer"]).await;
+    let (viewer, _) = crate::pools::user(&t, "viewer@example.org", &["company-viewer"]).await;
+    // Developers must use two-step sign-in; the developer sets it up.
+    let identity = admin.get("/settings/iam/identity").await;
+    let saved = admin
+        .post_form(
+            "/settings/iam/identity/two-step",
+            &[("csrf", &identity.csrf()), ("roles", "developer")],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let (key, _codes) = enrol(&t, &dev).await;
+    let second = sign_in_two_steps(&t, "dev@example.org", &code(&t, &key, 1)).await;
+    assert_eq!(second.get("/getting-started").await.status, 200);
+
+    // The admin sees the state and the button; a Company Viewer sees neither and is refused.
+    let page = format!("/settings/iam/users/{dev_id}");
+    let detail = admin.get(&page).await;
+    assert!(
+        detail.body.contains("Two-step sign-in</dt><dd>on"),
+        "{}",
+        detail.body
+    );
+    assert!(detail.body.contains("Reset two-step sign-in"));
+    let seen = viewer.get(&page).await;
+    assert_eq!(seen.status, 200);
+    assert!(!seen.body.contains("reset-two-step"));
+    let refused = viewer
+        .post_form(&format!("{page}/reset-two-step"), &[("csrf", &seen.csrf())])
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        second.get("/getting-started").await.status,
+        200,
+        "nothing changed"
+    );
+    let no_token = admin
+        .post_form(&format!("{page}/reset-two-step"), &[])
+        .await;
+    assert_eq!(no_token.status, 403, "the form needs the CSRF token");
+
+    let reset = admin
+        .post_form(
+            &format!("{page}/reset-two-step"),
+            &[("csrf", &detail.csrf())],
+        )
+        .await;
+    assert_eq!(reset.status, 303, "{}", reset.body);
+    let after = admin.get(reset.header("location").unwrap()).await;
+    assert!(
+        after.body.contains("Two-step sign-in was reset"),
+        "{}",
+        after.body
+    );
+    assert!(after.body.contains("Two-step sign-in</dt><dd>off"));
+    assert!(!after.body.contains("reset-two-step"));
+    // Both of the developer's sessions ended.
+    for c in [&dev, &second] {
+        let r = c.get("/getting-started").await;
+        assert_eq!(r.status, 303);
+        assert!(r.header("location").unwrap().starts_with("/sign-in"));
+    }
+    let records = crate::pools::audit_records(&t, "mfa.reset").await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].event.target.as_deref(), Some(dev_id.as_str()));
+    assert!(format!("{:?}", records[0].event.actor).contains(ADMIN_EMAIL));
+    assert_eq!(records[0].event.details["recovery_codes_left"], 10);
+
+    // Nothing left to reset: 409, audited as a failure.
+    let again = admin
+        .post_form(
+            &format!("{page}/reset-two-step"),
+            &[("csrf", &detail.csrf())],
+        )
+        .await;
+    assert_eq!(again.status, 409, "{}", again.body);
+    assert!(again.body.contains("has no two-step sign-in to reset"));
+    let failures = crate::pools::audit_records(&t, "mfa.reset").await;
+    assert_eq!(failures.len(), 2);
+    assert_eq!(
+        failures[0].event.outcome,
+        lantern::security::audit::Outcome::Failure
+    );
+
+    // The old key and codes are gone: the password alone signs in, and the policy sends the
+    // developer to set it up again before anything else, with a new key.
+    let back = t.client();
+    let r = back
+        .sign_in("dev@example.org", crate::pools::USER_PASSWORD)
+        .await;
+    assert_eq!(r.header("location"), Some("/"), "no second step any more");
+    assert_eq!(
+        back.get("/getting-started").await.header("location"),
+        Some("/profile/two-step")
+    );
+    let (new_key, _) = enrol(&t, &back).await;
+    assert_ne!(new_key, key);
+
+    // The same over the REST API, with a Company Admin's key.
+    let admin_key = lantern::cli::api_key_create(&t.data_dir(), ADMIN_EMAIL, "admin tools", &[], 5)
+        .await
+        .unwrap();
+    let dev_key =
+        lantern::cli::api_key_create(&t.data_dir(), "dev@example.org", "dev tools", &[], 5)
+            .await
+            .unwrap();
+    let c = t.client();
+    let path = format!("/users/{dev_id}/mfa");
+    assert_eq!(api(&c, "DELETE", &path, &dev_key).await.status, 403);
+    let r = api(&c, "DELETE", &path, &admin_key).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("\"email\":\"dev@example.org\""),
+        "{}",
+        r.body
+    );
+    assert_eq!(back.get("/profile").await.status, 303, "signed out");
+    let r = api(&c, "DELETE", &path, &admin_key).await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("\"code\":\"conflict\""), "{}", r.body);
+    let unknown = api(
+        &c,
+        "DELETE",
+        "/users/0123456789abcdef0123456789abcdef/mfa",
+        &admin_key,
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
+    // Not for one's own account: that is turned off on Profile, with password and code.
+    let me = admin.get("/profile").await;
+    assert_eq!(me.status, 200);
+    let admin_id = crate::pools::audit_records(&t, "user.create").await;
+    let own_id = admin_id
+        .iter()
+        .find(|r| r.event.details["via"] == "setup link")
+        .and_then(|r| r.event.target.clone())
+        .unwrap();
+    let own = api(&c, "DELETE", &format!("/users/{own_id}/mfa"), &admin_key).await;
+    assert_eq!(own.status, 409);
+    assert!(own.body.contains("your own"), "{}", own.body);
+    // Two resets and three refusals (the unknown user is a plain 404, as everywhere).
+    assert_eq!(crate::pools::audit_records(&t, "mfa.reset").await.len(), 5);
     t.stop().await;
 }

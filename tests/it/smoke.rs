@@ -121,6 +121,29 @@ async fn the_binary_serves_refuses_a_second_start_and_stops_on_sigterm() {
     let out = create.wait_with_output().unwrap();
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("created user root@example.org"));
+    let out = lantern(&data)
+        .args([
+            "admin",
+            "create",
+            "--email",
+            "nia@example.org",
+            "--role",
+            "developer",
+            "--activation-link",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        printed.contains(&format!("https://127.0.0.1:{port}/activate?token=")),
+        "{printed}"
+    );
     let backup = dir.path().join("b.backup");
     let out = lantern(&data)
         .args(["backup", "--to"])
@@ -191,4 +214,16 @@ fn the_binary_tells_systemd_when_it_is_ready() {
     terminate(&mut child);
     let n = socket.recv(&mut buf).expect("STOPPING=1 arrives");
     assert_eq!(&buf[..n], b"STOPPING=1");
+}
+
+#[test]
+fn admin_create_help_names_both_ways_in() {
+    let out = Command::new(BIN)
+        .args(["admin", "create", "--help"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("standard input"), "{help}");
+    assert!(help.contains("--activation-link"), "{help}");
 }

@@ -1,9 +1,11 @@
 //! Settings › Identity and Access Management › Users: creating users (password or activation
-//! link), the read-only view, roles, enable/disable, delete, the last Company Admin, the RBAC
-//! mode, and the audit records of each.
+//! link, in the portal and with `lantern admin create --activation-link`), the read-only view,
+//! roles, enable/disable, delete, the last Company Admin, the RBAC mode, and the audit
+//! records of each.
 
+use lantern::clock::{Clock, SystemClock};
 use lantern::iam::users;
-use lantern::security::audit::{AUDIT, AuditRecord, Outcome};
+use lantern::security::audit::{AUDIT, Actor, AuditRecord, Outcome};
 
 use crate::support::*;
 
@@ -216,6 +218,139 @@ async fn an_activation_link_signs_the_new_developer_in_once() {
             .status,
         303
     );
+    t.stop().await;
+}
+
+/// The path and query of the activation link `lantern admin create --activation-link`
+/// printed, checking that the link starts with `base`.
+fn printed_link(said: &str, base: &str) -> String {
+    let link = said
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("https://"))
+        .unwrap_or_else(|| panic!("no link in {said}"));
+    assert!(
+        link.starts_with(&format!("{base}/activate?token=")),
+        "{link} (base {base})"
+    );
+    link[base.len()..].to_string()
+}
+
+/// `user.create` records written by the command line for an activation link.
+async fn cli_link_records(t: &TestApp) -> Vec<AuditRecord> {
+    audit(t)
+        .await
+        .into_iter()
+        .filter(|r| {
+            r.event.kind == "user.create"
+                && r.event.actor == Actor::Cli
+                && r.event.details["via"] == "activation link"
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_command_line_prints_an_activation_link_with_and_without_the_running_appliance() {
+    let mut t = TestApp::start().await;
+    let admin = t.with_admin(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let no_password = lantern::cli::admin_create(
+        &t.data_dir(),
+        "x@example.org",
+        None,
+        &[],
+        &mut std::io::Cursor::new(Vec::new()),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        no_password.to_string().contains("--activation-link"),
+        "the refusal names the other way: {no_password}"
+    );
+
+    // Running: through the control socket, with the appliance's own URL (the offline one is
+    // not used).
+    let base = t.app().state.public_url.clone();
+    let said = lantern::cli::admin_create_with_link(
+        &t.data_dir(),
+        "https://not-used.invalid:1",
+        "nia@example.org",
+        Some("Nia Newcomer"),
+        &["developer".into()],
+    )
+    .await
+    .unwrap();
+    assert!(said.starts_with("created user nia@example.org ("), "{said}");
+    assert!(said.contains("works once, until "), "{said}");
+    let path = printed_link(&said, &base);
+    let id = user_id(&t, "nia@example.org").await.unwrap();
+    let detail = admin.get(&format!("{USERS}/{id}")).await;
+    assert!(
+        detail.body.contains("Pending activation"),
+        "{}",
+        detail.body
+    );
+    let records = cli_link_records(&t).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].event.target.as_deref(), Some(id.as_str()));
+    assert_eq!(records[0].event.details["roles"][0], "developer");
+    assert_eq!(records[0].event.source, None, "no network source");
+
+    // The link activates the account over HTTPS, once; then the password signs in.
+    let nia = t.client();
+    assert_eq!(activate(&nia, &path, PASSWORD).await.status, 303);
+    assert_eq!(nia.get("/getting-started").await.status, 200);
+    assert_eq!(nia.get(USERS).await.status, 403, "a Developer");
+    assert_eq!(t.client().get(&path).await.status, 404, "used once");
+    assert_eq!(
+        sign_in(&t.client(), "nia@example.org", PASSWORD)
+            .await
+            .status,
+        303
+    );
+    let taken =
+        lantern::cli::admin_create_with_link(&t.data_dir(), &base, "NIA@example.org", None, &[])
+            .await
+            .unwrap_err();
+    assert!(taken.to_string().contains("already exists"), "{taken}");
+
+    // Stopped: the store is opened directly and the link carries the configured URL.
+    t.stop().await;
+    let config = test_config(
+        &t.data_dir(),
+        &[
+            ("LANTERN_PUBLIC_HOST", "lantern.example.org"),
+            ("LANTERN_LISTEN", "127.0.0.1:9443"),
+        ],
+    );
+    let offline_url = lantern::app::configured_public_url(&config);
+    assert_eq!(offline_url, "https://lantern.example.org:9443");
+    let said = lantern::cli::admin_create_with_link(
+        &t.data_dir(),
+        &offline_url,
+        "omar@example.org",
+        Some("Omar Ops"),
+        &[],
+    )
+    .await
+    .unwrap();
+    let path = printed_link(&said, &offline_url);
+
+    // Started again on the same data directory, the link works there.
+    let TestApp { dir, .. } = t;
+    let mut t = TestApp::start_in(dir, &[]).await;
+    // The offline command dated the link by the real clock; the test clock starts elsewhere.
+    let real_now = SystemClock.now_ms();
+    t.clock.advance_ms(real_now - t.clock.now_ms());
+    let omar = t.client();
+    let done = activate(&omar, &path, "omar's own lamp 2026").await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    assert_eq!(
+        omar.get(USERS).await.status,
+        200,
+        "no role given: Company Admin, the scripted first admin"
+    );
+    assert_eq!(cli_link_records(&t).await.len(), 2);
+    assert!(has_event(&t, "user.activate", Outcome::Success).await);
     t.stop().await;
 }
 

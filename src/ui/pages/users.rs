@@ -1,7 +1,7 @@
 //! Settings › Identity and Access Management › Users: the list with search, role filter and
 //! pages; the create form (password or activation link); one user's page with roles,
-//! enable/disable, delete and a new activation link; the RBAC mode switch; and the
-//! activation pages a new user sees before they are signed in.
+//! enable/disable, delete, a new activation link and resetting two-step sign-in; the RBAC
+//! mode switch; and the activation pages a new user sees before they are signed in.
 //!
 //! Handlers decide what the viewer may do (`can_write`, `can_switch_mode`); read-only viewers
 //! get the same pages without any buttons or forms that change something.
@@ -360,8 +360,10 @@ pub struct DetailView {
     pub inactive: Vec<&'static str>,
     /// Whether the viewer may change users.
     pub can_write: bool,
-    /// Whether this is the viewer's own account (no disable or delete).
+    /// Whether this is the viewer's own account (no disable, delete or two-step reset).
     pub is_self: bool,
+    /// Whether the user has two-step sign-in turned on (then it can be reset).
+    pub mfa_on: bool,
     /// A freshly made activation link, shown once.
     pub new_link: Option<String>,
     /// A confirmation to show on top.
@@ -397,6 +399,7 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
                 ("Status", state_badge(v.state)),
                 ("Created", html! { (rel_time(v.created, v.now)) " " span class="muted small" { "(" (human_utc(v.created)) ")" } }),
                 ("Roles", roles),
+                ("Two-step sign-in", html! { @if v.mfa_on { "on" } @else { "off" } }),
                 ("Activation link", link_fact),
             ])))
             @if v.can_write {
@@ -436,6 +439,17 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
                         (confirm_action("Delete user",
                             "The account is removed for good and the user is signed out everywhere. Audit records stay.",
                             &format!("{url}/delete"), ctx.csrf, "Delete for good"))
+                    }
+                    @if v.mfa_on {
+                        p {
+                            "Lost phone and recovery codes? Resetting two-step sign-in removes their "
+                            "authenticator key and recovery codes and signs them out everywhere."
+                        }
+                        div class="form-actions" {
+                            (confirm_action("Reset two-step sign-in",
+                                "Their authenticator key and recovery codes stop working and they are signed out everywhere. They sign in with their password alone and set two-step sign-in up again (at once, if it is required for them). Make sure you know who asked.",
+                                &format!("{url}/reset-two-step"), ctx.csrf, "Reset now"))
+                        }
                     }
                 }
             }))
@@ -648,6 +662,7 @@ mod tests {
             inactive: vec!["Security"],
             can_write: true,
             is_self: true,
+            mfa_on: true,
             new_link: Some("https://a/activate?token=T".into()),
             notice: None,
         };
@@ -657,6 +672,10 @@ mod tests {
         assert!(html.contains("without effect in non-RBAC mode: Security"));
         assert!(html.contains("/settings/iam/users/b2/activation-link"));
         assert!(!html.contains("/settings/iam/users/b2/delete"));
+        assert!(
+            !html.contains("/settings/iam/users/b2/reset-two-step"),
+            "not for one's own account"
+        );
         if let Ok(path) = std::env::var("LANTERN_RENDER_USER_LINK") {
             std::fs::write(path, &html).unwrap();
         }
@@ -668,6 +687,14 @@ mod tests {
         let html = with_ctx(|ctx| detail(ctx, &other)).into_string();
         assert!(html.contains("/settings/iam/users/b2/delete"));
         assert!(html.contains("/settings/iam/users/b2/disable"));
+        assert!(html.contains("action=\"/settings/iam/users/b2/reset-two-step\""));
+        assert!(html.contains("Reset two-step sign-in"));
+        let without = DetailView {
+            mfa_on: false,
+            ..other.clone()
+        };
+        let html = with_ctx(|ctx| detail(ctx, &without)).into_string();
+        assert!(!html.contains("reset-two-step"), "nothing to reset");
         if let Ok(path) = std::env::var("LANTERN_RENDER_USER") {
             std::fs::write(path, &html).unwrap();
         }
