@@ -19,5 +19,5 @@ pub const JAVA_AGENT_FILE: &str = "lantern-agent.jar";
 
 /// How to build the Java agent by hand, for appliances built without a JDK.
 pub const JAVA_AGENT_BUILD_HINT: &str = "This appliance was built without a JDK, so it cannot serve the Java agent. Build it from the \
-     appliance's source with JDK 17: `agents/java/build.sh /tmp/lantern-agent.jar`, then copy the \
+     appliance's source with JDK 17 by running agents/java/build.sh /tmp/lantern-agent.jar, then copy the \
      jar to the application hosts.";
