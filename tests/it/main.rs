@@ -30,4 +30,5 @@ mod sign_in;
 mod smoke;
 mod systemd;
 mod tls;
+mod tomcat;
 mod users;

@@ -11,7 +11,7 @@ use crate::support::*;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lantern");
 
-fn lantern(data_dir: &Path) -> Command {
+pub(crate) fn lantern(data_dir: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("LANTERN_LISTEN")
         .env("LANTERN_DATA_DIR", data_dir)
@@ -55,7 +55,7 @@ fn serve(data_dir: &Path) -> (Child, Vec<String>, u16) {
     (child, lines, port)
 }
 
-fn terminate(child: &mut Child) -> std::process::ExitStatus {
+pub(crate) fn terminate(child: &mut Child) -> std::process::ExitStatus {
     let pid = child.id().to_string();
     assert!(
         Command::new("kill")

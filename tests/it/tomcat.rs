@@ -1,0 +1,286 @@
+//! End to end with a real, unmodified application: Debian's Tomcat 10 with its examples web
+//! app, started with the Java agent the appliance embeds, against the real appliance binary.
+//! Checks what a user would: the agent is listed with its tags and pool, Tomcat's own jars
+//! carry the right versions (they have no pom.properties: the manifest route), the examples'
+//! classes appear once a servlet runs, a wrong pin sends nothing, a wrong key gets 401, an
+//! appliance restart is followed by a reconnect and a full resend, and stopping Tomcat marks
+//! the agent disconnected. Every wait is bounded.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::smoke::{lantern, terminate};
+use crate::support::*;
+
+const TOMCAT_HOME: &str = "/usr/share/tomcat10";
+const EXAMPLES: &str = "/usr/share/tomcat10-examples/examples";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Kills a child process when the test ends, however it ends.
+struct Reaper(Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `lantern serve` on a fixed port; answers the process and the pin it printed.
+fn serve_on(data: &Path, port: u16) -> (Reaper, String) {
+    let mut child = lantern(data)
+        .env("LANTERN_LISTEN", format!("127.0.0.1:{port}"))
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pin = loop {
+        let line = rx
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+            .expect("the appliance prints its pin");
+        if let Some(pin) = line.split("TLS certificate pin (for agents): ").nth(1) {
+            break pin.trim().to_string();
+        }
+    };
+    (Reaper(child), pin)
+}
+
+fn admin_and_key(data: &Path) -> String {
+    let mut create = lantern(data)
+        .args(["admin", "create", "--email", ADMIN_EMAIL, "--role", "company-admin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    create.stdin.take().unwrap().write_all(format!("{ADMIN_PASSWORD}\n").as_bytes()).unwrap();
+    assert!(create.wait().unwrap().success());
+    let out = lantern(data)
+        .args(["api-key", "create", "--email", ADMIN_EMAIL, "--label", "e2e tests", "--scope", "company-admin"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("lk_"))
+        .unwrap()
+        .to_string()
+}
+
+async fn api(c: &Client, key: &str, method: &str, path: &str) -> Value {
+    let r = c
+        .request(method, &format!("/api/v1{path}"), &[("authorization", &format!("Bearer {key}"))], Vec::new().into())
+        .await;
+    assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
+/// Polls `probe` every 250 ms until it answers `Some`, for at most `secs`.
+async fn within<T, F, Fut>(secs: u64, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = probe().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+async fn agent_named(c: &Client, key: &str, name: &str) -> Option<Value> {
+    let list = api(c, key, "GET", &format!("/agents?name={name}")).await;
+    list["items"].as_array().unwrap().first().cloned()
+}
+
+async fn refused_count(c: &Client, key: &str) -> usize {
+    let v = api(c, key, "GET", "/audit-events?type=agent.refused&limit=1000").await;
+    v["total"].as_u64().unwrap() as usize
+}
+
+/// A throw-away Tomcat instance with the examples web app, on free ports.
+fn tomcat_instance(dir: &Path) -> (PathBuf, u16) {
+    let base = dir.join("tomcat");
+    let (http, control) = (free_port(), free_port());
+    let out = Command::new("tomcat10-instance-create")
+        .args(["-p", &http.to_string(), "-c", &control.to_string()])
+        .arg(&base)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ctx = base.join("conf/Catalina/localhost");
+    std::fs::create_dir_all(&ctx).unwrap();
+    std::fs::write(
+        ctx.join("examples.xml"),
+        format!("<Context path=\"/examples\" docBase=\"{EXAMPLES}\"><Resources allowLinking=\"true\"/></Context>\n"),
+    )
+    .unwrap();
+    (base, http)
+}
+
+fn start_tomcat(base: &Path, agent_opts: &str) -> Reaper {
+    let log = std::fs::File::create(base.join("logs/console.log")).unwrap();
+    let child = Command::new(format!("{TOMCAT_HOME}/bin/catalina.sh"))
+        .arg("run")
+        .env("CATALINA_HOME", TOMCAT_HOME)
+        .env("CATALINA_BASE", base)
+        .env("CATALINA_PID", base.join("tomcat.pid"))
+        .env("JAVA_OPTS", format!("-javaagent:{agent_opts} -Xshare:auto"))
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Reaper(child)
+}
+
+/// A plain HTTP GET to Tomcat; `None` until it answers.
+fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+/// Runs a tiny Java program with the agent for a few seconds; answers what the agent said.
+fn short_jvm(dir: &Path, agent_opts: &str) -> String {
+    let src = dir.join("Sleep.java");
+    std::fs::write(&src, "public class Sleep { public static void main(String[] a) throws Exception { Thread.sleep(6000); } }\n").unwrap();
+    let out = Command::new("java")
+        .arg(format!("-javaagent:{agent_opts}"))
+        .arg(&src)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the application must keep running whatever the agent meets");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The upstream Tomcat version Debian ships (`10.1.34-0+deb12u1` → `10.1.34`).
+fn tomcat_version() -> String {
+    let out = Command::new("dpkg-query").args(["-W", "-f", "${Version}", "tomcat10"]).output().unwrap();
+    let v = String::from_utf8_lossy(&out.stdout).to_string();
+    v.split('-').next().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tomcat_with_the_agent_shows_up_live_with_what_it_loads() {
+    assert!(
+        Path::new(TOMCAT_HOME).join("bin/catalina.sh").exists() && Path::new(EXAMPLES).exists(),
+        "this test needs Debian's tomcat10, tomcat10-user and tomcat10-examples (.ci/run installs them)"
+    );
+    let jar_bytes = lantern::agents::downloads::JAVA_AGENT
+        .expect("the appliance was built without the Java agent: is a JDK installed?");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let jar = dir.path().join("lantern-agent.jar");
+    std::fs::write(&jar, jar_bytes).unwrap();
+    let port = free_port();
+    let (mut appliance, pin) = serve_on(&data, port);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let c = Client::new(addr, &data);
+    let key = admin_and_key(&data);
+    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"].as_str().unwrap().to_string();
+    let server = format!("wss://127.0.0.1:{port}/agent/v1");
+    let opts = |key: &str, pin: &str, name: &str| {
+        format!("{}=server={server},key={key},pin={pin},name={name},tags=e2e;tomcat", jar.display())
+    };
+
+    // A wrong pin: the agent refuses the server before sending the key, so the appliance
+    // sees no request at all.
+    let refused_before = refused_count(&c, &key).await;
+    let said = short_jvm(dir.path(), &opts(&pool_key, "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "wrong-pin"));
+    assert!(said.contains("[lantern]") && said.contains("pin"), "{said}");
+    assert_eq!(refused_count(&c, &key).await, refused_before, "no key reached the appliance");
+    assert!(agent_named(&c, &key, "wrong-pin").await.is_none());
+
+    // A wrong key: 401, logged by the agent and audited by the appliance.
+    let said = short_jvm(dir.path(), &opts("lk_not-this-pool", &pin, "wrong-key"));
+    assert!(said.contains("401"), "{said}");
+    assert!(refused_count(&c, &key).await > refused_before);
+
+    // Tomcat with the agent.
+    let (base, http) = tomcat_instance(dir.path());
+    let mut tomcat = start_tomcat(&base, &opts(&pool_key, &pin, "e2e-tomcat"));
+    let agent = within(90, "Tomcat's agent is listed", || async {
+        agent_named(&c, &key, "e2e-tomcat").await.filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
+    })
+    .await;
+    assert_eq!(agent["tags"], serde_json::json!(["e2e", "tomcat"]));
+    assert_eq!(agent["pool"]["name"], "Default");
+    assert_eq!(agent["runtime"]["name"], "java");
+    let id = agent["agent_id"].as_str().unwrap().to_string();
+
+    // Tomcat's own jars carry no pom.properties: their versions come from the manifest.
+    let version = tomcat_version();
+    let detail = api(&c, &key, "GET", &format!("/agents/{id}")).await;
+    let artifacts = detail["artifacts"].as_array().unwrap().clone();
+    let catalina = artifacts
+        .iter()
+        .find(|a| a["location"].as_str().unwrap().ends_with("/catalina.jar"))
+        .unwrap_or_else(|| panic!("no catalina.jar among {} artifacts", artifacts.len()));
+    assert!(catalina["loaded"] == true, "{catalina}");
+    assert!(
+        catalina["coordinates"].as_array().unwrap().iter().any(|co| co["name"] == "org.apache.tomcat-catalina"
+            && co["version"] == version.as_str()
+            && co["source"] == "manifest_bundle"),
+        "catalina.jar should say org.apache.tomcat-catalina {version}: {catalina}"
+    );
+    assert!(artifacts.iter().any(|a| a["kind"] == "runtime" && a["class_count"].as_u64().unwrap() > 500));
+
+    // The examples web app's classes appear once one of its servlets runs.
+    let page = within(60, "the examples servlet answers", || async {
+        http_get(http, "/examples/servlets/servlet/HelloWorldExample").filter(|b| b.contains("Hello World"))
+    })
+    .await;
+    assert!(page.contains("200"), "{page}");
+    within(30, "HelloWorldExample is listed as loaded", || async {
+        let d = api(&c, &key, "GET", &format!("/agents/{id}?classes=true")).await;
+        d["artifacts"].as_array().unwrap().iter().any(|a| {
+            a["location"].as_str().unwrap_or_default().contains("examples/WEB-INF/classes")
+                && a["classes"].as_array().is_some_and(|cs| cs.iter().any(|n| n == "HelloWorldExample"))
+        })
+        .then_some(())
+    })
+    .await;
+    let classes_before = api(&c, &key, "GET", &format!("/agents/{id}")).await["classes_loaded"].as_u64().unwrap();
+
+    // An appliance restart: the agent comes back by itself and sends everything again.
+    assert!(terminate(&mut appliance.0).success());
+    let (_appliance, _) = serve_on(&data, port);
+    let again = within(120, "the agent reconnects after the restart", || async {
+        agent_named(&c, &key, "e2e-tomcat").await.filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
+    })
+    .await;
+    assert!(again["connections"].as_u64().unwrap() >= 2, "{again}");
+    assert!(again["classes_loaded"].as_u64().unwrap() >= classes_before, "a full resend: {again}");
+
+    // Stopping Tomcat marks the agent disconnected (its shutdown hook says goodbye).
+    let pid = tomcat.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let gone = within(60, "the agent is disconnected", || async {
+        agent_named(&c, &key, "e2e-tomcat").await.filter(|a| a["connected"] == false)
+    })
+    .await;
+    assert_eq!(gone["last_disconnect_reason"], "agent_stopped", "{gone}");
+    let _ = tomcat.0.wait();
+}
