@@ -151,6 +151,24 @@ pub fn load(tx: &impl Reads, registry: &Registry) -> Result<Vec<AgentRow>, Store
     Ok(rows)
 }
 
+/// One agent by id, as [`load`] would show it, without reading every record.
+pub fn load_one(
+    tx: &impl Reads,
+    registry: &Registry,
+    agent_id: &str,
+) -> Result<Option<AgentRow>, StoreError> {
+    let record = history::get(tx, agent_id)?;
+    let live = registry.find(agent_id);
+    let Some(mut row) = merge(record.into_iter().collect(), live.into_iter().collect())
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    row.pool_name = pools::get(tx, &row.pool_id)?.map(|p| p.name);
+    Ok(Some(row))
+}
+
 /// Keeps the rows whose pool is in `scope`.
 pub fn in_scope(rows: Vec<AgentRow>, scope: &PoolScope) -> Vec<AgentRow> {
     rows.into_iter()
