@@ -260,27 +260,29 @@ pub fn live_region(v: &AgentList) -> Markup {
                     (sort_header(q, SortKey::Name, "Name"))
                     (sort_header(q, SortKey::Status, "Status"))
                     th scope="col" { "Runtime" }
-                    th scope="col" { "Agent version" }
                     th scope="col" { "Host" }
-                    th scope="col" { "PID" }
                     (sort_header(q, SortKey::Pool, "Pool"))
                     th scope="col" { "Tags" }
-                    th scope="col" { "Connected since" }
-                    (sort_header(q, SortKey::LastSeen, "Last heartbeat"))
-                    th scope="col" class="num" { "Classes loaded" }
+                    th scope="col" { abbr title="Connected since" { "Connected" } }
+                    (sort_header(q, SortKey::LastSeen, "Heartbeat"))
+                    th scope="col" class="num" { abbr title="Classes loaded" { "Classes" } }
                 } }
                 tbody {
                     @for r in &v.rows {
                         tr {
                             th scope="row" {
-                                a href=(agent_path(&r.agent_id)) { (r.hello.display_name) }
+                                a class="nowrap" href=(agent_path(&r.agent_id)) { (r.hello.display_name) }
                                 br; span class="small muted" { (r.agent_id) }
                             }
                             td { (status(r)) }
-                            td { (runtime(r)) }
-                            td { (r.hello.agent_version) }
-                            td { (r.hello.host) }
-                            td class="num" { (r.hello.pid) }
+                            td {
+                                span class="nowrap" { (runtime(r)) }
+                                br; span class="small muted nowrap" { "agent " (r.hello.agent_version) }
+                            }
+                            td {
+                                (r.hello.host)
+                                br; span class="small muted nowrap" { "pid " (r.hello.pid) }
+                            }
                             td { (pool_cell(r)) }
                             td { (tags_cell(r.tags())) }
                             td {
@@ -351,7 +353,7 @@ pub fn list(ctx: &PageCtx, v: &AgentList) -> Markup {
                 a href=(BASE) { "Clear filters" }
             }
         }
-        div class="list-meta" {
+        div class="live-controls" {
             span class="live-indicator" data-live-indicator hidden { "Live" }
             button type="button" class="button button-small" data-live-toggle hidden { "Pause" }
         }
@@ -431,7 +433,7 @@ fn artifacts_table(d: &AgentDetail) -> Markup {
         @for a in &d.artifacts {
             tr {
                 th scope="row" {
-                    code { (a.declared.location) }
+                    code class="break" { (a.declared.location) }
                     @if let Some(parent) = a.declared.parent.and_then(parent_of) {
                         br; span class="small muted" { "inside " (parent) }
                     }
@@ -450,21 +452,19 @@ fn artifacts_table(d: &AgentDetail) -> Markup {
                         None => span class="muted" { "—" },
                     }
                 }
-                td class="num" {
+                td {
                     @if a.class_count == 0 {
                         (badge(Status::Unknown, "present, never loaded"))
                     } @else {
-                        (human_count(a.class_count))
+                        strong { (human_count(a.class_count)) }
                     }
-                }
-                td {
                     @if a.declared.kind == ArtifactKind::Runtime && a.class_count > 0 {
-                        span class="small muted" { "counted, not listed" }
+                        br; span class="small muted" { "counted, not listed" }
                     } @else if !a.classes.is_empty() {
-                        details {
-                            summary { (a.classes.len()) " " (if a.classes.len() == 1 { "name" } else { "names" }) }
+                        details class="class-names" {
+                            summary { "show " (a.classes.len()) " " (if a.classes.len() == 1 { "name" } else { "names" }) }
                             ul class="plain-list small" {
-                                @for c in &a.classes { li { code { (c.as_ref()) } } }
+                                @for c in &a.classes { li { code class="break" { (c.as_ref()) } } }
                             }
                             @let more = a.class_count.saturating_sub(a.classes.len() as u64);
                             @if more > 0 {
@@ -484,7 +484,6 @@ fn artifacts_table(d: &AgentDetail) -> Markup {
             "Coordinates",
             "SHA-256",
             "Classes loaded",
-            "Class names",
         ],
         rows,
     )
