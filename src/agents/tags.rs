@@ -156,7 +156,9 @@ pub fn forget(
 mod tests {
     use super::*;
     use crate::agents::view::merge;
-    use crate::agents::view::tests::{live, record};
+    use crate::agents::view::tests::{hello, live, record};
+    use crate::store::{Store, StoreOptions};
+    use std::sync::Arc;
 
     fn tag(name: &str) -> TagRecord {
         TagRecord {
@@ -200,5 +202,74 @@ mod tests {
             ["eu", "prod"],
             "a scoped user sees only carried tags"
         );
+    }
+
+    #[tokio::test]
+    async fn a_scoped_delete_forgets_the_tag_only_within_the_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb"), StoreOptions::default()).unwrap();
+        store
+            .write(|tx| {
+                history::connected(tx, &hello("a", "a", "java", &["shared", "mine"]), "p1", 1)?;
+                history::connected(tx, &hello("b", "b", "java", &["shared"]), "p2", 1)?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let registry = Arc::new(Registry::new());
+        let forget_as = |name: &'static str, scope: PoolScope| {
+            let (store, registry) = (store.clone(), Arc::clone(&registry));
+            async move {
+                store
+                    .write(move |tx| Ok(forget(tx, &registry, name, &scope)))
+                    .await
+                    .unwrap()
+            }
+        };
+        let p1 = || PoolScope::Only(["p1".to_string()].into());
+        let tags_of = |id: &'static str| {
+            let store = store.clone();
+            async move {
+                store
+                    .read(move |tx| history::get(tx, id))
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .hello
+                    .tags
+            }
+        };
+
+        // Carried outside the scope too: it leaves a's record, the tag itself stays.
+        let gone = forget_as("shared", p1()).await.unwrap();
+        assert_eq!((gone.agents, gone.record_deleted), (1, false));
+        assert_eq!(tags_of("a").await, ["mine"]);
+        assert_eq!(tags_of("b").await, ["shared"]);
+        assert!(matches!(
+            forget_as("shared", p1()).await,
+            Err(TagError::NotFound)
+        ));
+        assert!(
+            matches!(
+                forget_as("mine", PoolScope::Only(["p2".to_string()].into())).await,
+                Err(TagError::NotFound)
+            ),
+            "a tag no agent of the scope carries is not there for it"
+        );
+        // Everything in scope: the record goes as well.
+        let gone = forget_as("shared", PoolScope::All).await.unwrap();
+        assert_eq!((gone.agents, gone.record_deleted), (1, true));
+        let left: Vec<String> = store
+            .read(history::tags)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.name)
+            .collect();
+        assert_eq!(left, ["mine"]);
+        assert!(matches!(
+            forget_as("nope", PoolScope::All).await,
+            Err(TagError::NotFound)
+        ));
     }
 }
