@@ -254,7 +254,7 @@ pub fn live_region(v: &AgentList) -> Markup {
                     (if v.total == 1 { "agent" } else { "agents" })
                     " · " (v.connected) " connected" }
             }
-            div class="table-wrap" { table class="table" {
+            div class="table-wrap" { table class="table table-compact" {
                 caption class="sr-only" { "Agents" }
                 thead { tr {
                     (sort_header(q, SortKey::Name, "Name"))
