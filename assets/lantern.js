@@ -8,7 +8,10 @@
  *     is open;
  *   - closing the user menu on Escape or an outside click, and the navigation disclosure
  *     on narrow screens;
- *   - focus on a form's error summary after a failed submit.
+ *   - focus on a form's error summary after a failed submit;
+ *   - live lists: a region with data-live="/url" is replaced by what the server pushes over
+ *     server-sent events, with a "Live" indicator and a pause button;
+ *   - an "Add a rule" button on forms with repeated rule rows.
  */
 (function () {
   "use strict";
@@ -100,11 +103,13 @@
   }
   // data-rel holds the server's "now" (unix seconds) when the page was rendered: measure from
   // it plus the time the page has been open, so a wrong browser clock does not matter.
+  // Times swapped in by a live list carry data-seen: when they arrived, with their own "now".
   var loadedAt = Date.now();
   function refreshTimes() {
-    var elapsed = Date.now() - loadedAt;
     var times = document.querySelectorAll("time[data-rel][datetime]");
     for (var i = 0; i < times.length; i++) {
+      var seen = parseInt(times[i].getAttribute("data-seen"), 10);
+      var elapsed = Date.now() - (isNaN(seen) ? loadedAt : seen);
       var then = Date.parse(times[i].getAttribute("datetime"));
       var serverNow = parseInt(times[i].getAttribute("data-rel"), 10) * 1000;
       if (!isNaN(then) && !isNaN(serverNow)) {
@@ -143,6 +148,107 @@
     if (nav) { nav.open = !narrow.matches; }
   }
 
+  /* ------------------------------------------------------------ live lists */
+  // The server sends "rows" events with the region's new HTML (rendered and escaped by the
+  // server, like the page itself) and "end" when the session is over. While the keyboard
+  // focus is inside the region the update waits, so nobody loses their place.
+  function setupLive(region) {
+    if (!window.EventSource) { return; }
+    var url = region.getAttribute("data-live");
+    var indicator = document.querySelector("[data-live-indicator]");
+    var toggle = document.querySelector("[data-live-toggle]");
+    var source = null;
+    var pending = null;
+    function show(text, paused) {
+      if (!indicator) { return; }
+      indicator.hidden = false;
+      indicator.textContent = text;
+      if (paused) { indicator.setAttribute("data-paused", ""); } else { indicator.removeAttribute("data-paused"); }
+    }
+    function apply(html) {
+      region.innerHTML = html;
+      var now = String(Date.now());
+      var times = region.querySelectorAll("time[data-rel]");
+      for (var i = 0; i < times.length; i++) { times[i].setAttribute("data-seen", now); }
+      refreshTimes();
+    }
+    function stop(text) {
+      if (source) { source.close(); source = null; }
+      show(text, true);
+    }
+    function start() {
+      source = new EventSource(url);
+      show("Live", false);
+      source.addEventListener("rows", function (event) {
+        show("Live", false);
+        if (region.contains(document.activeElement)) { pending = event.data; return; }
+        pending = null;
+        apply(event.data);
+      });
+      source.addEventListener("end", function () {
+        stop("Stopped: reload the page to sign in again");
+        if (toggle) { toggle.hidden = true; }
+      });
+      source.addEventListener("error", function () {
+        if (!source) { return; }
+        if (source.readyState === EventSource.CLOSED) { stop("Offline: reload the page"); }
+        else { show("Reconnecting…", true); }
+      });
+    }
+    region.addEventListener("focusout", function () {
+      window.setTimeout(function () {
+        if (pending !== null && !region.contains(document.activeElement)) {
+          apply(pending);
+          pending = null;
+        }
+      }, 0);
+    });
+    if (toggle) {
+      toggle.hidden = false;
+      toggle.addEventListener("click", function () {
+        if (source) {
+          stop("Paused");
+          toggle.textContent = "Resume";
+        } else {
+          start();
+          toggle.textContent = "Pause";
+        }
+      });
+    }
+    window.addEventListener("pagehide", function () { if (source) { source.close(); source = null; } });
+    start();
+  }
+
+  /* ------------------------------------------------------------ repeated rule rows */
+  var MAX_RULES = 20;
+  function setupAddRule(button) {
+    var list = document.querySelector("[data-rules]");
+    if (!list) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var rows = list.querySelectorAll("[data-rule-row]");
+      if (rows.length >= MAX_RULES || rows.length === 0) { return; }
+      var n = rows.length + 1;
+      var row = rows[rows.length - 1].cloneNode(true);
+      var number = row.querySelector(".rule-number");
+      var labels = row.querySelectorAll("label");
+      var select = row.querySelector("select");
+      var input = row.querySelector("input");
+      if (!select || !input || labels.length < 2) { return; }
+      if (number) { number.textContent = String(n); }
+      select.id = "f-field-" + n;
+      input.id = "f-pattern-" + n;
+      input.value = "";
+      labels[0].htmlFor = select.id;
+      labels[0].textContent = "Rule " + n + ": what it looks at";
+      labels[1].htmlFor = input.id;
+      labels[1].textContent = "Rule " + n + ": pattern";
+      list.appendChild(row);
+      input.focus();
+      if (n >= MAX_RULES) { button.disabled = true; }
+    });
+  }
+
   /* ------------------------------------------------------------ start */
   function start() {
     var buttons = document.querySelectorAll("button[data-copy]");
@@ -156,6 +262,12 @@
 
     var summary = document.querySelector("[data-error-summary]");
     if (summary) { summary.focus(); }
+
+    var regions = document.querySelectorAll("[data-live]");
+    for (var r = 0; r < regions.length; r++) { setupLive(regions[r]); }
+
+    var add = document.querySelector("button[data-add-rule]");
+    if (add) { setupAddRule(add); }
   }
 
   if (document.readyState === "loading") {

@@ -3,6 +3,9 @@
 //! (`http::respond`). Users see a clear sentence and, for internal errors, an id that is also
 //! in the log next to the detail.
 
+use crate::agents::sources::SourceError;
+use crate::agents::tags::TagError;
+use crate::agents::view::AgentError;
 use crate::iam::IamError;
 use crate::iam::grants::GrantError;
 use crate::iam::groups::GroupError;
@@ -186,6 +189,37 @@ impl From<GrantError> for Error {
             GrantError::NotFound => Error::NotFound,
             GrantError::NotAllowed(m) => Error::Forbidden(m),
             GrantError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<SourceError> for Error {
+    fn from(e: SourceError) -> Self {
+        match e {
+            SourceError::Invalid { field, message } => Error::Invalid { field, message },
+            SourceError::Conflict(m) => Error::Conflict(m),
+            SourceError::NotFound => Error::NotFound,
+            SourceError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<TagError> for Error {
+    fn from(e: TagError) -> Self {
+        match e {
+            TagError::InUse(m) => Error::Conflict(m),
+            TagError::NotFound => Error::NotFound,
+            TagError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl From<AgentError> for Error {
+    fn from(e: AgentError) -> Self {
+        match e {
+            AgentError::NotFound => Error::NotFound,
+            AgentError::NotConnected(m) => Error::Conflict(m),
+            AgentError::Store(s) => s.into(),
         }
     }
 }

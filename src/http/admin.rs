@@ -1,10 +1,13 @@
-//! What the IAM administration handlers (pools, groups, grants) share: the audited write that
+//! What the administration handlers (pools, groups, grants, entities) share: the audited write that
 //! stores a change and its audit record in one transaction — a refusal is recorded as a
 //! failure in the same way — and small form helpers.
 
 use std::collections::BTreeSet;
 
 use super::handler::{Call, Principal};
+use crate::agents::sources::SourceError;
+use crate::agents::tags::TagError;
+use crate::agents::view::AgentError;
 use crate::error::Error;
 use crate::iam::grants::GrantError;
 use crate::iam::groups::GroupError;
@@ -42,6 +45,33 @@ impl Refusal for GrantError {
     fn refusal(self) -> Result<Self, StoreError> {
         match self {
             GrantError::Store(e) => Err(e),
+            other => Ok(other),
+        }
+    }
+}
+
+impl Refusal for SourceError {
+    fn refusal(self) -> Result<Self, StoreError> {
+        match self {
+            SourceError::Store(e) => Err(e),
+            other => Ok(other),
+        }
+    }
+}
+
+impl Refusal for TagError {
+    fn refusal(self) -> Result<Self, StoreError> {
+        match self {
+            TagError::Store(e) => Err(e),
+            other => Ok(other),
+        }
+    }
+}
+
+impl Refusal for AgentError {
+    fn refusal(self) -> Result<Self, StoreError> {
+        match self {
+            AgentError::Store(e) => Err(e),
             other => Ok(other),
         }
     }

@@ -652,7 +652,22 @@ mod tests {
                 R::GrantCreate => ("post", "/temp-access"),
                 R::GrantRevoke(_) => ("delete", "/temp-access/{id}"),
             }),
+            Endpoint::EntitiesApi(r) => {
+                use crate::http::api_agents::EntitiesApiRoute as A;
+                Some(match r {
+                    A::AgentsList => ("get", "/agents"),
+                    A::AgentGet(_) => ("get", "/agents/{agent_id}"),
+                    A::AgentDisconnect(_) => ("post", "/agents/{agent_id}/disconnect"),
+                    A::TagsList => ("get", "/tags"),
+                    A::TagDelete(_) => ("delete", "/tags/{name}"),
+                    A::SourcesList => ("get", "/custom-sources"),
+                    A::SourceCreate => ("post", "/custom-sources"),
+                    A::SourceGet(_) => ("get", "/custom-sources/{id}"),
+                    A::SourceDelete(_) => ("delete", "/custom-sources/{id}"),
+                })
+            }
             Endpoint::ApiUnknown
+            | Endpoint::Entity(_)
             | Endpoint::Mfa(_)
             | Endpoint::Healthz
             | Endpoint::Asset { .. }
@@ -728,7 +743,38 @@ mod tests {
             ]
             .map(Endpoint::Rest),
         );
+        {
+            use crate::http::api_agents::EntitiesApiRoute as A;
+            v.extend(
+                [
+                    A::AgentsList,
+                    A::AgentGet(x()),
+                    A::AgentDisconnect(x()),
+                    A::TagsList,
+                    A::TagDelete(x()),
+                    A::SourcesList,
+                    A::SourceCreate,
+                    A::SourceGet(x()),
+                    A::SourceDelete(x()),
+                ]
+                .map(Endpoint::EntitiesApi),
+            );
+        }
         v
+    }
+
+    /// A documented path with every `{parameter}` replaced by `x1`.
+    fn concrete(path: &str) -> String {
+        let mut out = String::from("/api/v1");
+        for segment in path.split('/').skip(1) {
+            out.push('/');
+            if segment.starts_with('{') && segment.ends_with('}') {
+                out.push_str("x1");
+            } else {
+                out.push_str(segment);
+            }
+        }
+        out
     }
 
     fn operations() -> Vec<(String, String)> {
@@ -747,7 +793,7 @@ mod tests {
     fn every_documented_operation_is_a_route() {
         for (method, path) in operations() {
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let concrete = format!("/api/v1{}", path.replace("{id}", "x1"));
+            let concrete = concrete(&path);
             let e = Endpoint::parse(&m, &concrete).unwrap();
             assert_ne!(
                 e,
@@ -773,7 +819,7 @@ mod tests {
                 "{method} {path} ({e:?}) is missing from openapi.json"
             );
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-            let concrete = format!("/api/v1{}", path.replace("{id}", "x1"));
+            let concrete = concrete(path);
             assert_eq!(Endpoint::parse(&m, &concrete).as_ref(), Ok(e), "{concrete}");
         }
         assert_eq!(

@@ -18,7 +18,7 @@ use super::form::{self, Form};
 use super::respond::{self, Body, PRE_CSRF_COOKIE, SESSION_COOKIE};
 use super::router::{Access, Endpoint, NoRoute};
 use super::users as user_admin;
-use super::{api, audit_events, auth, grants, groups, pools, portal};
+use super::{api, audit_events, auth, entities, grants, groups, pools, portal};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::api_keys::{self, ApiKey};
@@ -198,7 +198,7 @@ async fn run(
     if is_api || (endpoint.accepts_api_key() && call.headers.contains_key(header::AUTHORIZATION)) {
         call.api_key = find_api_key(&call).await?;
     } else {
-        call.principal = find_principal(&call).await?;
+        call.principal = find_principal(&call, !endpoint.is_background()).await?;
         signed_in.clone_from(&call.principal);
     }
     match endpoint.access() {
@@ -275,6 +275,11 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::AccessGroups) => groups::list(&call, None).await,
         Endpoint::Page(NavId::TemporaryAccess) => grants::list(&call, None).await,
         Endpoint::Page(NavId::Identity) => super::mfa::identity_page(&call, None).await,
+        Endpoint::Page(NavId::Agents) => entities::agents_list(&call).await,
+        Endpoint::Page(NavId::Tags) => entities::tags_list(&call, None, None, 200).await,
+        Endpoint::Page(NavId::CustomSources) => entities::sources_list(&call, None).await,
+        Endpoint::Entity(route) => entities::handle(&call, route).await,
+        Endpoint::EntitiesApi(route) => super::api_agents::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,
@@ -372,11 +377,18 @@ async fn find_api_key(call: &Call) -> Result<Option<ApiCaller>, Error> {
     }
 }
 
-async fn find_principal(call: &Call) -> Result<Option<Principal>, Error> {
+/// The signed-in user of the session cookie. `refresh` counts the request as the user's
+/// activity (the idle timeout starts again); requests a page makes by itself do not.
+async fn find_principal(call: &Call, refresh: bool) -> Result<Option<Principal>, Error> {
     let Some(id) = call.cookie(SESSION_COOKIE).map(str::to_string) else {
         return Ok(None);
     };
-    let Some(session) = call.state.sessions.lookup(&id).await else {
+    let session = if refresh {
+        call.state.sessions.lookup(&id).await
+    } else {
+        call.state.sessions.peek(&id)
+    };
+    let Some(session) = session else {
         return Ok(None);
     };
     let user_id = session.user_id.clone();

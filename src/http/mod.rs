@@ -5,11 +5,13 @@
 pub mod admin;
 pub mod agent_upgrade;
 pub mod api;
+pub mod api_agents;
 pub mod api_iam;
 pub mod api_keys;
 pub mod api_users;
 pub mod audit_events;
 pub mod auth;
+pub mod entities;
 pub mod form;
 pub mod grants;
 pub mod groups;

@@ -25,8 +25,9 @@ fn key_stamp(p: &Pool) -> String {
     p.key_version.to_string()
 }
 
-fn view(p: &Pool, now_ms: i64) -> PoolView {
+fn view(call: &Call, p: &Pool, now_ms: i64) -> PoolView {
     PoolView {
+        agents: call.state.agents.registry.count_in_pool(&p.id),
         id: p.id.clone(),
         name: p.name.clone(),
         description: p.description.clone(),
@@ -54,7 +55,7 @@ pub async fn list(call: &Call, notice: Option<String>) -> Result<Response<Body>,
         .read(move |tx| pools::visible(tx, &user, now_ms))
         .await?;
     let v = PoolList {
-        pools: visible.iter().map(|x| view(x, now_ms)).collect(),
+        pools: visible.iter().map(|x| view(call, x, now_ms)).collect(),
         can_create: roles::allows(&p.user.roles, Permission::AgentPools, Need::Administer),
         now: secs(now_ms),
         notice,
@@ -82,7 +83,7 @@ fn detail(
     let p = principal(call)?;
     let now_ms = call.state.clock.now_ms();
     let d = PoolDetail {
-        pool: view(pool, now_ms),
+        pool: view(call, pool, now_ms),
         can_change: roles::allows(&p.user.roles, Permission::AgentPools, Need::Change),
         can_delete: !pool.is_default()
             && roles::allows(&p.user.roles, Permission::AgentPools, Need::Administer),

@@ -56,6 +56,23 @@ pub fn stream(
     (r, tx)
 }
 
+/// A server-sent-events answer (`text/event-stream`) and the sender that feeds it, events
+/// queued at most `bound` deep. Proxies are asked not to buffer it, so each event arrives as
+/// it is sent.
+pub fn event_stream(bound: usize) -> (Response<Body>, mpsc::Sender<Bytes>) {
+    let (tx, rx) = mpsc::channel(bound.max(1));
+    let mut r = Response::new(ChannelBody { rx }.boxed());
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream; charset=utf-8"),
+    );
+    r.headers_mut().insert(
+        HeaderName::from_static("x-accel-buffering"),
+        HeaderValue::from_static("no"),
+    );
+    (r, tx)
+}
+
 /// The session cookie (`__Host-` prefix: Secure, Path=/, no Domain — browsers enforce it).
 pub const SESSION_COOKIE: &str = "__Host-lantern";
 /// The double-submit CSRF cookie of the forms shown before sign-in.

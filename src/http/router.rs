@@ -102,6 +102,11 @@ pub enum Endpoint {
     AgentGateway,
     /// `GET /downloads/lantern-agent.jar`: the Java agent (session or API key).
     DownloadJavaAgent,
+    /// Entities pages below the Agents, Tags and Custom Sources lists (`http::entities`).
+    Entity(super::entities::EntityRoute),
+    /// The Entities resources of the REST API: agents, tags, custom sources
+    /// (`http::api_agents`).
+    EntitiesApi(super::api_agents::EntitiesApiRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -158,9 +163,37 @@ const GRANTS_PATH: &str = "/settings/iam/temporary-access";
 
 /// An object id in a path: the random hex ids (and `default`) only, so a path segment can
 /// never smuggle anything into a key or a page.
-fn object_id(s: &str) -> Option<String> {
+pub(crate) fn object_id(s: &str) -> Option<String> {
     (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
         .then(|| s.to_string())
+}
+
+/// A percent-encoded path segment (or several, for tags) decoded into text: agent ids and
+/// tags are chosen by agents, so they may hold `/`, `:` or spaces. `None` when the escapes
+/// are broken, the text is not UTF-8 or holds control characters, or it is empty or over
+/// 128 bytes (the protocol's longest id or tag). `+` stays a plus: this is a path, not a form.
+pub(crate) fn path_text(raw: &str) -> Option<String> {
+    let hex = |b: u8| {
+        char::from(b)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bytes = raw.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hi = bytes.next().and_then(hex)?;
+            let lo = bytes.next().and_then(hex)?;
+            out.push(hi << 4 | lo);
+        } else {
+            out.push(b);
+        }
+    }
+    let text = String::from_utf8(out).ok()?;
+    (!text.is_empty()
+        && text.len() <= crate::agents::protocol::MAX_LABEL_BYTES
+        && !text.chars().any(char::is_control))
+    .then_some(text)
 }
 
 /// Parses the IAM administration routes; `None` when `path` is not one of them (the lists
@@ -291,6 +324,9 @@ impl Endpoint {
         if let Some(route) = super::mfa::parse(get, post, path) {
             return route.map(Endpoint::Mfa);
         }
+        if let Some(route) = super::entities::parse(get, post, path) {
+            return route.map(Endpoint::Entity);
+        }
         match path {
             "/healthz" => only(get, Endpoint::Healthz),
             "/favicon.ico" => only(get, Endpoint::Favicon),
@@ -415,6 +451,34 @@ impl Endpoint {
                     }
                 }
             }
+            // Scope (an agent, tag or source outside the caller's pools answers 404) is
+            // checked by `http::entities` with `iam::scope`, as for pools.
+            Endpoint::Entity(route) => {
+                use super::entities::EntityRoute as E;
+                match route {
+                    E::AgentsLive | E::Agent(_) => Access::Role(P::Agents, Need::View),
+                    E::AgentDisconnect(_) => Access::Role(P::Agents, Need::Change),
+                    E::TagDelete => Access::Role(P::Tags, Need::Change),
+                    E::Source(_) => Access::Role(P::CustomSources, Need::View),
+                    E::SourceNew | E::SourceCreate | E::SourceDelete(_) => {
+                        Access::Role(P::CustomSources, Need::Change)
+                    }
+                }
+            }
+            // The same needs as the portal routes for the same objects (above).
+            Endpoint::EntitiesApi(route) => {
+                use super::api_agents::EntitiesApiRoute as A;
+                match route {
+                    A::AgentsList | A::AgentGet(_) => Access::Role(P::Agents, Need::View),
+                    A::AgentDisconnect(_) => Access::Role(P::Agents, Need::Change),
+                    A::TagsList => Access::Role(P::Tags, Need::View),
+                    A::TagDelete(_) => Access::Role(P::Tags, Need::Change),
+                    A::SourcesList | A::SourceGet(_) => Access::Role(P::CustomSources, Need::View),
+                    A::SourceCreate | A::SourceDelete(_) => {
+                        Access::Role(P::CustomSources, Need::Change)
+                    }
+                }
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -444,6 +508,16 @@ impl Endpoint {
                 | Endpoint::ApiKeyCreate
                 | Endpoint::ApiKeyRevoke { .. }
                 | Endpoint::Rest(_)
+                | Endpoint::EntitiesApi(_)
+        )
+    }
+
+    /// Whether the page itself makes this request in the background (a live list's event
+    /// stream), so that it must not count as the user's activity and keep the session alive.
+    pub fn is_background(&self) -> bool {
+        matches!(
+            self,
+            Endpoint::Entity(super::entities::EntityRoute::AgentsLive)
         )
     }
 }
@@ -458,7 +532,12 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
         ("DELETE", ["api-keys", id]) if !id.is_empty() => Endpoint::ApiKeyRevoke {
             id: (*id).to_string(),
         },
-        (m, path) => RestRoute::parse(m, path).map_or(Endpoint::ApiUnknown, Endpoint::Rest),
+        (m, path) => RestRoute::parse(m, path)
+            .map(Endpoint::Rest)
+            .or_else(|| {
+                super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
+            })
+            .unwrap_or(Endpoint::ApiUnknown),
     }
 }
 
@@ -646,6 +725,75 @@ mod tests {
                 assert_eq!(got, want, "{role:?} on {route:?}");
             }
         }
+    }
+
+    #[test]
+    fn entity_routes_parse_and_decode_their_ids() {
+        use super::super::entities::EntityRoute as E;
+        let get = |p: &str| Endpoint::parse(&Method::GET, p);
+        let post = |p: &str| Endpoint::parse(&Method::POST, p);
+        assert_eq!(get("/entities/agents"), Ok(Endpoint::Page(NavId::Agents)));
+        assert_eq!(
+            get("/entities/agents/live"),
+            Ok(Endpoint::Entity(E::AgentsLive))
+        );
+        assert_eq!(
+            get("/entities/agents/%6Cive"),
+            Ok(Endpoint::Entity(E::Agent("live".into()))),
+            "an agent called live has an encoded link"
+        );
+        assert_eq!(
+            get("/entities/agents/web%2F7%20a+b"),
+            Ok(Endpoint::Entity(E::Agent("web/7 a+b".into())))
+        );
+        assert_eq!(get("/entities/agents/a/b"), Err(NoRoute::NotFound));
+        assert_eq!(get("/entities/agents/%zz"), Err(NoRoute::NotFound));
+        assert_eq!(
+            post("/entities/agents/x/disconnect"),
+            Ok(Endpoint::Entity(E::AgentDisconnect("x".into())))
+        );
+        assert_eq!(get("/entities/agents/x/disconnect"), Err(NoRoute::Method));
+        assert_eq!(
+            post("/entities/tags/delete"),
+            Ok(Endpoint::Entity(E::TagDelete))
+        );
+        assert_eq!(get("/entities/tags"), Ok(Endpoint::Page(NavId::Tags)));
+        assert_eq!(
+            get("/entities/custom-sources/new"),
+            Ok(Endpoint::Entity(E::SourceNew))
+        );
+        assert_eq!(
+            post("/entities/custom-sources"),
+            Ok(Endpoint::Entity(E::SourceCreate))
+        );
+        assert_eq!(
+            get("/entities/custom-sources"),
+            Ok(Endpoint::Page(NavId::CustomSources))
+        );
+        assert_eq!(
+            post("/entities/custom-sources/ab12/delete"),
+            Ok(Endpoint::Entity(E::SourceDelete("ab12".into())))
+        );
+        assert_eq!(get("/entities/custom-sources/a.b"), Err(NoRoute::NotFound));
+        assert!(Endpoint::Entity(E::AgentsLive).is_background());
+        assert!(!Endpoint::Page(NavId::Agents).is_background());
+        assert_eq!(
+            Endpoint::Entity(E::AgentDisconnect("x".into())).access(),
+            Access::Role(Permission::Agents, Need::Change)
+        );
+    }
+
+    #[test]
+    fn path_text_decodes_percent_escapes_only() {
+        assert_eq!(path_text("a%2Fb%3Ac+d").as_deref(), Some("a/b:c+d"));
+        assert_eq!(path_text("zo%C3%AB").as_deref(), Some("zoë"));
+        assert_eq!(path_text(""), None);
+        assert_eq!(path_text("%"), None);
+        assert_eq!(path_text("%4"), None);
+        assert_eq!(path_text("%FF"), None, "not UTF-8");
+        assert_eq!(path_text("a%09b"), None, "control character");
+        assert_eq!(path_text(&"x".repeat(129)), None);
+        assert!(path_text(&"x".repeat(128)).is_some());
     }
 
     #[test]

@@ -185,6 +185,18 @@ impl Sessions {
         found
     }
 
+    /// The live session with this id, *not* refreshed; `None` if unknown or expired. For
+    /// requests a page makes by itself (a live list's event stream and its reconnects): an
+    /// open tab must not keep a session alive past its idle timeout.
+    pub fn peek(&self, id: &str) -> Option<Session> {
+        let key = digest(id);
+        let now = self.clock.now_ms();
+        self.lock()
+            .get(&key)
+            .filter(|s| self.is_valid(s, now))
+            .cloned()
+    }
+
     /// Ends the session with this id (sign-out).
     pub async fn end(&self, id: &str) {
         let key = digest(id);
@@ -270,5 +282,22 @@ mod tests {
             left.is_empty(),
             "expired sessions were removed from the store"
         );
+    }
+
+    #[tokio::test]
+    async fn peeking_does_not_keep_a_session_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb"), StoreOptions::default()).unwrap();
+        let clock = Arc::new(ManualClock::new(1_000_000));
+        let sessions = Sessions::load(store.clone(), clock.clone(), 30, 12).unwrap();
+        let (id, _) = sessions.create("u1").await.unwrap();
+        assert!(sessions.peek("not-a-session").is_none());
+        for _ in 0..2 {
+            clock.advance_ms(10 * 60_000);
+            assert!(sessions.peek(&id).is_some());
+        }
+        clock.advance_ms(11 * 60_000);
+        assert!(sessions.peek(&id).is_none(), "idle for 31 minutes of peeks");
+        assert!(sessions.lookup(&id).await.is_none());
     }
 }

@@ -367,6 +367,19 @@ pub fn confirm_action(
     csrf: &str,
     confirm_label: &str,
 ) -> Markup {
+    confirm_action_with(label, consequence, action, csrf, confirm_label, &[])
+}
+
+/// [`confirm_action`] whose form also carries hidden `(name, value)` fields (what to act
+/// on, when the address cannot say it).
+pub fn confirm_action_with(
+    label: &str,
+    consequence: &str,
+    action: &str,
+    csrf: &str,
+    confirm_label: &str,
+    hidden: &[(&str, &str)],
+) -> Markup {
     html! {
         details class="confirm" {
             summary class="button button-danger" { (label) }
@@ -374,6 +387,9 @@ pub fn confirm_action(
                 p { (consequence) }
                 form method="post" action=(action) data-confirm=(consequence) {
                     (csrf_input(csrf))
+                    @for (name, value) in hidden {
+                        input type="hidden" name=(name) value=(value);
+                    }
                     (submit(ButtonKind::Danger, confirm_label))
                 }
             }
@@ -515,6 +531,40 @@ pub fn table(caption: &str, columns: &[&str], rows: Markup) -> Markup {
                 tbody { (rows) }
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Links
+// ---------------------------------------------------------------------------------------------
+
+/// Percent-encodes `value` for a path segment or a query value: everything but letters,
+/// digits, `- _ . ~` and `*` (kept so that name patterns stay readable in the address; so an agent id with `/` stays one segment and a tag with `:` or `/`
+/// survives a query string).
+pub fn url_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'*' => {
+                out.push(char::from(b));
+            }
+            other => out.push_str(&format!("%{other:02X}")),
+        }
+    }
+    out
+}
+
+/// A query string (`?a=1&b=x`) of the pairs whose value is not empty; "" when none is.
+pub fn query_string(pairs: &[(&str, &str)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", url_encode(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
     }
 }
 
@@ -820,6 +870,18 @@ mod tests {
         assert!(all.contains("you will not see this again"));
         assert!(all.contains("<option value=\"b\" selected>B</option>"));
         assert!(all.contains("data-confirm=\"All agents of the pool are disconnected.\""));
+    }
+
+    #[test]
+    fn links_are_encoded() {
+        assert_eq!(url_encode("team/payments:prod"), "team%2Fpayments%3Aprod");
+        assert_eq!(url_encode("a b&c=d"), "a%20b%26c%3Dd");
+        assert_eq!(url_encode("zoë"), "zo%C3%AB");
+        assert_eq!(query_string(&[("a", ""), ("b", "")]), "");
+        assert_eq!(
+            query_string(&[("tag", "x/y"), ("pool", ""), ("name", "o*")]),
+            "?tag=x%2Fy&name=o*"
+        );
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! until this table says who may call it; `samples` must then list it too (its count is
 //! checked against the table's rows).
 
+use lantern::http::api_agents::EntitiesApiRoute;
+use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::iam::roles::{Role, allows};
@@ -37,6 +39,11 @@ const IAM_READERS: &str = "yyyy---";
 const SETTINGS_READERS: &str = "yy-y---";
 /// Changed by admin and, within their scope, group admins.
 const SCOPED_CHANGE: &str = "y-y----";
+/// Agents (view; disconnect): W R S R R W S(view) — disconnecting needs W or S.
+const AGENTS_CHANGE: &str = "y-y--y-";
+/// Custom Sources: W R S R R W S — changed by admin, group admin, incident responder and
+/// developer (within scope).
+const SOURCES_CHANGE: &str = "y-y--yy";
 
 fn page(id: NavId) -> &'static str {
     match id {
@@ -126,6 +133,24 @@ fn expected(e: &Endpoint) -> &'static str {
             // The MFA policy is Identity Configuration: W for the Company Admin only.
             MfaRoute::Policy => ADMIN_ONLY,
         },
+        Endpoint::Entity(e) => match e {
+            EntityRoute::AgentsLive | EntityRoute::Agent(_) => ALL,
+            EntityRoute::AgentDisconnect(_) => AGENTS_CHANGE,
+            // Tags (view; delete): W R S R R R S(view).
+            EntityRoute::TagDelete => SCOPED_CHANGE,
+            EntityRoute::Source(_) => ALL,
+            EntityRoute::SourceNew | EntityRoute::SourceCreate | EntityRoute::SourceDelete(_) => {
+                SOURCES_CHANGE
+            }
+        },
+        Endpoint::EntitiesApi(a) => match a {
+            EntitiesApiRoute::AgentsList | EntitiesApiRoute::AgentGet(_) => ALL,
+            EntitiesApiRoute::AgentDisconnect(_) => AGENTS_CHANGE,
+            EntitiesApiRoute::TagsList => ALL,
+            EntitiesApiRoute::TagDelete(_) => SCOPED_CHANGE,
+            EntitiesApiRoute::SourcesList | EntitiesApiRoute::SourceGet(_) => ALL,
+            EntitiesApiRoute::SourceCreate | EntitiesApiRoute::SourceDelete(_) => SOURCES_CHANGE,
+        },
         Endpoint::Rest(r) => match r {
             R::OpenApi => PUBLIC,
             R::UsersList | R::UserGet(_) => IAM_READERS,
@@ -146,7 +171,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 80;
+const ROUTES_BESIDES_PAGES: usize = 97;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -249,6 +274,33 @@ fn samples() -> Vec<Endpoint> {
             R::GrantRevoke(x()),
         ]
         .map(Endpoint::Rest),
+    );
+    v.extend(
+        [
+            EntityRoute::AgentsLive,
+            EntityRoute::Agent(x()),
+            EntityRoute::AgentDisconnect(x()),
+            EntityRoute::TagDelete,
+            EntityRoute::SourceNew,
+            EntityRoute::SourceCreate,
+            EntityRoute::Source(x()),
+            EntityRoute::SourceDelete(x()),
+        ]
+        .map(Endpoint::Entity),
+    );
+    v.extend(
+        [
+            EntitiesApiRoute::AgentsList,
+            EntitiesApiRoute::AgentGet(x()),
+            EntitiesApiRoute::AgentDisconnect(x()),
+            EntitiesApiRoute::TagsList,
+            EntitiesApiRoute::TagDelete(x()),
+            EntitiesApiRoute::SourcesList,
+            EntitiesApiRoute::SourceCreate,
+            EntitiesApiRoute::SourceGet(x()),
+            EntitiesApiRoute::SourceDelete(x()),
+        ]
+        .map(Endpoint::EntitiesApi),
     );
     v.extend(
         [

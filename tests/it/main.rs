@@ -17,6 +17,7 @@ mod audit;
 mod authz_matrix;
 mod backup;
 mod bad_input;
+mod entities;
 mod first_start;
 mod fuzz_corpus;
 mod grants;

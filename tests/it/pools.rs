@@ -154,7 +154,8 @@ async fn default_pool_and_group_exist_from_the_first_start() {
     assert!(page.body.contains(">Default</a>"), "{}", page.body);
     assert!(
         page.body
-            .contains("Agents do not connect yet in this version")
+            .contains("<a href=\"/entities/agents?pool=default\">0 connected</a>"),
+        "the live agent count links to the pool's agents"
     );
     let groups = c.get(GROUPS).await;
     assert!(groups.body.contains(">Default</a>"));

@@ -1,9 +1,11 @@
 //! The portal's pages, one module per area. Each function takes the frame context and plain
 //! view data and returns the whole document.
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod auth;
+pub mod custom_sources;
 pub mod error;
 pub mod getting_started;
 pub mod grants;
@@ -12,4 +14,5 @@ pub mod mfa;
 pub mod planned;
 pub mod pools;
 pub mod profile;
+pub mod tags;
 pub mod users;

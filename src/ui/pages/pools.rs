@@ -6,16 +6,13 @@ use maud::{Markup, html};
 
 use crate::ui::components::{
     ButtonKind, Field, FormErrors, Status, Tone, badge, card, confirm_action, empty_state,
-    error_summary, facts, link_button, notice, notice_with, post_form, rel_time, secret_once,
-    submit, table,
+    error_summary, facts, link_button, notice, notice_with, post_form, query_string, rel_time,
+    secret_once, submit, table,
 };
 use crate::ui::layout::{PageCtx, page};
 
 /// Where the pages live.
 pub const BASE: &str = "/settings/iam/agent-pools";
-
-/// What the agent count column says while agents cannot connect: no made-up numbers.
-const NO_AGENTS_YET: &str = "Agents do not connect yet in this version, so there is no live count.";
 
 /// One pool as the pages show it (times in unix seconds).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -39,6 +36,8 @@ pub struct PoolView {
     pub previous_key_until: Option<i64>,
     /// Creation time.
     pub created: i64,
+    /// Agents connected to it now (from the live registry).
+    pub agents: usize,
 }
 
 /// The list page.
@@ -63,8 +62,14 @@ fn status(p: &PoolView) -> Markup {
     }
 }
 
-fn agents_cell() -> Markup {
-    html! { span title=(NO_AGENTS_YET) aria-label=(NO_AGENTS_YET) { "—" } }
+/// The live count, linking to the Agents list narrowed to the pool.
+fn agents_cell(p: &PoolView) -> Markup {
+    let href = format!(
+        "{}{}",
+        super::agents::BASE,
+        query_string(&[("pool", &p.id)])
+    );
+    html! { a href=(href) { (p.agents) " connected" } }
 }
 
 /// The Agent Pools list.
@@ -77,7 +82,7 @@ pub fn list(ctx: &PageCtx, v: &PoolList) -> Markup {
             tr {
                 th scope="row" { a href={ (BASE) "/" (p.id) } { (p.name) } }
                 td { @if p.description.is_empty() { span class="muted" { "—" } } @else { (p.description) } }
-                td class="num" { (agents_cell()) }
+                td class="num" { (agents_cell(p)) }
                 td { (status(p)) }
                 td {
                     @match p.key_created {
@@ -191,7 +196,7 @@ pub fn detail(ctx: &PageCtx, d: &PoolDetail, errors: &FormErrors) -> Markup {
             (card("Pool", facts(&[
                 ("Name", html! { (p.name) }),
                 ("Status", status(p)),
-                ("Agents", agents_cell()),
+                ("Agents", agents_cell(p)),
                 ("Key", key_fact),
                 ("Created", rel_time(p.created, d.now)),
             ])))
@@ -295,11 +300,12 @@ mod tests {
             key_stamp: "100000".into(),
             previous_key_until: Some(200),
             created: 50,
+            agents: 3,
         }
     }
 
     #[test]
-    fn list_shows_no_fake_agent_counts_and_hides_buttons() {
+    fn list_shows_live_agent_counts_and_hides_buttons() {
         let v = PoolList {
             pools: vec![pool()],
             can_create: false,
@@ -309,7 +315,7 @@ mod tests {
         let html = with_ctx(|c| list(c, &v)).into_string();
         assert_csp_clean(&html);
         assert!(html.contains("prod &lt;eu&gt;"));
-        assert!(html.contains(NO_AGENTS_YET));
+        assert!(html.contains("<a href=\"/entities/agents?pool=abc\">3 connected</a>"));
         assert!(!html.contains("New pool"));
         let v = PoolList {
             can_create: true,

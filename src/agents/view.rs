@@ -1,0 +1,482 @@
+//! The agents as lists and pages show them: the history in the store merged with the live
+//! registry, so that one row says everything about an agent whether it is connected or not
+//! (first and last seen, why it last went away), and an agent the registry has but the
+//! history lacks (its history write failed) still shows. Then the filters of the Agents list
+//! and the API, the caller's pool scope, and sorting.
+//!
+//! [`merge`], [`AgentFilter`] and [`sort`] are pure; [`load`] reads the store and the registry
+//! once each.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::glob::Glob;
+use super::history::{self, AgentRecord};
+use super::protocol::Hello;
+use super::registry::{AgentSummary, Registry};
+use crate::iam::pools;
+use crate::iam::scope::PoolScope;
+use crate::store::{Reads, StoreError};
+
+/// One agent, connected or not.
+#[derive(Debug, Clone)]
+pub struct AgentRow {
+    /// The agent's stable id.
+    pub agent_id: String,
+    /// What it said in its latest `hello` (the live one while connected).
+    pub hello: Hello,
+    /// The pool it is (or was last) connected to.
+    pub pool_id: String,
+    /// That pool's current name; `None` when the pool has been deleted since.
+    pub pool_name: Option<String>,
+    /// Its newest live connection, while connected.
+    pub live: Option<AgentSummary>,
+    /// Unix ms of its first connection.
+    pub first_seen_ms: i64,
+    /// Unix ms of its last connect or disconnect.
+    pub last_seen_ms: i64,
+    /// How many connections it has opened.
+    pub connections: u64,
+    /// Why its last connection ended (a close-reason name); empty while connected.
+    pub last_disconnect_reason: String,
+}
+
+impl AgentRow {
+    /// Whether it is connected now.
+    pub fn connected(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// Its tags.
+    pub fn tags(&self) -> &[String] {
+        &self.hello.tags
+    }
+
+    /// Unix ms of the last sign of life: the last heartbeat while connected, else the last
+    /// time it was seen.
+    pub fn last_heartbeat_ms(&self) -> i64 {
+        self.live
+            .as_ref()
+            .map_or(self.last_seen_ms, |l| l.last_heartbeat_ms)
+    }
+
+    /// Classes loaded on the current connection (0 while disconnected: the registry keeps
+    /// only live state).
+    pub fn classes_loaded(&self) -> u64 {
+        self.live.as_ref().map_or(0, |l| l.classes_loaded)
+    }
+}
+
+/// Merges the stored history with the live registry: one row per agent id, the live
+/// connection taking precedence for what the agent said and where it is. When an agent has
+/// several live connections (two processes with one id), the newest counts.
+pub fn merge(records: Vec<AgentRecord>, live: Vec<AgentSummary>) -> Vec<AgentRow> {
+    let mut newest: HashMap<String, AgentSummary> = HashMap::new();
+    for s in live {
+        match newest.get(&s.hello.agent_id) {
+            Some(have) if have.session >= s.session => {}
+            _ => {
+                newest.insert(s.hello.agent_id.clone(), s);
+            }
+        }
+    }
+    let mut rows: Vec<AgentRow> = records
+        .into_iter()
+        .map(|r| {
+            let live = newest.remove(&r.agent_id);
+            from_record(r, live)
+        })
+        .collect();
+    // Connected but not on record: show it with what the connection knows.
+    rows.extend(newest.into_values().map(|s| AgentRow {
+        agent_id: s.hello.agent_id.clone(),
+        hello: s.hello.clone(),
+        pool_id: s.pool_id.clone(),
+        pool_name: Some(s.pool_name.clone()),
+        first_seen_ms: s.connected_ms,
+        last_seen_ms: s.connected_ms,
+        connections: 1,
+        last_disconnect_reason: String::new(),
+        live: Some(s),
+    }));
+    sort(&mut rows, SortKey::Name, false);
+    rows
+}
+
+fn from_record(r: AgentRecord, live: Option<AgentSummary>) -> AgentRow {
+    match live {
+        Some(s) => AgentRow {
+            agent_id: r.agent_id,
+            hello: s.hello.clone(),
+            pool_id: s.pool_id.clone(),
+            pool_name: Some(s.pool_name.clone()),
+            first_seen_ms: r.first_seen_ms.min(s.connected_ms),
+            last_seen_ms: r.last_seen_ms.max(s.connected_ms),
+            connections: r.connections.max(1),
+            last_disconnect_reason: String::new(),
+            live: Some(s),
+        },
+        None => AgentRow {
+            agent_id: r.agent_id,
+            hello: r.hello,
+            pool_id: r.pool_id,
+            pool_name: None,
+            first_seen_ms: r.first_seen_ms,
+            last_seen_ms: r.last_seen_ms,
+            connections: r.connections,
+            // A record the store still calls connected (the gateway has not written the end
+            // yet) is gone from the registry: say so rather than leave it blank.
+            last_disconnect_reason: if r.last_disconnect_reason.is_empty() {
+                "connection_lost".to_string()
+            } else {
+                r.last_disconnect_reason
+            },
+            live: None,
+        },
+    }
+}
+
+/// Every agent the store and the registry know, with current pool names (`None` for
+/// deleted pools).
+pub fn load(tx: &impl Reads, registry: &Registry) -> Result<Vec<AgentRow>, StoreError> {
+    let records = history::list(tx)?;
+    let names: HashMap<String, String> = pools::list(tx)?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let mut rows = merge(records, registry.list());
+    for row in &mut rows {
+        row.pool_name = names.get(&row.pool_id).cloned();
+    }
+    Ok(rows)
+}
+
+/// One agent by id, as [`load`] would show it, without reading every record.
+pub fn load_one(
+    tx: &impl Reads,
+    registry: &Registry,
+    agent_id: &str,
+) -> Result<Option<AgentRow>, StoreError> {
+    let record = history::get(tx, agent_id)?;
+    let live = registry.find(agent_id);
+    let Some(mut row) = merge(record.into_iter().collect(), live.into_iter().collect())
+        .into_iter()
+        .next()
+    else {
+        return Ok(None);
+    };
+    row.pool_name = pools::get(tx, &row.pool_id)?.map(|p| p.name);
+    Ok(Some(row))
+}
+
+/// Keeps the rows whose pool is in `scope`.
+pub fn in_scope(rows: Vec<AgentRow>, scope: &PoolScope) -> Vec<AgentRow> {
+    rows.into_iter()
+        .filter(|r| scope.contains(&r.pool_id))
+        .collect()
+}
+
+/// The filters of the Agents list and `GET /api/v1/agents`; each one set narrows the list.
+#[derive(Debug, Clone, Default)]
+pub struct AgentFilter {
+    /// Pool id.
+    pub pool: Option<String>,
+    /// A tag the agent carries (exactly).
+    pub tag: Option<String>,
+    /// A `*` pattern over the display name, without regard to case.
+    pub name: Option<String>,
+    /// The runtime's name (`java`, `python`), without regard to case.
+    pub runtime: Option<String>,
+    /// Connected now (`Some(true)`) or not (`Some(false)`).
+    pub connected: Option<bool>,
+}
+
+impl AgentFilter {
+    /// Whether no filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.pool.is_none()
+            && self.tag.is_none()
+            && self.name.is_none()
+            && self.runtime.is_none()
+            && self.connected.is_none()
+    }
+
+    /// The rows that pass every filter set.
+    pub fn apply(&self, rows: Vec<AgentRow>) -> Vec<AgentRow> {
+        let name = self.name.as_deref().map(Glob::new);
+        rows.into_iter()
+            .filter(|r| {
+                self.pool.as_ref().is_none_or(|p| *p == r.pool_id)
+                    && self.tag.as_ref().is_none_or(|t| r.tags().contains(t))
+                    && name
+                        .as_ref()
+                        .is_none_or(|g| g.matches(&r.hello.display_name))
+                    && self
+                        .runtime
+                        .as_ref()
+                        .is_none_or(|rt| rt.eq_ignore_ascii_case(&r.hello.runtime.name))
+                    && self.connected.is_none_or(|c| c == r.connected())
+            })
+            .collect()
+    }
+}
+
+/// What the Agents list sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortKey {
+    /// Display name, then id.
+    Name,
+    /// Connected first, then by name.
+    Status,
+    /// Pool name, then by name.
+    Pool,
+    /// Most recent sign of life first.
+    LastSeen,
+}
+
+impl SortKey {
+    /// Parses the `sort` query value.
+    pub fn parse(s: &str) -> Option<SortKey> {
+        match s {
+            "name" => Some(SortKey::Name),
+            "status" => Some(SortKey::Status),
+            "pool" => Some(SortKey::Pool),
+            "last_seen" => Some(SortKey::LastSeen),
+            _ => None,
+        }
+    }
+
+    /// The `sort` query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::Name => "name",
+            SortKey::Status => "status",
+            SortKey::Pool => "pool",
+            SortKey::LastSeen => "last_seen",
+        }
+    }
+}
+
+fn by_name(a: &AgentRow, b: &AgentRow) -> Ordering {
+    a.hello
+        .display_name
+        .to_lowercase()
+        .cmp(&b.hello.display_name.to_lowercase())
+        .then_with(|| a.agent_id.cmp(&b.agent_id))
+}
+
+/// Sorts in place; ties fall back to the name, so the order is stable between refreshes.
+pub fn sort(rows: &mut [AgentRow], key: SortKey, descending: bool) {
+    rows.sort_by(|a, b| {
+        let primary = match key {
+            SortKey::Name => Ordering::Equal,
+            SortKey::Status => b.connected().cmp(&a.connected()),
+            SortKey::Pool => a
+                .pool_name
+                .as_deref()
+                .unwrap_or("")
+                .to_lowercase()
+                .cmp(&b.pool_name.as_deref().unwrap_or("").to_lowercase()),
+            SortKey::LastSeen => b.last_heartbeat_ms().cmp(&a.last_heartbeat_ms()),
+        };
+        let order = primary.then_with(|| by_name(a, b));
+        if descending { order.reverse() } else { order }
+    });
+}
+
+/// Why an agent could not be acted on.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// No such agent, or not in the caller's scope (404: no existence leak).
+    #[error("there is no such agent")]
+    NotFound,
+    /// The agent is known but not connected, so there is nothing to disconnect (409).
+    #[error("{0}")]
+    NotConnected(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::agents::protocol::Runtime;
+
+    pub(crate) fn hello(id: &str, name: &str, runtime: &str, tags: &[&str]) -> Hello {
+        Hello {
+            protocol: 1,
+            min_protocol: None,
+            agent_id: id.into(),
+            instance_id: "i1".into(),
+            runtime: Runtime {
+                name: runtime.into(),
+                version: "17".into(),
+                vendor: None,
+            },
+            agent_version: "0.1.0".into(),
+            display_name: name.into(),
+            host: "h".into(),
+            pid: 1,
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+            capabilities: vec![],
+        }
+    }
+
+    pub(crate) fn record(id: &str, name: &str, pool: &str, tags: &[&str]) -> AgentRecord {
+        AgentRecord {
+            agent_id: id.into(),
+            hello: hello(id, name, "java", tags),
+            pool_id: pool.into(),
+            first_seen_ms: 100,
+            last_seen_ms: 200,
+            connections: 2,
+            last_disconnect_reason: "agent_stopped".into(),
+        }
+    }
+
+    pub(crate) fn live(
+        session: u64,
+        id: &str,
+        name: &str,
+        pool: &str,
+        tags: &[&str],
+    ) -> AgentSummary {
+        AgentSummary {
+            session,
+            session_id: format!("s{session}"),
+            hello: hello(id, name, "python", tags),
+            pool_id: pool.into(),
+            pool_name: format!("pool {pool}"),
+            peer: "127.0.0.1:5000".parse().unwrap(),
+            protocol: 1,
+            connected_ms: 300,
+            last_heartbeat_ms: 350,
+            classes_loaded: 7,
+            artifacts: 1,
+            initial_done: true,
+            stats: None,
+        }
+    }
+
+    #[test]
+    fn merge_prefers_the_live_connection_and_keeps_live_only_agents() {
+        let rows = merge(
+            vec![
+                record("a", "alpha", "p1", &["old"]),
+                record("b", "Bravo", "p1", &[]),
+            ],
+            vec![
+                live(1, "a", "alpha-new", "p2", &["new"]),
+                live(5, "a", "alpha-newest", "p2", &["newest"]),
+                live(2, "c", "charlie", "p1", &[]),
+            ],
+        );
+        let ids: Vec<&str> = rows.iter().map(|r| r.agent_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+        let a = &rows[0];
+        assert!(a.connected());
+        assert_eq!(
+            a.hello.display_name, "alpha-newest",
+            "the newest session wins"
+        );
+        assert_eq!(a.tags(), ["newest"]);
+        assert_eq!(a.pool_id, "p2");
+        assert_eq!((a.first_seen_ms, a.last_seen_ms), (100, 300));
+        assert!(a.last_disconnect_reason.is_empty());
+        let b = &rows[1];
+        assert!(!b.connected());
+        assert_eq!(b.last_disconnect_reason, "agent_stopped");
+        assert_eq!(b.last_heartbeat_ms(), 200);
+        let c = &rows[2];
+        assert!(c.connected(), "connected but missing from the history");
+        assert_eq!(c.connections, 1);
+        assert_eq!(c.classes_loaded(), 7);
+    }
+
+    #[test]
+    fn a_record_still_marked_connected_but_gone_says_so() {
+        let mut r = record("a", "alpha", "p1", &[]);
+        r.last_disconnect_reason.clear();
+        let rows = merge(vec![r], vec![]);
+        assert_eq!(rows[0].last_disconnect_reason, "connection_lost");
+    }
+
+    #[test]
+    fn filters_narrow_and_scope_hides() {
+        let rows = merge(
+            vec![
+                record("a", "orders-eu", "p1", &["prod"]),
+                record("b", "billing", "p2", &["prod", "eu"]),
+            ],
+            vec![live(1, "c", "Orders-US", "p1", &["staging"])],
+        );
+        let f = |f: AgentFilter| -> Vec<String> {
+            f.apply(rows.clone())
+                .into_iter()
+                .map(|r| r.agent_id)
+                .collect()
+        };
+        assert_eq!(f(AgentFilter::default()), ["b", "a", "c"], "by name");
+        let name = AgentFilter {
+            name: Some("orders*".into()),
+            ..Default::default()
+        };
+        assert_eq!(f(name), ["a", "c"]);
+        let tag = AgentFilter {
+            tag: Some("prod".into()),
+            pool: Some("p2".into()),
+            ..Default::default()
+        };
+        assert_eq!(f(tag), ["b"]);
+        let runtime = AgentFilter {
+            runtime: Some("PYTHON".into()),
+            ..Default::default()
+        };
+        assert_eq!(f(runtime), ["c"]);
+        let offline = AgentFilter {
+            connected: Some(false),
+            ..Default::default()
+        };
+        assert_eq!(f(offline), ["b", "a"]);
+        assert!(AgentFilter::default().is_empty());
+        let only_p2 = PoolScope::Only(["p2".to_string()].into());
+        let seen: Vec<String> = in_scope(rows.clone(), &only_p2)
+            .into_iter()
+            .map(|r| r.agent_id)
+            .collect();
+        assert_eq!(seen, ["b"]);
+        assert_eq!(in_scope(rows, &PoolScope::All).len(), 3);
+    }
+
+    #[test]
+    fn sorting() {
+        let mut rows = merge(
+            vec![
+                record("a", "zulu", "p1", &[]),
+                record("b", "alpha", "p2", &[]),
+            ],
+            vec![live(1, "c", "mike", "p1", &[])],
+        );
+        let names = |rows: &[AgentRow]| -> Vec<String> {
+            rows.iter().map(|r| r.hello.display_name.clone()).collect()
+        };
+        assert_eq!(names(&rows), ["alpha", "mike", "zulu"]);
+        sort(&mut rows, SortKey::Status, false);
+        assert_eq!(names(&rows), ["mike", "alpha", "zulu"]);
+        sort(&mut rows, SortKey::LastSeen, false);
+        assert_eq!(names(&rows), ["mike", "alpha", "zulu"]);
+        sort(&mut rows, SortKey::Name, true);
+        assert_eq!(names(&rows), ["zulu", "mike", "alpha"]);
+        for k in ["name", "status", "pool", "last_seen"] {
+            assert_eq!(SortKey::parse(k).unwrap().as_str(), k);
+        }
+        assert_eq!(SortKey::parse("pid"), None);
+    }
+}
