@@ -158,10 +158,12 @@ async fn a_batch_is_never_held_open_past_the_commit_window() {
     for job in jobs {
         job.await.unwrap().unwrap();
     }
-    // 25 ms per job and a 40 ms window: two jobs per commit (the second starts at 25 ms, the
-    // third would start at 50 ms, past the window), after the gate's own commit.
+    // 25 ms per job and a 40 ms window: at most two jobs per commit (the third would start at
+    // 50 ms, past the window), after the gate's own commit. A loaded machine may sleep longer
+    // and so commit more often; what must never happen is fewer commits than the window allows.
     let stats = store.writer_stats();
-    assert_eq!(stats.commits, commits_before + 1 + 2, "{stats:?}");
+    let batches = stats.commits - commits_before - 1;
+    assert!((2..=4).contains(&batches), "{stats:?}");
     assert!(released.elapsed() >= Duration::from_millis(100));
     assert_eq!(all_rows(&store, THINGS).len(), 4);
 }
