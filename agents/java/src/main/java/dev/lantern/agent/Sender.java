@@ -1,0 +1,207 @@
+package dev.lantern.agent;
+
+import java.net.http.HttpClient;
+import java.net.http.WebSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * Owns the agent's one daemon thread: it drains what the transformer recorded, reads jars,
+ * connects to the appliance (back-off and jitter between attempts), runs a {@link Session} per
+ * connection, and keeps draining while it waits, so the recorder's queue never fills because
+ * the network is slow. Also owns the shutdown hook's close (1001) of the current connection.
+ */
+final class Sender implements Runnable {
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+
+    private final Options options;
+    private final String agentVersion;
+    private final LoadRecorder recorder;
+    private final ArtifactCatalog catalog;
+    private final PresenceScanner presence;
+    private final LoadIntake intake;
+    private final PinningTrustManager trust;
+    private final Backoff backoff = new Backoff(new Random());
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final long startNanos = System.nanoTime();
+    private volatile Class<?>[] initialClasses;
+    private volatile ApplianceSocket current;
+    private Identity identity;
+
+    Sender(Options options, String agentVersion, LoadRecorder recorder, Location ownLocation, Class<?>[] initialClasses) {
+        this.options = options;
+        this.agentVersion = agentVersion;
+        this.recorder = recorder;
+        this.catalog = new ArtifactCatalog(RuntimeArtifact.current());
+        if (ownLocation != null) {
+            catalog.exclude(ownLocation);
+        }
+        this.presence = new PresenceScanner(catalog);
+        this.intake = new LoadIntake(recorder, catalog, presence);
+        this.trust = new PinningTrustManager(options.pins);
+        this.initialClasses = initialClasses;
+    }
+
+    @Override
+    public void run() {
+        ClassLoadObserver.markAgentThread();
+        try {
+            identity = Identity.current(options, agentVersion);
+            Class<?>[] classes = initialClasses;
+            initialClasses = null;
+            if (classes != null) {
+                intake.initialScan(classes);
+            }
+            presence.classPath(System.getProperty("java.class.path"));
+            intake.drain();
+            HttpClient client = ApplianceSocket.client(trust, CONNECT_TIMEOUT);
+            while (!stopping()) {
+                long wait = connectOnce(client);
+                idle(wait);
+            }
+        } catch (InterruptedException e) {
+            // The JVM is going down.
+        } catch (Throwable t) {
+            // A bug of ours must not take the application with it: stop reporting, say why.
+            Log.info("agent stopped after an internal error: " + Log.describe(t));
+        }
+    }
+
+    /** One connection from attempt to end; returns how long to wait before the next attempt. */
+    private long connectOnce(HttpClient client) throws InterruptedException {
+        ApplianceSocket socket = new ApplianceSocket();
+        WebSocket ws;
+        try {
+            ws = await(socket.open(client, options.server, options.key, CONNECT_TIMEOUT), 30_000);
+        } catch (InterruptedException e) {
+            throw e;
+        } catch (Exception e) {
+            return failed(Failure.of(e, trust, serverText()));
+        }
+        if (ws == null) {
+            return 0;
+        }
+        long connectedAt = System.currentTimeMillis();
+        current = socket;
+        Failure end;
+        try {
+            end = new Session(this, socket, catalog).run(identity);
+        } finally {
+            current = null;
+        }
+        backoff.connectionLasted(System.currentTimeMillis() - connectedAt);
+        if (end == null) {
+            return 0;
+        }
+        return failed(end);
+    }
+
+    private long failed(Failure f) {
+        long wait = f.refusal ? backoff.longest() : backoff.next();
+        Log.repeated(f.message + (stopping() ? "" : "; retrying in up to " + Math.max(1, (wait + 999) / 1000) + " s"));
+        return wait;
+    }
+
+    /** Waits {@code millis} (or until stopped) while the recorder keeps being drained. */
+    private void idle(long millis) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + millis;
+        while (!stopping()) {
+            intake();
+            long left = deadline - System.currentTimeMillis();
+            if (left <= 0) {
+                return;
+            }
+            stop.await(Math.min(left, 250), TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /**
+     * Waits for {@code f} in short slices, draining the recorder between them; returns null when
+     * the agent is stopping, throws the future's failure or a timeout.
+     */
+    <T> T await(CompletableFuture<T> f, long timeoutMs) throws Exception {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (true) {
+            try {
+                return f.get(Session.TICK_MS, TimeUnit.MILLISECONDS);
+            } catch (TimeoutException e) {
+                intake();
+                if (stopping()) {
+                    f.cancel(true);
+                    return null;
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    f.cancel(true);
+                    throw new TimeoutException("no answer within " + timeoutMs / 1000 + " s");
+                }
+            } catch (ExecutionException e) {
+                Throwable cause = e.getCause();
+                throw cause instanceof Exception ? (Exception) cause : e;
+            }
+        }
+    }
+
+    void intake() {
+        intake.drain();
+    }
+
+    /** Reads every artifact not read yet, and what it implies (nested jars), until nothing new appears. */
+    void resolve() {
+        for (int round = 0; round < 4; round++) {
+            List<ArtifactCatalog.Tracked> fresh = catalog.resolvePending();
+            if (fresh.isEmpty()) {
+                return;
+            }
+            presence.nested(fresh);
+        }
+    }
+
+    String statsJson() {
+        long uptime = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
+        return "{\"type\":\"agent_stats\",\"classes_seen\":" + recorder.seen() + ",\"messages_dropped\":"
+            + recorder.dropped() + ",\"uptime_ms\":" + uptime + "}";
+    }
+
+    boolean stopping() {
+        return stop.getCount() == 0;
+    }
+
+    PinningTrustManager trust() {
+        return trust;
+    }
+
+    String serverText() {
+        return options.server.getHost() + (options.server.getPort() > 0 ? ":" + options.server.getPort() : "");
+    }
+
+    Identity identity() {
+        return identity;
+    }
+
+    ArtifactCatalog catalog() {
+        return catalog;
+    }
+
+    /** Called by the shutdown hook: close the connection with 1001, waiting at most {@code maxMillis}. */
+    void shutdown(long maxMillis) {
+        stop.countDown();
+        ApplianceSocket s = current;
+        WebSocket ws = s == null ? null : s.socket();
+        if (ws == null) {
+            return;
+        }
+        try {
+            ws.sendClose(1001, "application shutting down").get(maxMillis, TimeUnit.MILLISECONDS);
+        } catch (Exception e) {
+            // Out of time or already closed: the appliance will notice the dropped connection.
+        } finally {
+            ws.abort();
+        }
+    }
+}
