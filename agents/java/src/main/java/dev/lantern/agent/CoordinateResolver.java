@@ -11,7 +11,8 @@ import java.util.jar.Manifest;
  * Owns the rules that turn what a jar carries into coordinates, most trustworthy first:
  * every {@code META-INF/maven/**}{@code /pom.properties} (several mean a shaded jar: all are
  * reported), the manifest's {@code Bundle-SymbolicName}/{@code Bundle-Version},
- * {@code Implementation-Title}/{@code -Version} (with {@code -Vendor-Id} as group),
+ * {@code Implementation-Title} (or {@code Extension-Name})/{@code -Version} (with
+ * {@code -Vendor-Id} as group),
  * {@code Automatic-Module-Name}, and last a guess from the file name. Every source that says
  * something is reported; the appliance decides which to believe. The file-name guess is added
  * only when no other source gave a version, because file names lie (Debian's
@@ -34,6 +35,10 @@ final class CoordinateResolver {
                     main.getValue("Bundle-Version")));
             }
             String title = main.getValue("Implementation-Title");
+            if (title == null) {
+                // Bouncy Castle and other older jars name themselves only as an extension.
+                title = main.getValue("Extension-Name");
+            }
             if (title != null) {
                 add(out, Coordinates.of(Coordinates.MANIFEST_IMPLEMENTATION, main.getValue("Implementation-Vendor-Id"),
                     title, main.getValue("Implementation-Version")));

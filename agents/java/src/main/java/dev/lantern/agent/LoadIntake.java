@@ -61,9 +61,11 @@ final class LoadIntake {
         recorder.addSeen(n);
     }
 
-    /** Moves everything waiting in the recorder into the catalog. */
-    void drain() {
+    /** Moves everything waiting in the recorder into the catalog; returns how many loads that was. */
+    int drain() {
+        int n = 0;
         while (recorder.drain(batch, 10_000) > 0) {
+            n += batch.size();
             for (LoadEvent e : batch) {
                 take(e.internalName.replace('/', '.'), e.loader, e.location);
             }
@@ -71,7 +73,9 @@ final class LoadIntake {
         }
         long runtime = recorder.runtimeClasses();
         catalog.addRuntimeCount(runtime - recorderRuntimeSeen);
+        n += (int) (runtime - recorderRuntimeSeen);
         recorderRuntimeSeen = runtime;
+        return n;
     }
 
     private void take(String className, ClassLoader loader, URL url) {

@@ -88,7 +88,7 @@ final class Options {
         Map<String, String> values = new LinkedHashMap<>();
         for (Map.Entry<String, String> e : ENV_NAMES.entrySet()) {
             String v = given.get(e.getKey());
-            if (v == null && env != null) {
+            if ((v == null || v.isEmpty()) && env != null) {
                 v = env.get(e.getValue());
                 v = v == null ? null : v.trim();
             }

@@ -19,6 +19,11 @@ import java.util.concurrent.TimeoutException;
  */
 final class Sender implements Runnable {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
+    /** Start-up counts as over after this long with fewer than {@link #QUIET_LOADS} new classes... */
+    static final long QUIET_MS = 1_000;
+    static final int QUIET_LOADS = 50;
+    /** ...or after this long in any case. */
+    static final long SETTLE_MAX_MS = 20_000;
 
     private final Options options;
     private final String agentVersion;
@@ -60,6 +65,7 @@ final class Sender implements Runnable {
             }
             presence.classPath(System.getProperty("java.class.path"));
             intake.drain();
+            settle();
             HttpClient client = ApplianceSocket.client(trust, CONNECT_TIMEOUT);
             while (!stopping()) {
                 long wait = connectOnce(client);
@@ -70,6 +76,33 @@ final class Sender implements Runnable {
         } catch (Throwable t) {
             // A bug of ours must not take the application with it: stop reporting, say why.
             Log.info("agent stopped after an internal error: " + Log.describe(t));
+        }
+    }
+
+    /**
+     * Waits until the application's start-up has calmed down before the first connection.
+     * Setting up the HTTP client and TLS costs about a CPU-second of class loading and JIT work;
+     * done at once it competes with the application's own start on a small machine. Nothing is
+     * lost by waiting: loads are collected meanwhile and sent as the initial state.
+     */
+    private void settle() throws InterruptedException {
+        long start = System.currentTimeMillis();
+        long windowStart = start;
+        long windowLoads = 0;
+        while (!stopping()) {
+            long now = System.currentTimeMillis();
+            if (now - start >= SETTLE_MAX_MS) {
+                return;
+            }
+            if (now - windowStart >= QUIET_MS) {
+                if (windowLoads < QUIET_LOADS) {
+                    return;
+                }
+                windowStart = now;
+                windowLoads = 0;
+            }
+            stop.await(100, TimeUnit.MILLISECONDS);
+            windowLoads += intake.drain();
         }
     }
 
