@@ -31,6 +31,8 @@ final class Failure {
                 return new Failure("the appliance speaks no protocol version this agent speaks (4004)" + why, true);
             case 1009:
                 return new Failure("the appliance found a frame too big (1009)" + why, false);
+            case 1006:
+                return new Failure("the connection to the appliance was lost (1006)", false);
             case 4001:
                 return new Failure("replaced by a newer connection of this agent (4001)" + why, false);
             default:
@@ -50,7 +52,8 @@ final class Failure {
                 return handshake((WebSocketHandshakeException) t);
             }
             if (t instanceof ConnectException) {
-                return new Failure("cannot reach the appliance at " + server + ": " + Log.describe(t), false);
+                return new Failure("cannot reach the appliance at " + server + " ("
+                    + (t.getMessage() == null ? "connection refused" : t.getMessage()) + ")", false);
             }
             if (t instanceof HttpTimeoutException) {
                 return new Failure("the appliance at " + server + " did not answer in time", false);

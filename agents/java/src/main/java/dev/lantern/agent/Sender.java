@@ -137,7 +137,8 @@ final class Sender implements Runnable {
 
     private long failed(Failure f) {
         long wait = f.refusal ? backoff.longest() : backoff.next();
-        Log.repeated(f.message + (stopping() ? "" : "; retrying in up to " + Math.max(1, (wait + 999) / 1000) + " s"));
+        // No wait time in the line: the same failure must print the same line, and so only once.
+        Log.repeated(f.message + (stopping() ? "" : f.refusal ? "; retrying every 30-60 s" : "; retrying with back-off"));
         return wait;
     }
 

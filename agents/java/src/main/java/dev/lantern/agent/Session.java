@@ -35,7 +35,7 @@ final class Session {
         try {
             send(identity.helloJson());
             Failure f = awaitAck();
-            if (f != null) {
+            if (f != null || sender.stopping()) {
                 return f;
             }
             catalog.newConnection();
@@ -45,8 +45,20 @@ final class Session {
             }
             return live();
         } catch (SendFailed e) {
-            return Failure.of(e.getCause(), sender.trust(), sender.serverText());
+            // A send fails when the appliance has just closed: its close code says more.
+            Failure closed = pendingClose();
+            return closed != null ? closed : Failure.of(e.getCause(), sender.trust(), sender.serverText());
         }
+    }
+
+    private Failure pendingClose() throws InterruptedException {
+        ApplianceSocket.Event e;
+        while ((e = socket.poll(200)) != null) {
+            if (e.isClose()) {
+                return Failure.closed(e.closeCode, e.closeReason);
+            }
+        }
+        return null;
     }
 
     private Failure awaitAck() throws InterruptedException, SendFailed {
