@@ -129,7 +129,8 @@ final class Sender implements Runnable {
             current = null;
         }
         backoff.connectionLasted(System.currentTimeMillis() - connectedAt);
-        if (end == null) {
+        if (end == null || stopping()) {
+            // At exit the appliance's answer to our own close is no news.
             return 0;
         }
         return failed(end);
