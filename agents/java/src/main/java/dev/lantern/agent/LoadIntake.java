@@ -5,6 +5,7 @@ import java.security.CodeSource;
 import java.security.ProtectionDomain;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,8 +20,14 @@ final class LoadIntake {
     private final ArtifactCatalog catalog;
     private final PresenceScanner presence;
     private final ClassLoader platformLoader = ClassLoader.getPlatformClassLoader();
-    /** Code source URL → location; most classes of a jar share one URL, so this stays small. */
+    /** Code source URL text → location; one entry per jar or directory. */
     private final Map<String, Location> locations = new HashMap<>();
+    /**
+     * The same by URL object: the classes of one code source share its URL instance, so this
+     * skips building the URL's text for nearly every load (URL.equals is never used: it may
+     * resolve host names).
+     */
+    private final Map<URL, Location> byInstance = new IdentityHashMap<>();
     private final List<LoadEvent> batch = new ArrayList<>();
     private long recorderRuntimeSeen;
 
@@ -79,11 +86,17 @@ final class LoadIntake {
     }
 
     private void take(String className, ClassLoader loader, URL url) {
-        String key = url.toString();
-        Location l = locations.get(key);
+        Location l = byInstance.get(url);
         if (l == null) {
-            l = Location.ofUrl(key);
-            locations.put(key, l);
+            String key = url.toString();
+            l = locations.get(key);
+            if (l == null) {
+                l = Location.ofUrl(key);
+                locations.put(key, l);
+            }
+            if (byInstance.size() < 10_000) {
+                byInstance.put(url, l);
+            }
         }
         ArtifactCatalog.Tracked fresh = catalog.loaded(l, className);
         presence.loader(loader);
