@@ -25,6 +25,10 @@ public class EndToEndTest {
         final File stdout;
 
         Child(String agentArgs, boolean withJar) throws Exception {
+            this(agentArgs, withJar, true);
+        }
+
+        Child(String agentArgs, boolean withJar, boolean javaagent) throws Exception {
             String jar = System.getProperty("lantern.test.agentJar");
             String classes = System.getProperty("lantern.test.classes");
             if (jar == null || classes == null) {
@@ -37,7 +41,9 @@ public class EndToEndTest {
             String cp = classes;
             List<String> cmd = new ArrayList<>();
             cmd.add(new File(System.getProperty("java.home"), "bin/java").getPath());
-            cmd.add("-javaagent:" + jar + (agentArgs == null ? "" : "=" + agentArgs));
+            if (javaagent) {
+                cmd.add("-javaagent:" + jar + (agentArgs == null ? "" : "=" + agentArgs));
+            }
             boolean io = withJar && new File(COMMONS_IO).isFile();
             if (io) {
                 cp = cp + File.pathSeparator + COMMONS_IO;
@@ -145,6 +151,35 @@ public class EndToEndTest {
             String err = appliance.ofType("error").get(0).toString();
             Check.contains(err, "unknown_type", "unknown message types are answered");
             Check.contains(child.err(), "[lantern] connected to 127.0.0.1:", "log line");
+            Check.contains(child.out(), "app done", "the application ran to its end");
+        }
+    }
+
+    @Test
+    public void attachesToARunningJvm() throws Exception {
+        TestCertificate cert = TestCertificate.create("EC");
+        try (FakeAppliance appliance = new FakeAppliance(cert, "pool-key-123")) {
+            Child child = new Child(null, true, false);
+            waitFor(() -> {
+                try {
+                    return child.out().contains("payload");
+                } catch (Exception e) {
+                    return false;
+                }
+            }, 20_000, "the application to run");
+            com.sun.tools.attach.VirtualMachine vm =
+                com.sun.tools.attach.VirtualMachine.attach(String.valueOf(child.process.pid()));
+            try {
+                vm.loadAgent(System.getProperty("lantern.test.agentJar"),
+                    "server=" + appliance.url() + ",key=pool-key-123,pin=" + cert.pin() + ",name=attached");
+            } finally {
+                vm.detach();
+            }
+            waitFor(() -> initialDone(appliance), 40_000, "the initial state after attaching");
+            Check.equal(0, child.finish(), "exit code");
+            String all = String.join("\n", appliance.messages);
+            Check.contains(all, "\"display_name\":\"attached\"", "hello from the attached agent");
+            Check.contains(all, "\"dev.lantern.agent.E2eApp$Payload\"", "a class loaded before the attach");
             Check.contains(child.out(), "app done", "the application ran to its end");
         }
     }
