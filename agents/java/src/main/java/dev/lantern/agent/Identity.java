@@ -122,7 +122,7 @@ final class Identity {
         if (value == null) {
             return null;
         }
-        String v = Utf8.truncate(value.trim().replaceAll("\\p{Cntrl}", " "), Options.MAX_LABEL_BYTES);
+        String v = Utf8.truncate(Utf8.replaceControls(value, ' ').trim(), Options.MAX_LABEL_BYTES);
         return v.isEmpty() ? null : v;
     }
 

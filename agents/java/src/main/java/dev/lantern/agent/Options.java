@@ -213,7 +213,7 @@ final class Options {
 
     /** A value as it may appear in a log line: short, and never the whole of a secret-looking string. */
     private static String shown(String s) {
-        String clean = s.replaceAll("\\p{Cntrl}", "?");
+        String clean = Utf8.replaceControls(s, '?');
         return clean.length() > 80 ? clean.substring(0, 77) + "..." : clean;
     }
 }

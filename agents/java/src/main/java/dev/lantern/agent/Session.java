@@ -168,7 +168,7 @@ final class Session {
             return;
         } else {
             String t = type instanceof String ? (String) type : "";
-            String about = Utf8.truncate(t.replaceAll("\\p{Cntrl}", "?"), 128);
+            String about = Utf8.truncate(Utf8.replaceControls(t, '?'), 128);
             StringBuilder b = new StringBuilder("{\"type\":\"error\",\"code\":\"unknown_type\",\"message\":");
             Json.string(b, Utf8.truncate("no handler for " + about, 1000));
             if (!about.isEmpty()) {

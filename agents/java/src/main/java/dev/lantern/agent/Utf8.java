@@ -36,6 +36,20 @@ final class Utf8 {
         return false;
     }
 
+    /** {@code s} with every control character (C0, DEL and C1, as the appliance counts them) replaced. */
+    static String replaceControls(String s, char with) {
+        if (!hasControl(s)) {
+            return s;
+        }
+        char[] chars = s.toCharArray();
+        for (int i = 0; i < chars.length; i++) {
+            if (Character.isISOControl(chars[i])) {
+                chars[i] = with;
+            }
+        }
+        return new String(chars);
+    }
+
     /** The longest prefix of {@code s} of at most {@code maxBytes} bytes, not cutting a surrogate pair. */
     static String truncate(String s, int maxBytes) {
         if (length(s) <= maxBytes) {
