@@ -19,11 +19,15 @@ import java.util.concurrent.TimeoutException;
  */
 final class Sender implements Runnable {
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(10);
-    /** Start-up counts as over after this long with fewer than {@link #QUIET_LOADS} new classes... */
-    static final long QUIET_MS = 1_000;
+    /**
+     * Start-up counts as over after a window this long in which fewer than {@link #QUIET_LOADS}
+     * classes loaded and the process used at most {@link #QUIET_CPU_MS} of CPU...
+     */
+    static final long QUIET_MS = 2_000;
     static final int QUIET_LOADS = 50;
-    /** ...or after this long in any case. */
-    static final long SETTLE_MAX_MS = 20_000;
+    static final long QUIET_CPU_MS = 400;
+    /** ...or after this long in any case (a busy application never looks idle). */
+    static final long SETTLE_MAX_MS = 30_000;
 
     private final Options options;
     private final String agentVersion;
@@ -89,21 +93,32 @@ final class Sender implements Runnable {
         long start = System.currentTimeMillis();
         long windowStart = start;
         long windowLoads = 0;
+        long windowCpu = processCpuMillis();
         while (!stopping()) {
             long now = System.currentTimeMillis();
             if (now - start >= SETTLE_MAX_MS) {
                 return;
             }
             if (now - windowStart >= QUIET_MS) {
-                if (windowLoads < QUIET_LOADS) {
+                // Few class loads alone is not enough: an application may spend seconds of its
+                // start in work that loads no class (scanning jars, opening pools).
+                long cpu = processCpuMillis();
+                boolean idle = cpu < 0 || windowCpu < 0 || cpu - windowCpu <= QUIET_CPU_MS;
+                if (windowLoads < QUIET_LOADS && idle) {
                     return;
                 }
                 windowStart = now;
                 windowLoads = 0;
+                windowCpu = cpu;
             }
             stop.await(100, TimeUnit.MILLISECONDS);
             windowLoads += intake.drain();
         }
+    }
+
+    /** CPU time of the whole process so far, or -1 where the platform does not say. */
+    private static long processCpuMillis() {
+        return ProcessHandle.current().info().totalCpuDuration().map(d -> d.toMillis()).orElse(-1L);
     }
 
     /** One connection from attempt to end; returns how long to wait before the next attempt. */
