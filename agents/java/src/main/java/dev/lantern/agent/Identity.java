@@ -11,9 +11,9 @@ import java.util.Locale;
 
 /**
  * Owns who this agent says it is in {@code hello}: a stable {@code agent_id} (from the
- * {@code agent_id=} option, else a hash of host, display name, working directory, main command
- * and {@code catalina.base}, so that a restart keeps its history on the appliance while two
- * Tomcat instances on one host stay apart), a random {@code instance_id} per process, the display
+ * {@code agent_id=} option, else a hash of host, display name, main command and the instance's
+ * directory ({@code catalina.base} for Tomcat, else the working directory), so that a restart
+ * keeps its history on the appliance while two Tomcat instances on one host stay apart), a random {@code instance_id} per process, the display
  * name, host, pid and runtime. Built on the sender thread because the host name lookup may be slow.
  */
 final class Identity {
@@ -45,8 +45,7 @@ final class Identity {
         String display = options.name != null ? options.name : label(command, "java");
         String host = label(hostName(), "unknown-host");
         String agentId = options.agentId != null ? options.agentId
-            : derivedId(host, display, System.getProperty("user.dir", ""), command,
-                System.getProperty("catalina.base", ""));
+            : derivedId(host, display, instanceDirectory(), command);
         return new Identity(agentId, randomId(), display, host, ProcessHandle.current().pid(),
             label(Runtime.version().toString(), "unknown"),
             labelOrNull(System.getProperty("java.vendor")), label(agentVersion, "unknown"), options.tags);
@@ -67,9 +66,18 @@ final class Identity {
         return first;
     }
 
-    static String derivedId(String host, String display, String cwd, String command, String catalinaBase) {
-        String material = host + '\0' + display + '\0' + cwd + '\0' + (command == null ? "" : command) + '\0'
-            + catalinaBase;
+    /**
+     * The directory that tells this application instance from another on the same host: a
+     * Tomcat's {@code catalina.base} (its working directory depends on who started it: a shell,
+     * systemd, a script), else the working directory.
+     */
+    static String instanceDirectory() {
+        String base = System.getProperty("catalina.base");
+        return base != null && !base.isEmpty() ? base : System.getProperty("user.dir", "");
+    }
+
+    static String derivedId(String host, String display, String directory, String command) {
+        String material = host + '\0' + display + '\0' + directory + '\0' + (command == null ? "" : command);
         String hash = JarInspector.hex(sha256(material.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
         return slug(display) + "-" + hash;
     }

@@ -15,13 +15,29 @@ public class IdentityTest {
 
     @Test
     public void agentIdIsStableAndTellsInstancesApart() {
-        String a = Identity.derivedId("app-01", "org.apache.catalina.startup.Bootstrap", "/srv", "org.apache.catalina.startup.Bootstrap", "/var/lib/tomcat10");
-        String again = Identity.derivedId("app-01", "org.apache.catalina.startup.Bootstrap", "/srv", "org.apache.catalina.startup.Bootstrap", "/var/lib/tomcat10");
-        String other = Identity.derivedId("app-01", "org.apache.catalina.startup.Bootstrap", "/srv", "org.apache.catalina.startup.Bootstrap", "/srv/tomcat-b");
+        String main = "org.apache.catalina.startup.Bootstrap";
+        String a = Identity.derivedId("app-01", main, "/var/lib/tomcat10", main);
+        String again = Identity.derivedId("app-01", main, "/var/lib/tomcat10", main);
+        String other = Identity.derivedId("app-01", main, "/srv/tomcat-b", main);
         Check.equal(a, again, "same inputs, same id");
         Check.isTrue(!a.equals(other), "another CATALINA_BASE, another id");
         Check.isTrue(a.startsWith("bootstrap-") && a.length() == "bootstrap-".length() + 16, "readable prefix: " + a);
         Check.isTrue(Options.labelOk(a), "fits hello");
+    }
+
+    @Test
+    public void tomcatsBaseBeatsTheWorkingDirectory() {
+        String old = System.getProperty("catalina.base");
+        try {
+            System.setProperty("catalina.base", "/srv/tomcat-a");
+            Check.equal("/srv/tomcat-a", Identity.instanceDirectory(), "catalina.base");
+            System.clearProperty("catalina.base");
+            Check.equal(System.getProperty("user.dir"), Identity.instanceDirectory(), "working directory otherwise");
+        } finally {
+            if (old != null) {
+                System.setProperty("catalina.base", old);
+            }
+        }
     }
 
     @Test
