@@ -22,6 +22,8 @@ final class LoadRecorder {
     private final AtomicLong dropped = new AtomicLong();
     private final AtomicLong seen = new AtomicLong();
     private final int capacity;
+    /** Set when nobody will drain the queue any more: recording stops instead of holding loaders. */
+    private volatile boolean closed;
 
     LoadRecorder(int capacity) {
         this.capacity = capacity;
@@ -29,6 +31,9 @@ final class LoadRecorder {
 
     /** Called from the transformer: must not allocate much, lock, or load classes. */
     void record(String internalName, ClassLoader loader, URL location) {
+        if (closed) {
+            return;
+        }
         seen.incrementAndGet();
         if (size.incrementAndGet() > capacity) {
             size.decrementAndGet();
@@ -63,6 +68,12 @@ final class LoadRecorder {
         List<LoadEvent> all = new ArrayList<>();
         drain(all, Integer.MAX_VALUE);
         return all;
+    }
+
+    /** Stops recording for good and lets go of what was queued. */
+    void close() {
+        closed = true;
+        drainAll();
     }
 
     /** Forgets everything recorded so far (after the warm-up, before the transformer is registered). */

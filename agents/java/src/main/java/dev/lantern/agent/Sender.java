@@ -80,6 +80,7 @@ final class Sender implements Runnable {
         } catch (Throwable t) {
             // A bug of ours must not take the application with it: stop reporting, say why.
             Log.info("agent stopped after an internal error: " + Log.describe(t));
+            recorder.close();
         }
     }
 

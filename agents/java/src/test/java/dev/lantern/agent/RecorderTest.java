@@ -44,6 +44,9 @@ public class RecorderTest {
         Check.equal(250L, r.seen(), "all seen");
         o.transform(ClassLoader.getSystemClassLoader(), "c/Again", null, d, null);
         Check.equal(1, r.drainAll().size(), "room again after a drain");
+        r.close();
+        o.transform(ClassLoader.getSystemClassLoader(), "c/AfterClose", null, d, null);
+        Check.equal(0, r.drainAll().size(), "nothing is kept once the sender is gone");
     }
 
     @Test
