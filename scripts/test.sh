@@ -35,4 +35,5 @@ echo "== portal in headless Chromium"
   rm -rf screenshots
   LANTERN_BIN="../../target/$triple/debug/lantern" node --test --test-concurrency=1
 )
+if command -v javac >/dev/null; then echo "== Java agent"; agents/java/test.sh; fi
 echo "all tests passed"

@@ -1,0 +1,44 @@
+#!/bin/sh
+# Builds the Lantern Java agent: compiles src/main/java with javac (release 17, every lint
+# as an error) and packs lantern-agent.jar with the manifest the JVM needs for -javaagent and
+# for attaching later. Usage: build.sh [OUTPUT.jar]  (default: build/lantern-agent.jar beside
+# this script). With an output path nothing is written into the source tree, so the
+# appliance's build.rs can call it from any directory.
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+# The agent's version: hello.agent_version and the manifest. Kept here, not in a file of its
+# own, because the appliance's build.rs rebuilds the jar when build.sh or src/main changes.
+version=0.1.0
+out=${1:-"$here/build/lantern-agent.jar"}
+case "$out" in
+  /*) ;;
+  *) out="$(pwd)/$out" ;;
+esac
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/lantern-agent-build.XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+mkdir -p "$work/classes"
+find "$here/src/main/java" -name '*.java' > "$work/sources"
+javac --release 17 -Xlint:all -Werror -encoding UTF-8 -d "$work/classes" @"$work/sources"
+
+# The agent reads its own version from this resource (the manifest is not always reachable
+# from a class on the bootstrap or system path in the same way).
+printf '%s\n' "$version" > "$work/classes/dev/lantern/agent/version.txt"
+
+cat > "$work/manifest" <<MF
+Premain-Class: dev.lantern.agent.LanternAgent
+Agent-Class: dev.lantern.agent.LanternAgent
+Can-Retransform-Classes: true
+Can-Redefine-Classes: false
+Implementation-Title: Lantern Java agent
+Implementation-Version: $version
+Implementation-Vendor: Lantern
+MF
+
+mkdir -p "$(dirname "$out")"
+# Build beside the target and rename, so a reader never sees a half-written jar.
+jar --create --file "$work/agent.jar" --manifest "$work/manifest" -C "$work/classes" .
+mv "$work/agent.jar" "$out"
+echo "built $out ($version)"
