@@ -21,7 +21,11 @@ const TOMCAT_HOME: &str = "/usr/share/tomcat10";
 const EXAMPLES: &str = "/usr/share/tomcat10-examples/examples";
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Kills a child process when the test ends, however it ends.
@@ -64,18 +68,43 @@ fn serve_on(data: &Path, port: u16) -> (Reaper, String) {
 
 fn admin_and_key(data: &Path) -> String {
     let mut create = lantern(data)
-        .args(["admin", "create", "--email", ADMIN_EMAIL, "--role", "company-admin"])
+        .args([
+            "admin",
+            "create",
+            "--email",
+            ADMIN_EMAIL,
+            "--role",
+            "company-admin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    create.stdin.take().unwrap().write_all(format!("{ADMIN_PASSWORD}\n").as_bytes()).unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{ADMIN_PASSWORD}\n").as_bytes())
+        .unwrap();
     assert!(create.wait().unwrap().success());
     let out = lantern(data)
-        .args(["api-key", "create", "--email", ADMIN_EMAIL, "--label", "e2e tests", "--scope", "company-admin"])
+        .args([
+            "api-key",
+            "create",
+            "--email",
+            ADMIN_EMAIL,
+            "--label",
+            "e2e tests",
+            "--scope",
+            "company-admin",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .find(|w| w.starts_with("lk_"))
@@ -85,7 +114,12 @@ fn admin_and_key(data: &Path) -> String {
 
 async fn api(c: &Client, key: &str, method: &str, path: &str) -> Value {
     let r = c
-        .request(method, &format!("/api/v1{path}"), &[("authorization", &format!("Bearer {key}"))], Vec::new().into())
+        .request(
+            method,
+            &format!("/api/v1{path}"),
+            &[("authorization", &format!("Bearer {key}"))],
+            Vec::new().into(),
+        )
         .await;
     assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.body);
     serde_json::from_str(&r.body).unwrap()
@@ -102,7 +136,10 @@ where
         if let Some(v) = probe().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
@@ -126,7 +163,11 @@ fn tomcat_instance(dir: &Path) -> (PathBuf, u16) {
         .arg(&base)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ctx = base.join("conf/Catalina/localhost");
     std::fs::create_dir_all(&ctx).unwrap();
     std::fs::write(
@@ -137,7 +178,10 @@ fn tomcat_instance(dir: &Path) -> (PathBuf, u16) {
     (base, http)
 }
 
-fn start_tomcat(base: &Path, agent_opts: &str) -> Reaper {
+/// Starts Tomcat with the agent; the key and tags come from the environment, as Getting
+/// Started advises for Tomcat (its start script evaluates JAVA_OPTS, where `;` would end the
+/// command, and logs every JVM argument, where the key would end up).
+fn start_tomcat(base: &Path, agent_opts: &str, key: &str) -> Reaper {
     let log = std::fs::File::create(base.join("logs/console.log")).unwrap();
     let child = Command::new(format!("{TOMCAT_HOME}/bin/catalina.sh"))
         .arg("run")
@@ -145,6 +189,8 @@ fn start_tomcat(base: &Path, agent_opts: &str) -> Reaper {
         .env("CATALINA_BASE", base)
         .env("CATALINA_PID", base.join("tomcat.pid"))
         .env("JAVA_OPTS", format!("-javaagent:{agent_opts} -Xshare:auto"))
+        .env("LANTERN_KEY", key)
+        .env("LANTERN_TAGS", "e2e;tomcat")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -156,7 +202,11 @@ fn start_tomcat(base: &Path, agent_opts: &str) -> Reaper {
 fn http_get(port: u16, path: &str) -> Option<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
     let mut body = String::new();
     s.read_to_string(&mut body).ok()?;
     Some(body)
@@ -165,19 +215,26 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 /// Runs a tiny Java program with the agent for a few seconds; answers what the agent said.
 fn short_jvm(dir: &Path, agent_opts: &str) -> String {
     let src = dir.join("Sleep.java");
-    std::fs::write(&src, "public class Sleep { public static void main(String[] a) throws Exception { Thread.sleep(6000); } }\n").unwrap();
+    // Long enough for the agent to wait out the start-up and try to connect.
+    std::fs::write(&src, "public class Sleep { public static void main(String[] a) throws Exception { Thread.sleep(12000); } }\n").unwrap();
     let out = Command::new("java")
         .arg(format!("-javaagent:{agent_opts}"))
         .arg(&src)
         .output()
         .unwrap();
-    assert!(out.status.success(), "the application must keep running whatever the agent meets");
+    assert!(
+        out.status.success(),
+        "the application must keep running whatever the agent meets"
+    );
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The upstream Tomcat version Debian ships (`10.1.34-0+deb12u1` → `10.1.34`).
 fn tomcat_version() -> String {
-    let out = Command::new("dpkg-query").args(["-W", "-f", "${Version}", "tomcat10"]).output().unwrap();
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Version}", "tomcat10"])
+        .output()
+        .unwrap();
     let v = String::from_utf8_lossy(&out.stdout).to_string();
     v.split('-').next().unwrap().to_string()
 }
@@ -199,30 +256,58 @@ async fn tomcat_with_the_agent_shows_up_live_with_what_it_loads() {
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let c = Client::new(addr, &data);
     let key = admin_and_key(&data);
-    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"].as_str().unwrap().to_string();
+    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let server = format!("wss://127.0.0.1:{port}/agent/v1");
     let opts = |key: &str, pin: &str, name: &str| {
-        format!("{}=server={server},key={key},pin={pin},name={name},tags=e2e;tomcat", jar.display())
+        format!(
+            "{}=server={server},key={key},pin={pin},name={name}",
+            jar.display()
+        )
     };
 
     // A wrong pin: the agent refuses the server before sending the key, so the appliance
     // sees no request at all.
+    // A wrong key: 401, logged by the agent and audited by the appliance. Both short runs
+    // go side by side; each has its own directory.
     let refused_before = refused_count(&c, &key).await;
-    let said = short_jvm(dir.path(), &opts(&pool_key, "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "wrong-pin"));
-    assert!(said.contains("[lantern]") && said.contains("pin"), "{said}");
-    assert_eq!(refused_count(&c, &key).await, refused_before, "no key reached the appliance");
+    let (pin_dir, key_dir) = (dir.path().join("wrong-pin"), dir.path().join("wrong-key"));
+    std::fs::create_dir_all(&pin_dir).unwrap();
+    std::fs::create_dir_all(&key_dir).unwrap();
+    let wrong_pin = opts(
+        &pool_key,
+        "sha256/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "wrong-pin",
+    );
+    let wrong_key = opts("lk_not-this-pool", &pin, "wrong-key");
+    let pin_run = std::thread::spawn(move || short_jvm(&pin_dir, &wrong_pin));
+    let key_said = short_jvm(&key_dir, &wrong_key);
+    let pin_said = pin_run.join().unwrap();
+    assert!(
+        pin_said.contains("[lantern]") && pin_said.contains("pin"),
+        "{pin_said}"
+    );
+    assert!(key_said.contains("401"), "{key_said}");
+    assert_eq!(
+        refused_count(&c, &key).await,
+        refused_before + 1,
+        "the wrong key was refused and audited; the wrong pin sent nothing"
+    );
     assert!(agent_named(&c, &key, "wrong-pin").await.is_none());
-
-    // A wrong key: 401, logged by the agent and audited by the appliance.
-    let said = short_jvm(dir.path(), &opts("lk_not-this-pool", &pin, "wrong-key"));
-    assert!(said.contains("401"), "{said}");
-    assert!(refused_count(&c, &key).await > refused_before);
 
     // Tomcat with the agent.
     let (base, http) = tomcat_instance(dir.path());
-    let mut tomcat = start_tomcat(&base, &opts(&pool_key, &pin, "e2e-tomcat"));
+    let tomcat_opts = format!(
+        "{}=server={server},pin={pin},name=e2e-tomcat",
+        jar.display()
+    );
+    let mut tomcat = start_tomcat(&base, &tomcat_opts, &pool_key);
     let agent = within(90, "Tomcat's agent is listed", || async {
-        agent_named(&c, &key, "e2e-tomcat").await.filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
+        agent_named(&c, &key, "e2e-tomcat")
+            .await
+            .filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
     })
     .await;
     assert_eq!(agent["tags"], serde_json::json!(["e2e", "tomcat"]));
@@ -232,55 +317,120 @@ async fn tomcat_with_the_agent_shows_up_live_with_what_it_loads() {
 
     // Tomcat's own jars carry no pom.properties: their versions come from the manifest.
     let version = tomcat_version();
+    assert!(!version.is_empty());
     let detail = api(&c, &key, "GET", &format!("/agents/{id}")).await;
     let artifacts = detail["artifacts"].as_array().unwrap().clone();
     let catalina = artifacts
         .iter()
-        .find(|a| a["location"].as_str().unwrap().ends_with("/catalina.jar"))
-        .unwrap_or_else(|| panic!("no catalina.jar among {} artifacts", artifacts.len()));
+        // Debian links lib/catalina.jar to /usr/share/java/tomcat10-catalina-VERSION.jar;
+        // the agent reports the real file.
+        .find(|a| {
+            let file = a["location"]
+                .as_str()
+                .unwrap()
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string();
+            file == "catalina.jar" || file == format!("tomcat10-catalina-{version}.jar")
+        })
+        .unwrap_or_else(|| {
+            panic!(
+                "no catalina.jar among {:?}",
+                artifacts
+                    .iter()
+                    .map(|a| a["location"].clone())
+                    .collect::<Vec<_>>()
+            )
+        });
     assert!(catalina["loaded"] == true, "{catalina}");
     assert!(
-        catalina["coordinates"].as_array().unwrap().iter().any(|co| co["name"] == "org.apache.tomcat-catalina"
-            && co["version"] == version.as_str()
-            && co["source"] == "manifest_bundle"),
+        catalina["coordinates"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|co| co["name"] == "org.apache.tomcat-catalina"
+                && co["version"] == version.as_str()
+                && co["source"] == "manifest_bundle"),
         "catalina.jar should say org.apache.tomcat-catalina {version}: {catalina}"
     );
-    assert!(artifacts.iter().any(|a| a["kind"] == "runtime" && a["class_count"].as_u64().unwrap() > 500));
+    assert!(
+        artifacts
+            .iter()
+            .any(|a| a["kind"] == "runtime" && a["class_count"].as_u64().unwrap() > 500)
+    );
 
     // The examples web app's classes appear once one of its servlets runs.
     let page = within(60, "the examples servlet answers", || async {
-        http_get(http, "/examples/servlets/servlet/HelloWorldExample").filter(|b| b.contains("Hello World"))
+        http_get(http, "/examples/servlets/servlet/HelloWorldExample")
+            .filter(|b| b.contains("Hello World"))
     })
     .await;
     assert!(page.contains("200"), "{page}");
     within(30, "HelloWorldExample is listed as loaded", || async {
         let d = api(&c, &key, "GET", &format!("/agents/{id}?classes=true")).await;
-        d["artifacts"].as_array().unwrap().iter().any(|a| {
-            a["location"].as_str().unwrap_or_default().contains("examples/WEB-INF/classes")
-                && a["classes"].as_array().is_some_and(|cs| cs.iter().any(|n| n == "HelloWorldExample"))
-        })
-        .then_some(())
+        d["artifacts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| {
+                a["location"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .contains("examples/WEB-INF/classes")
+                    && a["classes"]
+                        .as_array()
+                        .is_some_and(|cs| cs.iter().any(|n| n == "HelloWorldExample"))
+            })
+            .then_some(())
     })
     .await;
-    let classes_before = api(&c, &key, "GET", &format!("/agents/{id}")).await["classes_loaded"].as_u64().unwrap();
+    let classes_before = api(&c, &key, "GET", &format!("/agents/{id}")).await["classes_loaded"]
+        .as_u64()
+        .unwrap();
 
     // An appliance restart: the agent comes back by itself and sends everything again.
     assert!(terminate(&mut appliance.0).success());
     let (_appliance, _) = serve_on(&data, port);
     let again = within(120, "the agent reconnects after the restart", || async {
-        agent_named(&c, &key, "e2e-tomcat").await.filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
+        agent_named(&c, &key, "e2e-tomcat")
+            .await
+            .filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
     })
     .await;
     assert!(again["connections"].as_u64().unwrap() >= 2, "{again}");
-    assert!(again["classes_loaded"].as_u64().unwrap() >= classes_before, "a full resend: {again}");
+    assert!(
+        again["classes_loaded"].as_u64().unwrap() >= classes_before,
+        "a full resend: {again}"
+    );
 
-    // Stopping Tomcat marks the agent disconnected (its shutdown hook says goodbye).
+    // Stopping Tomcat marks the agent disconnected (its shutdown hook says goodbye). The
+    // resend is still draining right after the reconnect; let it settle first, as a Tomcat
+    // that has been running a while would be.
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let pid = tomcat.0.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
     let gone = within(60, "the agent is disconnected", || async {
-        agent_named(&c, &key, "e2e-tomcat").await.filter(|a| a["connected"] == false)
+        agent_named(&c, &key, "e2e-tomcat")
+            .await
+            .filter(|a| a["connected"] == false)
     })
     .await;
-    assert_eq!(gone["last_disconnect_reason"], "agent_stopped", "{gone}");
+    let _ = tomcat.0.wait();
+    let console = std::fs::read_to_string(base.join("logs/console.log")).unwrap_or_default();
+    let agent_lines: Vec<&str> = console
+        .lines()
+        .filter(|l| l.contains("[lantern]"))
+        .collect();
+    assert_eq!(
+        gone["last_disconnect_reason"], "agent_stopped",
+        "{gone}\n{agent_lines:#?}"
+    );
     let _ = tomcat.0.wait();
 }

@@ -241,8 +241,10 @@ final class Sender implements Runnable {
 
     /** Called by the shutdown hook: close the connection with 1001, waiting at most {@code maxMillis}. */
     void shutdown(long maxMillis) {
-        stop.countDown();
+        // Read the connection before signalling stop: the sender thread clears it as soon as
+        // it sees the signal, and the goodbye would then never be said.
         ApplianceSocket s = current;
+        stop.countDown();
         WebSocket ws = s == null ? null : s.socket();
         if (ws == null) {
             return;
