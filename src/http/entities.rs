@@ -380,6 +380,17 @@ fn sse_event(event: &str, data: &str) -> Bytes {
 fn agents_live(call: &Call) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
     let (q, filter) = list_query(&call.query)?;
+    // Getting Started's "waiting for your first agent" step listens to the same changes.
+    let view = match call.query.get("view") {
+        None | Some("") | Some("list") => LiveView::List,
+        Some("getting-started") => LiveView::GettingStarted,
+        Some(_) => {
+            return Err(Error::Invalid {
+                field: "view",
+                message: "view is list or getting-started".into(),
+            });
+        }
+    };
     let (response, tx) = respond::event_stream(4);
     let state = Arc::clone(&call.state);
     let watcher = LiveWatcher {
@@ -387,6 +398,7 @@ fn agents_live(call: &Call) -> Result<Response<Body>, Error> {
         user_id: p.user.id.clone(),
         query: q,
         filter,
+        view,
     };
     tokio::spawn(async move { watcher.run(state, tx).await });
     Ok(response)
@@ -398,6 +410,25 @@ struct LiveWatcher {
     user_id: String,
     query: ListQuery,
     filter: AgentFilter,
+    view: LiveView,
+}
+
+/// Which region a live stream renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiveView {
+    /// The Agents list's table.
+    List,
+    /// Getting Started's last step: connected agents in the user's pools.
+    GettingStarted,
+}
+
+/// Agents connected now in `user`'s pools (Getting Started's last step).
+pub async fn connected_in_scope(state: &Arc<AppState>, user: User) -> Result<usize, Error> {
+    let filter = AgentFilter {
+        connected: Some(true),
+        ..AgentFilter::default()
+    };
+    Ok(filter.apply(scoped_for(state, user).await?.rows).len())
 }
 
 impl LiveWatcher {
@@ -477,6 +508,12 @@ impl LiveWatcher {
         };
         if !roles::allows(&user.roles, Permission::Agents, Need::View) {
             return Ok(None);
+        }
+        if self.view == LiveView::GettingStarted {
+            let connected = connected_in_scope(state, user).await?;
+            return Ok(Some(
+                crate::ui::pages::getting_started::waiting_step(connected).into_string(),
+            ));
         }
         let v = agent_list(state, user, &self.query, &self.filter).await?;
         Ok(Some(agents_page::live_region(&v).into_string()))

@@ -280,6 +280,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::CustomSources) => entities::sources_list(&call, None).await,
         Endpoint::Entity(route) => entities::handle(&call, route).await,
         Endpoint::EntitiesApi(route) => super::api_agents::handle(&call, route).await,
+        Endpoint::Page(NavId::GettingStarted) => portal::getting_started(&call).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

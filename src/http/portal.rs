@@ -74,16 +74,25 @@ pub fn page(call: &Call, id: NavId) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
     let state = &call.state;
     let markup = framed(state, p, &call.path, |ctx| match id {
-        NavId::GettingStarted => {
-            let info = pages::getting_started::GettingStartedInfo {
-                url: state.public_url.clone(),
-                pins: state.pins(),
-                java_agent_available: crate::agents::downloads::JAVA_AGENT.is_some(),
-                connected_agents: state.agents.registry.len(),
-            };
-            pages::getting_started::page(ctx, &info)
-        }
         other => pages::planned::planned(ctx, nav::entry(other)),
+    });
+    Ok(respond::html(200, markup))
+}
+
+/// `GET /getting-started`: with this appliance's address and pin, and the agents connected
+/// in the viewer's pools.
+pub async fn getting_started(call: &Call) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let state = &call.state;
+    let connected_agents = super::entities::connected_in_scope(state, p.user.clone()).await?;
+    let info = pages::getting_started::GettingStartedInfo {
+        url: state.public_url.clone(),
+        pins: state.pins(),
+        java_agent_available: crate::agents::downloads::JAVA_AGENT.is_some(),
+        connected_agents,
+    };
+    let markup = framed(state, p, &call.path, |ctx| {
+        pages::getting_started::page(ctx, &info)
     });
     Ok(respond::html(200, markup))
 }

@@ -784,3 +784,43 @@ async fn agent_pools_show_live_agent_counts() {
     let list = dev.get("/entities/agents?pool=default").await;
     assert!(list.body.contains(">one</a>") && list.body.contains(">two</a>"));
 }
+
+#[tokio::test]
+async fn getting_started_turns_green_live_when_the_first_agent_connects() {
+    let t = TestApp::start().await;
+    let (_, portal, pool_key) = admin(&t).await;
+    let page = portal.get("/getting-started").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("No agent is connected yet"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("data-live=\"/entities/agents/live?view=getting-started\"")
+    );
+    let (status, _, mut body) =
+        open_stream(&t, &portal, "/entities/agents/live?view=getting-started").await;
+    assert_eq!(status, 200);
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut body, &mut seen, "No agent is connected yet", 10).await,
+        "{seen}"
+    );
+    let _ws = connect_hello(&t, &pool_key, "first-one", &[]).await;
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut body, &mut seen, "1 agent is connected", 10).await,
+        "the step turns green without a reload: {seen}"
+    );
+    assert!(
+        portal
+            .get("/getting-started")
+            .await
+            .body
+            .contains("1 agent is connected")
+    );
+    let (status, _, _) = open_stream(&t, &portal, "/entities/agents/live?view=teleport").await;
+    assert_eq!(status, 400);
+}

@@ -164,6 +164,27 @@ fn step(number: u8, title: &str, body: Markup) -> Markup {
     }
 }
 
+/// The last step: green as soon as an agent in the viewer's pools is connected. The page
+/// holds it as a live region, re-rendered by the server when agents come and go.
+pub fn waiting_step(connected: usize) -> Markup {
+    let agents = nav::entry(NavId::Agents);
+    html! {
+        @if connected > 0 {
+            p {
+                (badge(Status::Ok, "Connected"))
+                " " (connected) @if connected == 1 { " agent is" } @else { " agents are" }
+                " connected. See them under " a href=(agents.path) { (agents.label) } "."
+            }
+        } @else {
+            p {
+                (badge(Status::Unknown, "Waiting"))
+                " No agent is connected yet. Once your application starts with the agent it appears under "
+                a href=(agents.path) { (agents.label) } " within seconds, and this step turns green by itself."
+            }
+        }
+    }
+}
+
 /// The Getting Started page.
 pub fn page(ctx: &PageCtx, info: &GettingStartedInfo) -> Markup {
     let f = Filled {
@@ -269,20 +290,9 @@ pub fn page(ctx: &PageCtx, info: &GettingStartedInfo) -> Markup {
             (code_block(&k8s_env(&f, "PYTHONPATH", &format!("{AGENT_DIR}/lantern_agent.zip")), "Deployment env"))
         }))
     };
-    let agents = nav::entry(NavId::Agents);
     let waiting = html! {
-        @if info.connected_agents > 0 {
-            p {
-                (badge(Status::Ok, "Connected"))
-                " " (info.connected_agents) @if info.connected_agents == 1 { " agent is" } @else { " agents are" }
-                " connected. See them under " a href=(agents.path) { (agents.label) } "."
-            }
-        } @else {
-            p {
-                (badge(Status::Unknown, "Waiting"))
-                " No agent is connected yet. Once your application starts with the agent it appears under "
-                a href=(agents.path) { (agents.label) } " within seconds; reload this page to see this step turn green."
-            }
+        div data-live="/entities/agents/live?view=getting-started" {
+            (waiting_step(info.connected_agents))
         }
     };
     let body = html! {
