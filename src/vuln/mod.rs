@@ -8,7 +8,10 @@
 //! its own. Every parser bounds its input: a version string longer than
 //! [`MAX_VERSION_LEN`] is cut there, a record or a dump larger than its limit is refused.
 
+pub mod cvss;
+pub mod matching;
 pub mod maven;
+pub mod osv;
 pub mod pep440;
 pub mod semver;
 
