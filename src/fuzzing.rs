@@ -100,3 +100,144 @@ pub fn agent_message(data: &[u8]) {
         let _ = registry.artifacts(1, 10);
     }
 }
+
+/// The three strings a fuzz input stands for: split at the first two NUL bytes.
+fn three_strings(text: &str) -> (&str, &str, &str) {
+    let mut parts = text.splitn(3, '\0');
+    let a = parts.next().unwrap_or("");
+    let b = parts.next().unwrap_or("");
+    let c = parts.next().unwrap_or("");
+    (a, b, c)
+}
+
+/// Checks that `cmp` is a total order on three values: reflexive, antisymmetric,
+/// transitive (for `<=` and for `==`).
+fn total_order<T: Ord + std::fmt::Debug>(x: &T, y: &T, z: &T) {
+    use std::cmp::Ordering;
+    #[allow(clippy::panic)] // a broken property is what the fuzzer looks for
+    {
+        if x.cmp(x) != Ordering::Equal {
+            panic!("{x:?} is not equal to itself");
+        }
+        if x.cmp(y) != y.cmp(x).reverse() {
+            panic!("{x:?} vs {y:?} is not antisymmetric");
+        }
+        for (a, b, c) in [
+            (x, y, z),
+            (x, z, y),
+            (y, x, z),
+            (y, z, x),
+            (z, x, y),
+            (z, y, x),
+        ] {
+            if a <= b && b <= c && a > c {
+                panic!("{a:?} <= {b:?} <= {c:?} but {a:?} > {c:?}");
+            }
+            if a == b && b == c && a != c {
+                panic!("{a:?} == {b:?} == {c:?} but {a:?} != {c:?}");
+            }
+        }
+    }
+}
+
+/// Maven versions: any text parses; the order is total on the three strings an input
+/// holds (split at NUL bytes); the canonical form never panics.
+pub fn maven_version(data: &[u8]) {
+    use crate::vuln::maven::MavenVersion;
+    let text = String::from_utf8_lossy(data);
+    let (a, b, c) = three_strings(&text);
+    let (x, y, z) = (
+        MavenVersion::parse(a),
+        MavenVersion::parse(b),
+        MavenVersion::parse(c),
+    );
+    let _ = x.canonical();
+    total_order(&x, &y, &z);
+}
+
+/// PyPI versions: any text gets a place (PEP 440 or legacy); a valid version's normal form
+/// parses back to an equal version with the same normal form; the order is total.
+pub fn pep440_version(data: &[u8]) {
+    use crate::vuln::pep440::{Pep440Version, PypiVersion};
+    use crate::vuln::semver::SemverOrder;
+    let text = String::from_utf8_lossy(data);
+    let (a, b, c) = three_strings(&text);
+    if let Ok(v) = Pep440Version::parse(a) {
+        let normal = v.to_string();
+        let again = Pep440Version::parse(&normal);
+        #[allow(clippy::panic)] // a broken property is what the fuzzer looks for
+        if again.as_ref().ok() != Some(&v)
+            || again.as_ref().map(ToString::to_string).ok().as_deref() != Some(normal.as_str())
+        {
+            panic!("{a:?} normalises to {normal:?}, which parses as {again:?}");
+        }
+        let _ = (v.public(), v.base_version(), v.is_prerelease());
+    }
+    total_order(
+        &PypiVersion::parse(a),
+        &PypiVersion::parse(b),
+        &PypiVersion::parse(c),
+    );
+    // SemVer ranges read the same kind of text.
+    total_order(
+        &SemverOrder::parse(a),
+        &SemverOrder::parse(b),
+        &SemverOrder::parse(c),
+    );
+}
+
+/// OSV input: a JSON record or an osv.dev dump (a zip, when it starts with `PK`) is read or
+/// refused, never a panic; a record read survives writing and reading again unchanged;
+/// matching every package it names, at every version it mentions, never panics.
+pub fn osv_record(data: &[u8]) {
+    use crate::vuln::matching::{Query, affects};
+    use crate::vuln::osv::{DumpLimits, RecordLimits, parse_record, read_dump};
+    let limits = RecordLimits {
+        max_bytes: 1 << 20,
+        ..RecordLimits::default()
+    };
+    let records = if data.starts_with(b"PK") {
+        let dump = DumpLimits {
+            max_entries: 64,
+            max_total_bytes: 4 << 20,
+            record: limits,
+        };
+        match read_dump(std::io::Cursor::new(data), &dump) {
+            Ok(import) => import.records,
+            Err(_) => return,
+        }
+    } else {
+        match parse_record(data, &limits) {
+            Ok(record) => vec![record],
+            Err(_) => return,
+        }
+    };
+    for record in records.iter().take(8) {
+        let again = serde_json::to_vec(record)
+            .ok()
+            .and_then(|json| parse_record(&json, &limits).ok());
+        #[allow(clippy::panic)] // a broken property is what the fuzzer looks for
+        if again.as_ref() != Some(record) {
+            panic!("{} does not survive writing and reading", record.id);
+        }
+        let _ = record.severity_summary();
+        for affected in record.affected.iter().take(8) {
+            let mentioned = affected
+                .versions
+                .iter()
+                .map(String::as_str)
+                .chain(
+                    affected
+                        .ranges
+                        .iter()
+                        .flat_map(|r| r.events.iter().map(|e| e.version())),
+                )
+                .chain(["0", "1.0", ""]);
+            for version in mentioned.take(32) {
+                let query =
+                    Query::new(&affected.package.ecosystem, &affected.package.name, version);
+                let _ = affects(record, &query);
+            }
+        }
+    }
+}

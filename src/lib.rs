@@ -21,3 +21,4 @@ pub mod store;
 pub mod systemd;
 pub mod tls;
 pub mod ui;
+pub mod vuln;

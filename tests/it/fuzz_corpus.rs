@@ -28,3 +28,18 @@ fn config_corpus() {
 fn agent_message_corpus() {
     replay("agent_message", lantern::fuzzing::agent_message);
 }
+
+#[test]
+fn maven_version_corpus() {
+    replay("maven_version", lantern::fuzzing::maven_version);
+}
+
+#[test]
+fn pep440_version_corpus() {
+    replay("pep440_version", lantern::fuzzing::pep440_version);
+}
+
+#[test]
+fn osv_record_corpus() {
+    replay("osv_record", lantern::fuzzing::osv_record);
+}
