@@ -12,7 +12,9 @@
 //!    `hello`, `hello_ack` (latency counted from `hello` sent to `hello_ack` read).
 //! 3. **Idle** (P1): after a settle time, the server's RSS (`VmRSS` of `/proc/<pid>/status`)
 //!    plus the kernel's TCP memory (`/proc/net/sockstat`, `TCP: ... mem` pages × 4096), minus
-//!    the same at rest, divided by the agents connected.
+//!    the same at rest, divided by the agents connected. Sampled before the class-load storm,
+//!    so that it is the cost of a connection; what the storm adds (class state, buffers kept
+//!    after big frames) is printed after it as RSS growth per agent.
 //! 4. **Class-load storm** (P2): every agent sends its start-up state as `class_loads` frames
 //!    (`initial`, `seq` 1, 2, ...; ≤ 20,000 classes and < 1 MiB per frame). The names come
 //!    from a fixed universe of library artifacts picked with a Zipf distribution, so most
@@ -29,7 +31,9 @@
 //! Printed per run and as the median over `--runs`: KiB per agent and the ratio to the
 //! baseline (P1: ≤ 32 KiB and ≤ 1.5×), events per server CPU-second and the ratio to the
 //! baseline's raw frame rate (P2: ≥ 1,000,000 and ≥ 0.25×), CPU-seconds per phase, p50/p99
-//! `hello_ack` latency, failures by reason.
+//! `hello_ack` latency, failures by reason. Then an in-process breakdown runs the same
+//! frames through the appliance's own decode and registry code on one thread (`--breakdown`
+//! alone runs only that), to say which step spends the CPU the end-to-end figure counts.
 //!
 //! ```sh
 //! cargo build --release
@@ -39,9 +43,11 @@
 //! ```
 //!
 //! `LANTERN_BIN` names the appliance binary (default: the release build cargo made for this
-//! bench). Every wait has a deadline and every loop a bound: a stuck phase stops the bench
-//! with an error that names it, and the servers and client processes are killed on the way
-//! out.
+//! bench); `--appliance-env KEY=VALUE` measures a variant of it (`TOKIO_WORKER_THREADS=1`);
+//! `--frame-kib` makes the frames smaller than the protocol allows. Every wait has a
+//! deadline and every loop a bound: a stuck phase stops the bench with an error that names
+//! it (so does the machine running low on memory, `--min-free-mib`), and the servers and
+//! client processes are killed on the way out.
 // A benchmark is a measuring harness, not product code: a broken setup should stop it loudly.
 #![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -109,6 +115,17 @@ struct Opts {
     /// frames in flight, hence the memory of both sides).
     #[arg(long, default_value_t = 16)]
     storm_concurrency: usize,
+    /// Most KiB of class names per `class_loads` frame (at most 900: frames stay under the
+    /// 1 MiB limit).
+    #[arg(long, default_value_t = workload::DEFAULT_FRAME_KIB)]
+    frame_kib: usize,
+    /// An environment variable for the appliance only, e.g. `TOKIO_WORKER_THREADS=1` or
+    /// `LANTERN_LOG_LEVEL=warn`, to measure a variant (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    appliance_env: Vec<String>,
+    /// Stop (with an error) when the machine's available memory falls below this many MiB.
+    #[arg(long, default_value_t = 2_048)]
+    min_free_mib: u64,
     /// Seconds between the last hello_ack and the idle memory sample.
     #[arg(long)]
     settle_secs: Option<u64>,
@@ -158,14 +175,12 @@ fn main() -> ExitCode {
         return baseline::main(&opts);
     }
     if opts.breakdown {
-        breakdown::run(
-            opts.profiles,
-            if opts.smoke {
-                2_000
-            } else {
-                opts.classes.max(1)
-            },
-        );
+        let classes = if opts.smoke {
+            2_000
+        } else {
+            opts.classes.max(1)
+        };
+        breakdown::run(opts.profiles, classes, opts.frame_kib, opts.agents);
         return ExitCode::SUCCESS;
     }
     match orchestrate::main(opts) {
@@ -191,9 +206,9 @@ mod workload {
     const ZIPF_EXPONENT: f64 = 1.0;
     /// Share of an agent's classes that come from shared libraries; the rest are its own.
     const LIBRARY_SHARE_PERCENT: usize = 90;
-    /// Bytes of class names (JSON-quoted) per frame before a new one starts: below the
-    /// 1 MiB frame limit with room for the envelope.
-    const FRAME_BUDGET: usize = 900 * 1024;
+    /// Most bytes of class names (JSON-quoted) per frame by default: below the 1 MiB frame
+    /// limit with room for the envelope, i.e. as few frames as the protocol allows.
+    pub const DEFAULT_FRAME_KIB: usize = 900;
     /// The message type no appliance knows; its `error` reply marks the end of the storm.
     pub const SYNC_TYPE: &str = "fleet.sync";
 
@@ -320,7 +335,8 @@ mod workload {
 
     /// The `class_loads` frames of a profile's start-up state, ready to send (as `Bytes`, so
     /// thousands of agents share one copy), and how many class names they carry.
-    pub fn frames(p: usize, profile: &Profile) -> (Vec<Utf8Bytes>, usize) {
+    pub fn frames(p: usize, profile: &Profile, frame_kib: usize) -> (Vec<Utf8Bytes>, usize) {
+        let budget = frame_kib.clamp(1, DEFAULT_FRAME_KIB) * 1024;
         let mut artifacts = vec![Artifact {
             id: 0,
             location: "jrt:/".into(),
@@ -404,7 +420,7 @@ mod workload {
         }
         for (r, names) in sources {
             for name in names {
-                if in_batch == max_classes || bytes + name.len() + 3 > FRAME_BUDGET {
+                if in_batch == max_classes || bytes + name.len() + 3 > budget {
                     flush(&mut batch, false, &mut frames);
                     in_batch = 0;
                     bytes = 0;
@@ -596,7 +612,8 @@ mod client {
                 frames.push(Vec::new());
                 classes.push(0);
             } else {
-                let (f, c) = workload::frames(p, &workload::profile(p, opts.classes));
+                let (f, c) =
+                    workload::frames(p, &workload::profile(p, opts.classes), opts.frame_kib);
                 frames.push(f);
                 classes.push(c);
             }
@@ -939,7 +956,7 @@ mod client {
             return Err(format!("storm: the server answered {}", clip(&text)));
         }
         Ok(StormDone {
-            frames: frames.len() + 1,
+            frames: frames.len(),
             classes: ctx.classes[profile],
             bytes,
             sync_us: sent.elapsed().as_micros() as u64,
@@ -1252,12 +1269,12 @@ mod breakdown {
     }
 
     /// Prints ns per class-load event for each step, over `profiles` profiles.
-    pub fn run(profiles: usize, classes: usize) {
+    pub fn run(profiles: usize, classes: usize, frame_kib: usize, fleet_agents: usize) {
         let profiles = profiles.clamp(1, 16);
         let mut frames: Vec<Vec<Utf8Bytes>> = Vec::new();
         let mut events = 0;
         for p in 0..profiles {
-            let (f, n) = workload::frames(p, &workload::profile(p, classes));
+            let (f, n) = workload::frames(p, &workload::profile(p, classes), frame_kib);
             frames.push(f);
             events += n;
         }
@@ -1332,6 +1349,68 @@ mod breakdown {
         }
         let known = (thread_cpu_ns() - start) as f64 / again as f64;
 
+        // The same ingest from two threads at once into one registry (the appliance runs
+        // one tokio worker per core, and every frame takes the registry's write lock):
+        // CPU of both threads per event, names already interned.
+        let shared = Registry::new();
+        let warm = {
+            let mut n = 0u64;
+            for batch in &decoded {
+                n += 1;
+                let (kick, _) = mpsc::channel(1);
+                let (outbox, _) = mpsc::channel(1);
+                shared.register(summary(n, &hello), kick, outbox);
+                for frame in batch {
+                    let _ = shared.ingest(n, frame);
+                }
+            }
+            n
+        };
+        let cpu_ns: Vec<u64> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..2u64)
+                .map(|t| {
+                    let (shared, decoded, hello) = (&shared, &decoded, &hello);
+                    scope.spawn(move || {
+                        let start = thread_cpu_ns();
+                        let mut keep = Vec::new();
+                        for pass in 0..2u64 {
+                            for (k, batch) in decoded.iter().enumerate() {
+                                let session = warm + 1 + (t * 2 + pass) * 1_000 + k as u64;
+                                let (kick, kicked) = mpsc::channel(1);
+                                let (outbox, outgoing) = mpsc::channel(1);
+                                keep.push((kicked, outgoing));
+                                shared.register(summary(session, hello), kick, outbox);
+                                for frame in batch {
+                                    let _ = shared.ingest(session, frame);
+                                }
+                            }
+                        }
+                        thread_cpu_ns() - start
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(0)).collect()
+        });
+        let two_threads = cpu_ns.iter().sum::<u64>() as f64 / (4 * events) as f64;
+
+        // Registering a connection at fleet size: `Registry::register` looks at every live
+        // connection for an older one of the same instance.
+        let crowd = Registry::new();
+        let fleet = fleet_agents.max(1_000);
+        let mut last_tenth = 0u64;
+        for n in 0..fleet as u64 {
+            let mut h = hello.clone();
+            h.agent_id = format!("fleet-{n:05}");
+            let (kick, _) = mpsc::channel(1);
+            let (outbox, _) = mpsc::channel(1);
+            let start = thread_cpu_ns();
+            crowd.register(summary(n + 1, &h), kick, outbox);
+            if n >= fleet as u64 * 9 / 10 {
+                last_tenth += thread_cpu_ns() - start;
+            }
+        }
+        let register_us = last_tenth as f64 / 1_000.0 / (fleet - fleet * 9 / 10) as f64;
+
         // Replicas of the two per-name steps of `Registry::ingest` (registry.rs: the interner
         // `HashMap<Arc<str>, u32>` and the per-connection `seen: HashSet<(u32, u32)>`, both
         // with std's SipHash), to split its cost between them.
@@ -1399,6 +1478,13 @@ mod breakdown {
         println!("      of which: interner lookup, known name (replica) {lookup:8.0}");
         println!("        (the same lookup with an Fx-style hash:         {lookup_fx:8.0})");
         println!("      of which: seen-set insert, per agent (replica)  {seen:8.0}");
+        println!(
+            "    Registry::ingest, known names, 2 threads at once  {two_threads:8.0}  (CPU of both)"
+        );
+        println!(
+            "  Registry::register with {} agents connected: {register_us:.1} us CPU each (last tenth)",
+            fleet
+        );
         println!(
             "    (registry now holds {} agents, {} distinct names)",
             registry.len(),
@@ -1579,6 +1665,18 @@ mod orchestrate {
         Ok(mid)
     }
 
+    fn mem_available_mib() -> Option<u64> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(kib / 1024)
+    }
+
     fn free_port() -> Result<u16, String> {
         let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
         Ok(l.local_addr().map_err(|e| e.to_string())?.port())
@@ -1599,7 +1697,12 @@ mod orchestrate {
         log: PathBuf,
     }
 
-    fn start_appliance(bin: &Path, data: &Path, log: &Path) -> Result<Server, String> {
+    fn start_appliance(
+        bin: &Path,
+        data: &Path,
+        log: &Path,
+        env: &[String],
+    ) -> Result<Server, String> {
         let port = free_port()?;
         let out = std::fs::File::create(log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
@@ -1610,7 +1713,14 @@ mod orchestrate {
             "--listen".into(),
             format!("127.0.0.1:{port}"),
         ];
-        let child = with_raised_nofile(bin, &args)
+        let mut cmd = with_raised_nofile(bin, &args);
+        for pair in env {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("--appliance-env {pair:?}: expected KEY=VALUE"))?;
+            cmd.env(k, v);
+        }
+        let child = cmd
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -1699,6 +1809,8 @@ mod orchestrate {
         procs: Vec<Proc>,
         stdins: Vec<Option<ChildStdin>>,
         lines: std_mpsc::Receiver<(usize, String)>,
+        /// Stop the phase when the machine's available memory falls below this (MiB).
+        min_free_mib: u64,
     }
 
     struct Plan {
@@ -1709,6 +1821,8 @@ mod orchestrate {
         profiles: usize,
         connect_ms: u64,
         storm_concurrency: usize,
+        frame_kib: usize,
+        min_free_mib: u64,
         settle: Duration,
         key: String,
         /// Events a storm carries, for its deadline.
@@ -1757,6 +1871,8 @@ mod orchestrate {
                     plan.connect_ms.to_string(),
                     "--storm-concurrency".into(),
                     plan.storm_concurrency.to_string(),
+                    "--frame-kib".into(),
+                    plan.frame_kib.to_string(),
                     "--nonce".into(),
                     nonce.to_string(),
                 ];
@@ -1791,6 +1907,7 @@ mod orchestrate {
                 procs,
                 stdins,
                 lines,
+                min_free_mib: plan.min_free_mib,
             })
         }
 
@@ -1805,12 +1922,23 @@ mod orchestrate {
         fn collect(&mut self, phase: &str, deadline: Instant) -> Result<Vec<Value>, String> {
             let mut got: Vec<Option<Value>> = vec![None; self.procs.len()];
             while got.iter().any(Option::is_none) {
+                // Look at the machine's memory every second: a fleet too big for it stops
+                // here with a reason instead of waking the OOM killer.
                 let left = deadline.saturating_duration_since(Instant::now());
-                match self.lines.recv_timeout(left) {
+                if let Some(free) = mem_available_mib()
+                    && free < self.min_free_mib
+                {
+                    return Err(format!(
+                        "phase {phase}: stopped because the machine has only {free} MiB of memory available (--min-free-mib {})",
+                        self.min_free_mib
+                    ));
+                }
+                match self.lines.recv_timeout(left.min(Duration::from_secs(1))) {
                     Ok((p, line)) => match serde_json::from_str::<Value>(&line) {
                         Ok(v) if v["phase"] == phase => got[p] = Some(v),
                         _ => eprintln!("client {p}: {line}"),
                     },
+                    Err(std_mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => continue,
                     Err(_) => {
                         let missing: Vec<usize> =
                             (0..got.len()).filter(|p| got[*p].is_none()).collect();
@@ -2113,10 +2241,21 @@ mod orchestrate {
         std::fs::create_dir_all(&baseline_dir).map_err(|e| e.to_string())?;
 
         println!(
-            "fleet: {} agents in {processes} client processes, {} classes each over {profiles} profiles, {} run(s)",
-            opts.agents, opts.classes, opts.runs
+            "fleet: {} agents in {processes} client processes, {} classes each over {profiles} profiles in frames of at most {} KiB of names, {} run(s)",
+            opts.agents,
+            opts.classes,
+            opts.frame_kib.clamp(1, workload::DEFAULT_FRAME_KIB),
+            opts.runs
         );
-        println!("fleet: appliance {}", bin.display());
+        println!(
+            "fleet: appliance {}{}",
+            bin.display(),
+            if opts.appliance_env.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", opts.appliance_env.join(" "))
+            }
+        );
         let key = setup(&bin, &data, &tmp.path().join("setup.log"))?;
         let storm_events = if opts.classes == 0 {
             0
@@ -2131,6 +2270,8 @@ mod orchestrate {
             profiles,
             connect_ms,
             storm_concurrency: opts.storm_concurrency,
+            frame_kib: opts.frame_kib,
+            min_free_mib: opts.min_free_mib,
             settle,
             key,
             storm_events,
@@ -2159,6 +2300,7 @@ mod orchestrate {
                         &bin,
                         &data,
                         &tmp.path().join(format!("appliance-{run}.log")),
+                        &opts.appliance_env,
                     )?,
                     Kind::Baseline => start_baseline(&plan.exe, &baseline_dir)?,
                 };
@@ -2220,7 +2362,7 @@ mod orchestrate {
             );
         }
         if opts.classes > 0 {
-            breakdown::run(profiles, opts.classes);
+            breakdown::run(profiles, opts.classes, opts.frame_kib, opts.agents);
         }
         println!(
             "  hello_ack latency over all runs (appliance): p50 {:.1} ms, p99 {:.1} ms",
@@ -2274,7 +2416,7 @@ mod orchestrate {
     /// Once per bench: a data directory with a Company Admin, an API key and the Default
     /// pool's agent key, made the way an operator would (CLI, then REST).
     fn setup(bin: &Path, data: &Path, log: &Path) -> Result<String, String> {
-        let mut server = start_appliance(bin, data, log)?;
+        let mut server = start_appliance(bin, data, log, &[])?;
         let email = "fleet@example.org";
         let data_arg = data.display().to_string();
         let mut admin = Command::new(bin)
