@@ -68,13 +68,12 @@ pub fn asset(hash: &str, name: &str) -> Result<Response<Body>, Error> {
     Ok(r)
 }
 
-/// A navigation page: Getting Started is real; the others describe what they will do until
-/// their capability lands.
+/// A navigation page whose capability has not landed yet: it describes what it will do.
 pub fn page(call: &Call, id: NavId) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
     let state = &call.state;
-    let markup = framed(state, p, &call.path, |ctx| match id {
-        other => pages::planned::planned(ctx, nav::entry(other)),
+    let markup = framed(state, p, &call.path, |ctx| {
+        pages::planned::planned(ctx, nav::entry(id))
     });
     Ok(respond::html(200, markup))
 }

@@ -1,0 +1,2549 @@
+//! The simulated agent fleet (QUALITY.md P1 and P2): a load generator that speaks the real
+//! agent protocol (`agents/PROTOCOL.md`) to the real appliance binary, and the same traffic
+//! to a bare tokio-tungstenite TLS echo server as the same-run baseline.
+//!
+//! What one run does, once against the appliance and once against the baseline (alternating
+//! which goes first from run to run):
+//!
+//! 1. Starts the server on a free loopback port and samples it at rest.
+//! 2. **Connect storm**: several client processes (this executable again, `--client`), each
+//!    holding up to ~4,000 agents behind its own `127.0.0.x` source address, connect with
+//!    jitter: TCP, TLS trusting the server's certificate, the upgrade with the pool key,
+//!    `hello`, `hello_ack` (latency counted from `hello` sent to `hello_ack` read).
+//! 3. **Idle** (P1): after a settle time, the server's RSS (`VmRSS` of `/proc/<pid>/status`)
+//!    plus the kernel's TCP memory (`/proc/net/sockstat`, `TCP: ... mem` pages × 4096), minus
+//!    the same at rest, divided by the agents connected. Sampled before the class-load storm,
+//!    so that it is the cost of a connection; what the storm adds (class state, buffers kept
+//!    after big frames) is printed after it as RSS growth per agent.
+//! 4. **Class-load storm** (P2): every agent sends its start-up state as `class_loads` frames
+//!    (`initial`, `seq` 1, 2, ...; ≤ 20,000 classes and < 1 MiB per frame). The names come
+//!    from a fixed universe of library artifacts picked with a Zipf distribution, so most
+//!    JVMs share the popular libraries' names, plus a few application classes of their own;
+//!    each agent runs one of `--profiles` such draws. After its last frame each agent sends
+//!    a message of a type no appliance knows (`fleet.sync`) and waits for the `error` reply:
+//!    the appliance handles one connection's frames in order, so that reply proves every
+//!    frame before it was ingested (or refused, which shows up as an earlier `error` or a
+//!    close). The baseline echoes everything but `class_loads`, so the same wait works.
+//!    P2 = class names sent ÷ server CPU-seconds (utime + stime of `/proc/<pid>/stat`)
+//!    spent between the storm's start and the last reply.
+//! 5. **Disconnect**: every agent closes with 1000, then the server is stopped.
+//!
+//! Printed per run and as the median over `--runs`: KiB per agent and the ratio to the
+//! baseline (P1: ≤ 32 KiB and ≤ 1.5×), events per server CPU-second and the ratio to the
+//! baseline's raw frame rate (P2: ≥ 1,000,000 and ≥ 0.25×), CPU-seconds per phase, p50/p99
+//! `hello_ack` latency, failures by reason. Then an in-process breakdown runs the same
+//! frames through the appliance's own decode and registry code on one thread (`--breakdown`
+//! alone runs only that), to say which step spends the CPU the end-to-end figure counts.
+//!
+//! ```sh
+//! cargo build --release
+//! cargo bench --bench fleet -- --smoke          # 500 agents, 2,000 classes, 1 run; fails on loss
+//! cargo bench --bench fleet                     # 10,000 agents, 21,000 classes, 3 runs
+//! cargo bench --bench fleet -- --agents 4000 --classes 5000 --runs 3
+//! ```
+//!
+//! `LANTERN_BIN` names the appliance binary (default: the release build cargo made for this
+//! bench); `--appliance-env KEY=VALUE` measures a variant of it (`TOKIO_WORKER_THREADS=1`);
+//! `--frame-kib` makes the frames smaller than the protocol allows. Every wait has a
+//! deadline and every loop a bound: a stuck phase stops the bench with an error that names
+//! it (so does the machine running low on memory, `--min-free-mib`), and the servers and
+//! client processes are killed on the way out.
+// A benchmark is a measuring harness, not product code: a broken setup should stop it loudly.
+#![allow(clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, ExitCode, Stdio};
+use std::sync::{Arc, mpsc as std_mpsc};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use lantern::agents::protocol::{
+    AgentMessage, Artifact, ArtifactKind, ClassLoads, CoordinateSource, Coordinates, Hello, LIMITS,
+    Load, Runtime,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use serde_json::{Value, json};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio_rustls::client::TlsStream;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
+
+// ---------------------------------------------------------------------------------------------
+// Command line
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Parser, Debug, Clone)]
+#[command(about = "Simulated agent fleet against the real appliance (QUALITY.md P1, P2)")]
+struct Opts {
+    /// Agents in the fleet.
+    #[arg(long, default_value_t = 10_000)]
+    agents: usize,
+    /// Class names each agent sends in its start-up state (0: no class-load storm).
+    #[arg(long, default_value_t = 21_000)]
+    classes: usize,
+    /// Client processes (default: one per 4,000 agents, at least 2).
+    #[arg(long)]
+    processes: Option<usize>,
+    /// Runs; the figures printed last are their medians.
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// 500 agents, 2,000 classes, 1 run; exits non-zero if any agent misses its hello_ack
+    /// or any frame goes unprocessed.
+    #[arg(long)]
+    smoke: bool,
+    /// Connect storm: agents start over this many milliseconds (default: 2 ms per agent,
+    /// at least 2 s).
+    #[arg(long)]
+    connect_ms: Option<u64>,
+    /// Distinct application profiles (Zipf draws of libraries) the agents are spread over.
+    #[arg(long, default_value_t = 64)]
+    profiles: usize,
+    /// Agents of one client process sending their storm at the same time (bounds the
+    /// frames in flight, hence the memory of both sides).
+    #[arg(long, default_value_t = 16)]
+    storm_concurrency: usize,
+    /// Most KiB of class names per `class_loads` frame (at most 900: frames stay under the
+    /// 1 MiB limit).
+    #[arg(long, default_value_t = workload::DEFAULT_FRAME_KIB)]
+    frame_kib: usize,
+    /// An environment variable for the appliance only, e.g. `TOKIO_WORKER_THREADS=1` or
+    /// `LANTERN_LOG_LEVEL=warn`, to measure a variant (repeatable).
+    #[arg(long, value_name = "KEY=VALUE")]
+    appliance_env: Vec<String>,
+    /// Stop (with an error) when the machine's available memory falls below this many MiB.
+    #[arg(long, default_value_t = 2_048)]
+    min_free_mib: u64,
+    /// Seconds between the last hello_ack and the idle memory sample.
+    #[arg(long)]
+    settle_secs: Option<u64>,
+
+    /// Only the in-process breakdown of the appliance's per-event CPU (no servers).
+    #[arg(long)]
+    breakdown: bool,
+
+    /// Passed by `cargo bench`; ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+    /// Role: one client process of the fleet.
+    #[arg(long, hide = true)]
+    client: bool,
+    /// Role: the bare tokio-tungstenite TLS echo server (the baseline).
+    #[arg(long, hide = true)]
+    baseline_server: bool,
+    /// Client: the server to connect to.
+    #[arg(long, hide = true)]
+    target: Option<SocketAddr>,
+    /// Client: the source address of every socket.
+    #[arg(long, hide = true)]
+    source: Option<Ipv4Addr>,
+    /// Client: the certificate to trust; baseline server: where to write its own.
+    #[arg(long, hide = true)]
+    cert: Option<PathBuf>,
+    /// Client: fleet-wide number of its first agent.
+    #[arg(long, hide = true, default_value_t = 0)]
+    first: usize,
+    /// Client: how many agents it holds.
+    #[arg(long, hide = true, default_value_t = 0)]
+    count: usize,
+    /// Client: the server is the baseline (an echo of `hello` counts as its ack).
+    #[arg(long, hide = true)]
+    baseline: bool,
+    /// Client: tells this run's agent instances apart from the previous run's.
+    #[arg(long, hide = true, default_value = "0")]
+    nonce: String,
+}
+
+fn main() -> ExitCode {
+    let opts = Opts::parse();
+    if opts.client {
+        return client::main(&opts);
+    }
+    if opts.baseline_server {
+        return baseline::main(&opts);
+    }
+    if opts.breakdown {
+        let classes = if opts.smoke {
+            2_000
+        } else {
+            opts.classes.max(1)
+        };
+        breakdown::run(opts.profiles, classes, opts.frame_kib, opts.agents);
+        return ExitCode::SUCCESS;
+    }
+    match orchestrate::main(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fleet: FAILED: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the agents send: a universe of library artifacts and Zipf-drawn application profiles
+// ---------------------------------------------------------------------------------------------
+
+mod workload {
+    use super::*;
+
+    /// Library artifacts in the universe. Zipf with exponent 1 over 4,000 ranks makes the top
+    /// few dozen libraries part of nearly every profile and the tail rare, the way
+    /// spring-core and jackson are everywhere and a niche driver is not.
+    pub const LIBRARIES: usize = 4_000;
+    const ZIPF_EXPONENT: f64 = 1.0;
+    /// Share of an agent's classes that come from shared libraries; the rest are its own.
+    const LIBRARY_SHARE_PERCENT: usize = 90;
+    /// Most bytes of class names (JSON-quoted) per frame by default: below the 1 MiB frame
+    /// limit with room for the envelope, i.e. as few frames as the protocol allows.
+    pub const DEFAULT_FRAME_KIB: usize = 900;
+    /// The message type no appliance knows; its `error` reply marks the end of the storm.
+    pub const SYNC_TYPE: &str = "fleet.sync";
+
+    #[rustfmt::skip]
+    const PACKAGES: [&str; 12] = [
+        "core", "util", "internal", "io", "http", "config", "annotation", "impl", "spi",
+        "support", "json", "cache",
+    ];
+    #[rustfmt::skip]
+    const ADJECTIVES: [&str; 16] = [
+        "Abstract", "Default", "Simple", "Cached", "Lazy", "Async", "Composite", "Delegating",
+        "Standard", "Generic", "Concurrent", "Buffered", "Mutable", "Immutable", "Shared",
+        "Local",
+    ];
+    #[rustfmt::skip]
+    const NOUNS: [&str; 16] = [
+        "Factory", "Handler", "Builder", "Resolver", "Context", "Adapter", "Provider", "Registry",
+        "Parser", "Serializer", "Listener", "Manager", "Converter", "Executor", "Decoder",
+        "Filter",
+    ];
+
+    /// splitmix64: deterministic, so every client process derives the same profiles.
+    pub struct Rng(pub u64);
+    impl Rng {
+        pub fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        pub fn unit(&mut self) -> f64 {
+            (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        }
+        pub fn below(&mut self, n: u64) -> u64 {
+            if n == 0 { 0 } else { self.next_u64() % n }
+        }
+    }
+
+    /// How many classes library `lib` has: 20 to 1,519, fixed per library.
+    pub fn library_size(lib: usize) -> usize {
+        20 + (Rng(lib as u64 ^ 0x5EED).next_u64() % 1_500) as usize
+    }
+
+    /// The `i`-th class of library `lib` (~50 bytes, like real fully qualified names).
+    pub fn library_class(lib: usize, i: usize) -> String {
+        format!(
+            "org.vendor{}.lib{lib}.{}.{}{}{i}",
+            lib % 97,
+            PACKAGES[(i / 40) % PACKAGES.len()],
+            ADJECTIVES[(i / 16) % ADJECTIVES.len()],
+            NOUNS[i % NOUNS.len()]
+        )
+    }
+
+    /// The `i`-th class of profile `p`'s own application code.
+    pub fn app_class(p: usize, i: usize) -> String {
+        format!(
+            "com.acme.app{p}.{}.{}{}{i}",
+            PACKAGES[(i / 40) % PACKAGES.len()],
+            ADJECTIVES[(i / 16) % ADJECTIVES.len()],
+            NOUNS[i % NOUNS.len()]
+        )
+    }
+
+    /// One application as a JVM would report it: which libraries it loaded classes from
+    /// (and how many of each, always the library's first ones, since the same code paths
+    /// load the same classes) and how many classes of its own.
+    pub struct Profile {
+        pub libraries: Vec<(usize, usize)>,
+        pub app_classes: usize,
+    }
+
+    struct Zipf {
+        cdf: Vec<f64>,
+    }
+    impl Zipf {
+        fn new(n: usize, s: f64) -> Zipf {
+            let mut cdf = Vec::with_capacity(n);
+            let mut sum = 0.0;
+            for rank in 1..=n {
+                sum += 1.0 / (rank as f64).powf(s);
+                cdf.push(sum);
+            }
+            for c in &mut cdf {
+                *c /= sum;
+            }
+            Zipf { cdf }
+        }
+        fn sample(&self, u: f64) -> usize {
+            self.cdf.partition_point(|c| *c < u).min(self.cdf.len() - 1)
+        }
+    }
+
+    /// Profile `p` with `classes` class names in all.
+    pub fn profile(p: usize, classes: usize) -> Profile {
+        let zipf = Zipf::new(LIBRARIES, ZIPF_EXPONENT);
+        let mut rng = Rng(0xF1EE7 ^ (p as u64).wrapping_mul(0x1000_0001));
+        let mut remaining = classes * LIBRARY_SHARE_PERCENT / 100;
+        let mut chosen = vec![false; LIBRARIES];
+        let mut libraries = Vec::new();
+        // Drawing without replacement: a repeat is drawn again, at most this many times.
+        for _ in 0..200_000 {
+            if remaining == 0 {
+                break;
+            }
+            let lib = zipf.sample(rng.unit());
+            if chosen[lib] {
+                continue;
+            }
+            chosen[lib] = true;
+            let size = library_size(lib);
+            // A JVM loads 30 % to 99 % of a library it uses.
+            let loaded = (size * (30 + rng.below(70) as usize) / 100).clamp(1, remaining);
+            libraries.push((lib, loaded));
+            remaining -= loaded;
+        }
+        let from_libraries: usize = libraries.iter().map(|(_, n)| n).sum();
+        Profile {
+            libraries,
+            app_classes: classes - from_libraries,
+        }
+    }
+
+    /// The `class_loads` frames of a profile's start-up state, ready to send (as `Bytes`, so
+    /// thousands of agents share one copy), and how many class names they carry.
+    pub fn frames(p: usize, profile: &Profile, frame_kib: usize) -> (Vec<Utf8Bytes>, usize) {
+        let budget = frame_kib.clamp(1, DEFAULT_FRAME_KIB) * 1024;
+        let mut artifacts = vec![Artifact {
+            id: 0,
+            location: "jrt:/".into(),
+            kind: ArtifactKind::Runtime,
+            parent: None,
+            sha256: None,
+            coordinates: vec![Coordinates {
+                source: CoordinateSource::Runtime,
+                group: None,
+                name: "openjdk".into(),
+                version: Some("17.0.15".into()),
+            }],
+        }];
+        for (k, (lib, _)) in profile.libraries.iter().enumerate() {
+            let version = format!("{}.{}.{}", 1 + lib % 5, lib % 13, lib % 7);
+            artifacts.push(Artifact {
+                id: k as u32 + 1,
+                location: format!("/srv/app{p}/WEB-INF/lib/lib{lib}-{version}.jar"),
+                kind: ArtifactKind::Jar,
+                parent: None,
+                sha256: None,
+                coordinates: vec![Coordinates {
+                    source: CoordinateSource::PomProperties,
+                    group: Some(format!("org.vendor{}", lib % 97)),
+                    name: format!("lib{lib}"),
+                    version: Some(version),
+                }],
+            });
+        }
+        let app_ref = profile.libraries.len() as u32 + 1;
+        artifacts.push(Artifact {
+            id: app_ref,
+            location: format!("/srv/app{p}/WEB-INF/classes"),
+            kind: ArtifactKind::Directory,
+            parent: None,
+            sha256: None,
+            coordinates: Vec::new(),
+        });
+        let mut sources: Vec<(u32, Box<dyn Iterator<Item = String>>)> = Vec::new();
+        for (k, (lib, n)) in profile.libraries.iter().enumerate() {
+            let lib = *lib;
+            sources.push((
+                k as u32 + 1,
+                Box::new((0..*n).map(move |i| library_class(lib, i))),
+            ));
+        }
+        sources.push((
+            app_ref,
+            Box::new((0..profile.app_classes).map(move |i| app_class(p, i))),
+        ));
+
+        let max_classes = LIMITS.max_classes_per_batch as usize;
+        let mut frames = Vec::new();
+        let mut total = 0;
+        let mut batch = ClassLoads {
+            seq: 1,
+            initial: true,
+            initial_done: false,
+            artifacts,
+            loads: vec![Load {
+                artifact: 0,
+                classes: Vec::new(),
+                count: Some(1_500),
+            }],
+        };
+        let mut in_batch = 0usize;
+        let mut bytes = 0usize;
+        fn flush(batch: &mut ClassLoads, last: bool, frames: &mut Vec<Utf8Bytes>) {
+            batch.initial_done = last;
+            let text = serde_json::to_string(&AgentMessage::ClassLoads(batch.clone()))
+                .expect("class_loads serialises");
+            assert!(
+                text.len() < LIMITS.max_message_bytes as usize,
+                "generated frame of {} bytes is over the 1 MiB limit",
+                text.len()
+            );
+            frames.push(Utf8Bytes::from(text));
+            batch.seq += 1;
+            batch.artifacts.clear();
+            batch.loads.clear();
+        }
+        for (r, names) in sources {
+            for name in names {
+                if in_batch == max_classes || bytes + name.len() + 3 > budget {
+                    flush(&mut batch, false, &mut frames);
+                    in_batch = 0;
+                    bytes = 0;
+                }
+                bytes += name.len() + 3;
+                in_batch += 1;
+                total += 1;
+                match batch.loads.last_mut() {
+                    Some(load) if load.artifact == r => load.classes.push(name),
+                    _ => {
+                        bytes += 32;
+                        batch.loads.push(Load {
+                            artifact: r,
+                            classes: vec![name],
+                            count: None,
+                        });
+                    }
+                }
+            }
+        }
+        flush(&mut batch, true, &mut frames);
+        (frames, total)
+    }
+
+    /// Distinct class names over the first `profiles` profiles, and their bytes: what an
+    /// index of names would have to hold.
+    pub fn distinct_names(profiles: usize, classes: usize) -> (usize, usize) {
+        let mut widest: HashMap<usize, usize> = HashMap::new();
+        let (mut count, mut bytes) = (0, 0);
+        for p in 0..profiles {
+            let prof = profile(p, classes);
+            for (lib, n) in &prof.libraries {
+                let w = widest.entry(*lib).or_default();
+                *w = (*w).max(*n);
+            }
+            count += prof.app_classes;
+            bytes += (0..prof.app_classes)
+                .map(|i| app_class(p, i).len())
+                .sum::<usize>();
+        }
+        for (lib, n) in widest {
+            count += n;
+            bytes += (0..n).map(|i| library_class(lib, i).len()).sum::<usize>();
+        }
+        (count, bytes)
+    }
+
+    /// The `hello` of fleet agent `g`.
+    pub fn hello(g: usize, profile: usize, source: Ipv4Addr, nonce: &str) -> Utf8Bytes {
+        let hello = AgentMessage::Hello(Hello {
+            protocol: 1,
+            min_protocol: None,
+            agent_id: format!("fleet-{g:05}"),
+            instance_id: format!("{nonce}-{g}"),
+            runtime: Runtime {
+                name: "java".into(),
+                version: "17.0.15".into(),
+                vendor: Some("Eclipse Adoptium".into()),
+            },
+            agent_version: "0.1.0-fleet".into(),
+            display_name: format!("app{profile}-{g}"),
+            host: format!("sim-{source}"),
+            pid: 1_000 + g as u32,
+            tags: vec!["fleet".into(), format!("app{profile}")],
+            capabilities: vec!["class_loads".into()],
+        });
+        Utf8Bytes::from(serde_json::to_string(&hello).expect("hello serialises"))
+    }
+
+    pub fn sync(g: usize) -> Utf8Bytes {
+        Utf8Bytes::from(json!({"type": SYNC_TYPE, "agent": g}).to_string())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// TLS helpers shared by the roles
+// ---------------------------------------------------------------------------------------------
+
+fn tls_connector(cert_pem: &Path, alpn: Vec<Vec<u8>>) -> Result<TlsConnector, String> {
+    let pem = std::fs::read(cert_pem).map_err(|e| format!("{}: {e}", cert_pem.display()))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(&pem) {
+        let cert = cert.map_err(|e| format!("{}: {e}", cert_pem.display()))?;
+        roots.add(cert).map_err(|e| e.to_string())?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = alpn;
+    // Every simulated agent is its own JVM: a full handshake each, no shared ticket cache.
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role: one client process of the fleet
+// ---------------------------------------------------------------------------------------------
+
+mod client {
+    use super::*;
+
+    type Ws = WebSocketStream<TlsStream<TcpStream>>;
+
+    /// One step of opening a connection (TCP, TLS, upgrade, hello_ack) may take this long.
+    const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+    /// One frame may take this long to leave.
+    const SEND_TIMEOUT: Duration = Duration::from_secs(120);
+    /// Frames an agent reads while it waits for something, at most (pings, mostly).
+    const MAX_FRAMES_PER_WAIT: usize = 10_000;
+
+    /// What every agent task of this process shares.
+    struct Ctx {
+        target: SocketAddr,
+        source: Ipv4Addr,
+        tls: TlsConnector,
+        key: String,
+        baseline: bool,
+        connect_ms: u64,
+        nonce: String,
+        /// Per profile: its frames.
+        frames: Vec<Vec<Utf8Bytes>>,
+        /// Per profile: class names in its frames.
+        classes: Vec<usize>,
+        storm_slots: Arc<Semaphore>,
+        storm_deadline: std::sync::Mutex<Option<Instant>>,
+    }
+
+    /// Commands from the orchestrator, as a phase number every agent follows.
+    const IDLE: u8 = 0;
+    const STORM: u8 = 1;
+    const QUIT: u8 = 2;
+
+    #[derive(Debug)]
+    enum Report {
+        Ready(Result<(u64, u64), String>),
+        Storm(Result<StormDone, String>),
+        Done(Result<Option<String>, String>),
+    }
+
+    #[derive(Debug)]
+    struct StormDone {
+        frames: usize,
+        classes: usize,
+        bytes: usize,
+        sync_us: u64,
+    }
+
+    pub fn main(opts: &Opts) -> ExitCode {
+        let runtime = match tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("fleet client: no runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        match runtime.block_on(run(opts)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!(
+                    "fleet client {}: {e}",
+                    opts.source.map(|s| s.to_string()).unwrap_or_default()
+                );
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn emit(v: &Value) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{v}");
+        let _ = out.flush();
+    }
+
+    async fn run(opts: &Opts) -> Result<(), String> {
+        let target = opts.target.ok_or("--target missing")?;
+        let source = opts.source.ok_or("--source missing")?;
+        let cert = opts.cert.clone().ok_or("--cert missing")?;
+        let key = std::env::var("FLEET_POOL_KEY").map_err(|_| "FLEET_POOL_KEY missing")?;
+        let profiles = opts.profiles.clamp(1, opts.agents.max(1));
+        let (mut frames, mut classes) = (Vec::new(), Vec::new());
+        for p in 0..profiles {
+            if opts.classes == 0 {
+                frames.push(Vec::new());
+                classes.push(0);
+            } else {
+                let (f, c) =
+                    workload::frames(p, &workload::profile(p, opts.classes), opts.frame_kib);
+                frames.push(f);
+                classes.push(c);
+            }
+        }
+        let ctx = Arc::new(Ctx {
+            target,
+            source,
+            tls: tls_connector(&cert, vec![b"http/1.1".to_vec()])?,
+            key,
+            baseline: opts.baseline,
+            connect_ms: opts.connect_ms.unwrap_or(2_000),
+            nonce: opts.nonce.clone(),
+            frames,
+            classes,
+            storm_slots: Arc::new(Semaphore::new(opts.storm_concurrency.max(1))),
+            storm_deadline: std::sync::Mutex::new(None),
+        });
+
+        // Commands arrive as lines on stdin; end of input (the orchestrator is gone) = quit.
+        let (lines_tx, mut lines) = mpsc::channel::<String>(16);
+        std::thread::spawn(move || {
+            let stdin = std::io::stdin();
+            for line in stdin.lock().lines().take(64) {
+                let Ok(line) = line else { break };
+                if lines_tx.blocking_send(line).is_err() {
+                    return;
+                }
+            }
+            let _ = lines_tx.blocking_send("quit".into());
+        });
+
+        let (phase_tx, phase_rx) = watch::channel(IDLE);
+        let (report_tx, mut reports) = mpsc::unbounded_channel();
+        for k in 0..opts.count {
+            let g = opts.first + k;
+            tokio::spawn(agent(
+                Arc::clone(&ctx),
+                g,
+                g % profiles,
+                phase_rx.clone(),
+                report_tx.clone(),
+            ));
+        }
+        drop(report_tx);
+
+        // Connect storm.
+        let deadline = Instant::now()
+            + Duration::from_millis(ctx.connect_ms)
+            + STEP_TIMEOUT * 3
+            + Duration::from_secs(10);
+        let (mut ack_us, mut connect_us, mut failures) = (Vec::new(), Vec::new(), BTreeMap::new());
+        let mut ready = 0usize;
+        collect(&mut reports, opts.count, deadline, |r| {
+            let Report::Ready(r) = r else { return false };
+            match r {
+                Ok((ack, total)) => {
+                    ready += 1;
+                    ack_us.push(ack);
+                    connect_us.push(total);
+                }
+                Err(why) => *failures.entry(why).or_insert(0usize) += 1,
+            }
+            true
+        })
+        .await;
+        let missing = opts
+            .count
+            .saturating_sub(ready + failures.values().sum::<usize>());
+        if missing > 0 {
+            failures.insert("no answer within the connect deadline".into(), missing);
+        }
+        emit(&json!({"phase": "ready", "ok": ready, "failures": failures,
+                     "ack_us": ack_us, "connect_us": connect_us}));
+
+        // Then whatever the orchestrator asks, in order.
+        for _ in 0..8 {
+            let line = tokio::time::timeout(Duration::from_secs(6 * 3600), lines.recv())
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_else(|| "quit".into());
+            let mut words = line.split_whitespace();
+            match words.next() {
+                Some("storm") => {
+                    let secs: u64 = words.next().and_then(|s| s.parse().ok()).unwrap_or(600);
+                    let deadline = Instant::now() + Duration::from_secs(secs);
+                    if let Ok(mut d) = ctx.storm_deadline.lock() {
+                        *d = Some(deadline);
+                    }
+                    let _ = phase_tx.send(STORM);
+                    let (mut ok, mut failures) = (0usize, BTreeMap::new());
+                    let (mut frames, mut classes, mut bytes, mut sync_us) = (0, 0, 0, Vec::new());
+                    collect(
+                        &mut reports,
+                        ready,
+                        deadline + Duration::from_secs(5),
+                        |r| {
+                            let Report::Storm(r) = r else { return false };
+                            match r {
+                                Ok(s) => {
+                                    ok += 1;
+                                    frames += s.frames;
+                                    classes += s.classes;
+                                    bytes += s.bytes;
+                                    sync_us.push(s.sync_us);
+                                }
+                                Err(why) => *failures.entry(why).or_insert(0usize) += 1,
+                            }
+                            true
+                        },
+                    )
+                    .await;
+                    let missing = ready.saturating_sub(ok + failures.values().sum::<usize>());
+                    if missing > 0 {
+                        failures.insert("storm: no answer within the deadline".into(), missing);
+                    }
+                    emit(&json!({"phase": "storm", "ok": ok, "failures": failures,
+                                 "frames": frames, "classes": classes, "bytes": bytes,
+                                 "sync_us": sync_us}));
+                }
+                Some("quit") => {
+                    let _ = phase_tx.send(QUIT);
+                    let (mut ok, mut failures, mut notes) =
+                        (0usize, BTreeMap::new(), BTreeMap::new());
+                    collect(
+                        &mut reports,
+                        ready,
+                        Instant::now() + Duration::from_secs(20),
+                        |r| {
+                            let Report::Done(r) = r else { return false };
+                            match r {
+                                Ok(None) => ok += 1,
+                                Ok(Some(note)) => {
+                                    ok += 1;
+                                    *notes.entry(note).or_insert(0usize) += 1;
+                                }
+                                Err(why) => *failures.entry(why).or_insert(0usize) += 1,
+                            }
+                            true
+                        },
+                    )
+                    .await;
+                    emit(&json!({"phase": "done", "ok": ok, "failures": failures, "notes": notes}));
+                    return Ok(());
+                }
+                other => return Err(format!("unknown command {other:?}")),
+            }
+        }
+        Err("too many commands".into())
+    }
+
+    /// Takes reports until `take` has counted `n` of them or `deadline` passed; `take`
+    /// answers whether a report belongs to the phase (a late one of the previous phase does
+    /// not).
+    async fn collect(
+        reports: &mut mpsc::UnboundedReceiver<Report>,
+        n: usize,
+        deadline: Instant,
+        mut take: impl FnMut(Report) -> bool,
+    ) {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let mut counted = 0;
+        for _ in 0..n.saturating_mul(3) {
+            if counted == n {
+                return;
+            }
+            match tokio::time::timeout_at(deadline, reports.recv()).await {
+                Ok(Some(r)) => counted += usize::from(take(r)),
+                Ok(None) | Err(_) => return,
+            }
+        }
+    }
+
+    /// One simulated agent, from its jittered start to its close. It sends exactly one
+    /// report per phase it takes part in, so the process can count the missing ones.
+    async fn agent(
+        ctx: Arc<Ctx>,
+        g: usize,
+        profile: usize,
+        mut phase: watch::Receiver<u8>,
+        reports: mpsc::UnboundedSender<Report>,
+    ) {
+        let jitter = workload::Rng(g as u64 ^ 0x1177).below(ctx.connect_ms.max(1));
+        tokio::time::sleep(Duration::from_millis(jitter)).await;
+        let opened = open(&ctx, g, profile).await;
+        let mut ws = match opened {
+            Ok((ws, ack, total)) => {
+                let _ = reports.send(Report::Ready(Ok((ack, total))));
+                ws
+            }
+            Err(why) => {
+                let _ = reports.send(Report::Ready(Err(why)));
+                return;
+            }
+        };
+        // A connection that broke while idle is reported in each later phase, in order, so
+        // that the process counts one report per agent per phase.
+        let mut broken = wait_for(&mut ws, &mut phase, STORM).await.err();
+        if broken.is_some() {
+            let _ = wait_phase(&mut phase, STORM).await;
+        }
+        if *phase.borrow() == STORM {
+            let outcome = match broken.clone() {
+                Some(why) => Err(why),
+                None => storm(&ctx, &mut ws, g, profile).await,
+            };
+            if let Err(why) = &outcome {
+                broken.get_or_insert_with(|| why.clone());
+            }
+            let _ = reports.send(Report::Storm(outcome));
+            if broken.is_none() {
+                broken = wait_for(&mut ws, &mut phase, QUIT).await.err();
+            } else {
+                let _ = wait_phase(&mut phase, QUIT).await;
+            }
+        }
+        let done = match broken {
+            Some(why) => Err(why),
+            None => close(&mut ws).await,
+        };
+        let _ = reports.send(Report::Done(done));
+    }
+
+    async fn open(ctx: &Ctx, g: usize, profile: usize) -> Result<(Ws, u64, u64), String> {
+        let started = Instant::now();
+        let socket = TcpSocket::new_v4().map_err(|e| format!("socket: {:?}", e.kind()))?;
+        let _ = socket.set_reuseaddr(true);
+        socket
+            .bind(SocketAddr::new(IpAddr::V4(ctx.source), 0))
+            .map_err(|e| format!("bind {}: {:?}", ctx.source, e.kind()))?;
+        let tcp = tokio::time::timeout(STEP_TIMEOUT, socket.connect(ctx.target))
+            .await
+            .map_err(|_| "connect: timeout".to_string())?
+            .map_err(|e| format!("connect: {:?}", e.kind()))?;
+        let _ = tcp.set_nodelay(true);
+        let tls = tokio::time::timeout(
+            STEP_TIMEOUT,
+            ctx.tls
+                .connect(ServerName::IpAddress(ctx.target.ip().into()), tcp),
+        )
+        .await
+        .map_err(|_| "tls: timeout".to_string())?
+        .map_err(|e| format!("tls: {e}"))?;
+        let mut req = format!("wss://{}/agent/v1", ctx.target)
+            .into_client_request()
+            .map_err(|e| format!("request: {e}"))?;
+        let auth = format!("Bearer {}", ctx.key)
+            .parse()
+            .map_err(|_| "the pool key is not a header value".to_string())?;
+        req.headers_mut().insert("authorization", auth);
+        let config = lantern::agents::gateway::websocket_config();
+        let upgraded = tokio::time::timeout(
+            STEP_TIMEOUT,
+            tokio_tungstenite::client_async_with_config(req, tls, Some(config)),
+        )
+        .await
+        .map_err(|_| "upgrade: timeout".to_string())?;
+        let mut ws = match upgraded {
+            Ok((ws, _)) => ws,
+            Err(tungstenite::Error::Http(resp)) => {
+                return Err(format!("upgrade: HTTP {}", resp.status().as_u16()));
+            }
+            Err(e) => return Err(format!("upgrade: {e}")),
+        };
+        let hello = workload::hello(g, profile, ctx.source, &ctx.nonce);
+        send(&mut ws, Message::Text(hello.clone()), STEP_TIMEOUT).await?;
+        let sent = Instant::now();
+        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
+        let text = next_text(&mut ws, deadline)
+            .await
+            .map_err(|e| format!("hello: {e}"))?;
+        let acked = if ctx.baseline {
+            text == hello.as_str()
+        } else {
+            text.starts_with("{\"type\":\"hello_ack\"")
+        };
+        if !acked {
+            return Err(format!("hello: answered {}", clip(&text)));
+        }
+        let ack_us = sent.elapsed().as_micros() as u64;
+        Ok((ws, ack_us, started.elapsed().as_micros() as u64))
+    }
+
+    /// Sends this agent's start-up state, then `fleet.sync`, and waits for the answer that
+    /// proves the server has handled every frame before it.
+    async fn storm(ctx: &Ctx, ws: &mut Ws, g: usize, profile: usize) -> Result<StormDone, String> {
+        let deadline = ctx
+            .storm_deadline
+            .lock()
+            .ok()
+            .and_then(|d| *d)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(600));
+        let deadline = tokio::time::Instant::from_std(deadline);
+        // Wait for a sending slot, answering pings meanwhile: an agent that stops reading
+        // for 90 s is closed by the appliance as idle.
+        let slot = Arc::clone(&ctx.storm_slots).acquire_owned();
+        tokio::pin!(slot);
+        let mut permit = None;
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            tokio::select! {
+                p = &mut slot => {
+                    permit = Some(p.map_err(|_| "storm: slots closed".to_string())?);
+                    break;
+                }
+                frame = ws.next() => {
+                    idle_frame(frame).map_err(|e| format!("storm: {e} while waiting to send"))?;
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err("storm: no sending slot before the deadline".into());
+                }
+            }
+        }
+        let Some(permit) = permit else {
+            return Err("storm: too many frames while waiting to send".into());
+        };
+        let frames = &ctx.frames[profile];
+        let mut bytes = 0;
+        for frame in frames {
+            bytes += frame.len();
+            send(ws, Message::Text(frame.clone()), SEND_TIMEOUT)
+                .await
+                .map_err(|e| format!("storm: {e}"))?;
+        }
+        let sync = workload::sync(g);
+        send(ws, Message::Text(sync.clone()), SEND_TIMEOUT)
+            .await
+            .map_err(|e| format!("storm: {e}"))?;
+        drop(permit);
+        let sent = Instant::now();
+        let text = next_text(ws, deadline)
+            .await
+            .map_err(|e| format!("storm: {e} while waiting for the sync reply"))?;
+        let synced = if ctx.baseline {
+            text == sync.as_str()
+        } else {
+            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+            v["type"] == "error" && v["code"] == "unknown_type" && v["about"] == workload::SYNC_TYPE
+        };
+        if !synced {
+            return Err(format!("storm: the server answered {}", clip(&text)));
+        }
+        Ok(StormDone {
+            frames: frames.len(),
+            classes: ctx.classes[profile],
+            bytes,
+            sync_us: sent.elapsed().as_micros() as u64,
+        })
+    }
+
+    /// Polls the connection (answering pings) until the phase reaches `want`.
+    async fn wait_for(
+        ws: &mut Ws,
+        phase: &mut watch::Receiver<u8>,
+        want: u8,
+    ) -> Result<(), String> {
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            if *phase.borrow_and_update() >= want {
+                return Ok(());
+            }
+            tokio::select! {
+                changed = phase.changed() => {
+                    if changed.is_err() {
+                        return Err("the client process is ending".into());
+                    }
+                }
+                frame = ws.next() => idle_frame(frame)?,
+            }
+        }
+        Err("too many frames while idle".into())
+    }
+
+    /// Waits for the phase without a connection to poll.
+    async fn wait_phase(phase: &mut watch::Receiver<u8>, want: u8) -> Result<(), String> {
+        phase
+            .wait_for(|p| *p >= want)
+            .await
+            .map(|_| ())
+            .map_err(|_| "the client process is ending".to_string())
+    }
+
+    /// A frame that arrived while the agent had nothing to say: pings are fine (tungstenite
+    /// queues the pong and sends it on the next poll), anything else is a failure.
+    fn idle_frame(frame: Option<Result<Message, tungstenite::Error>>) -> Result<(), String> {
+        match frame {
+            None => Err("connection ended while idle".into()),
+            Some(Err(e)) => Err(format!("read error while idle: {}", short_error(&e))),
+            Some(Ok(Message::Close(f))) => Err(format!(
+                "closed by the server while idle: {}",
+                f.map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                    .unwrap_or_default()
+            )),
+            Some(Ok(Message::Text(t))) => Err(format!("unexpected frame while idle: {}", clip(&t))),
+            Some(Ok(_)) => Ok(()),
+        }
+    }
+
+    /// The next text frame before `deadline`; pings and pongs are skipped.
+    async fn next_text(ws: &mut Ws, deadline: tokio::time::Instant) -> Result<String, String> {
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            let frame = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .map_err(|_| "no answer before the deadline".to_string())?;
+            match frame {
+                None => return Err("connection ended".into()),
+                Some(Err(e)) => return Err(format!("read error: {}", short_error(&e))),
+                Some(Ok(Message::Text(t))) => return Ok(t.as_str().to_string()),
+                Some(Ok(Message::Close(f))) => {
+                    return Err(format!(
+                        "closed by the server: {}",
+                        f.map(|f| format!("{} {}", u16::from(f.code), f.reason))
+                            .unwrap_or_default()
+                    ));
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+        Err("too many frames without text".into())
+    }
+
+    async fn send(ws: &mut Ws, message: Message, limit: Duration) -> Result<(), String> {
+        tokio::time::timeout(limit, ws.send(message))
+            .await
+            .map_err(|_| "send timed out".to_string())?
+            .map_err(|e| format!("send failed: {}", short_error(&e)))
+    }
+
+    /// Closes with 1000 and waits briefly for the server's close. `Ok(Some(note))`: the
+    /// connection ended without the close reply RFC 6455 asks for. Nothing is lost by that
+    /// (the agent is leaving), so it is reported as a note, not a failure.
+    async fn close(ws: &mut Ws) -> Result<Option<String>, String> {
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "fleet done".into(),
+        };
+        send(ws, Message::Close(Some(frame)), Duration::from_secs(5)).await?;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        let dropped = "close: the server dropped the connection without a close reply";
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            match tokio::time::timeout_at(deadline, ws.next()).await {
+                Err(_) => return Err("close: no close reply within 5 s".into()),
+                Ok(Some(Ok(Message::Close(_)))) => return Ok(None),
+                Ok(None) | Ok(Some(Err(tungstenite::Error::ConnectionClosed))) => {
+                    return Ok(Some(dropped.into()));
+                }
+                Ok(Some(Err(tungstenite::Error::Io(e))))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    return Ok(Some(dropped.into()));
+                }
+                Ok(Some(Err(e))) => return Err(format!("close: {}", short_error(&e))),
+                Ok(Some(Ok(_))) => continue,
+            }
+        }
+        Err("close: too many frames".into())
+    }
+
+    /// An error as a short, countable reason (no addresses or byte offsets).
+    fn short_error(e: &tungstenite::Error) -> String {
+        match e {
+            tungstenite::Error::Io(io) => format!("io {:?}", io.kind()),
+            tungstenite::Error::Protocol(p) => format!("protocol {p}"),
+            other => other.to_string(),
+        }
+    }
+
+    fn clip(s: &str) -> String {
+        s.chars().take(160).collect()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role: the baseline, a bare tokio-tungstenite TLS echo server with default settings
+// ---------------------------------------------------------------------------------------------
+
+mod baseline {
+    use super::*;
+
+    /// A connection that says nothing for this long is dropped (the fleet never idles
+    /// that long; the bound keeps a forgotten connection from living forever).
+    const IDLE_LIMIT: Duration = Duration::from_secs(3_600);
+    const MAX_CONNECTIONS: usize = 1_000_000;
+
+    pub fn main(opts: &Opts) -> ExitCode {
+        match run(opts) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("fleet baseline server: {e}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+
+    fn run(opts: &Opts) -> Result<(), String> {
+        let dir = opts.cert.clone().ok_or("--cert (a directory) missing")?;
+        // The same kind of certificate the appliance makes for itself (ECDSA P-256).
+        let (cert_pem, key_pem) =
+            lantern::tls::generate_self_signed("localhost", &[IpAddr::V4(Ipv4Addr::LOCALHOST)])
+                .map_err(|e| e.to_string())?;
+        std::fs::write(dir.join("cert.pem"), &cert_pem).map_err(|e| e.to_string())?;
+        let certs = CertificateDer::pem_slice_iter(cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).map_err(|e| e.to_string())?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| e.to_string())?
+            .with_no_client_auth()
+            .with_single_cert(certs, key)
+            .map_err(|e| e.to_string())?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        // The same runtime shape as the appliance's: multi-threaded, one worker per core.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                .await
+                .map_err(|e| e.to_string())?;
+            let addr = listener.local_addr().map_err(|e| e.to_string())?;
+            println!("listening {addr}");
+            let _ = std::io::stdout().flush();
+            // The orchestrator closes our stdin to stop us (and kills us if that fails).
+            let (eof_tx, mut eof) = mpsc::channel::<()>(1);
+            std::thread::spawn(move || {
+                let mut sink = Vec::new();
+                let _ = std::io::stdin().take(1 << 16).read_to_end(&mut sink);
+                let _ = eof_tx.blocking_send(());
+            });
+            for _ in 0..MAX_CONNECTIONS {
+                let (tcp, _) = tokio::select! {
+                    r = listener.accept() => match r {
+                        Ok(pair) => pair,
+                        Err(_) => {
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            continue;
+                        }
+                    },
+                    _ = eof.recv() => return Ok(()),
+                };
+                let _ = tcp.set_nodelay(true);
+                tokio::spawn(serve(acceptor.clone(), tcp));
+            }
+            Ok(())
+        })
+    }
+
+    /// Echoes every text frame but `class_loads`, which it only reads: that is the least a
+    /// server must do with a batch (TLS, websocket framing, UTF-8 check).
+    async fn serve(acceptor: TlsAcceptor, tcp: TcpStream) {
+        let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+        else {
+            return;
+        };
+        let Ok(Ok(mut ws)) = tokio::time::timeout(
+            Duration::from_secs(10),
+            tokio_tungstenite::accept_async(tls),
+        )
+        .await
+        else {
+            return;
+        };
+        loop {
+            let Ok(Some(Ok(message))) = tokio::time::timeout(IDLE_LIMIT, ws.next()).await else {
+                return;
+            };
+            match message {
+                Message::Text(t) if !t.as_str().starts_with("{\"type\":\"class_loads\"") => {
+                    let Ok(()) = ws.send(Message::Text(t)).await else {
+                        return;
+                    };
+                }
+                Message::Close(_) => {
+                    // tungstenite has queued the close reply; it leaves on a flush.
+                    let _ = tokio::time::timeout(Duration::from_secs(2), ws.flush()).await;
+                    return;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// In-process breakdown: where the appliance's per-event CPU goes
+// ---------------------------------------------------------------------------------------------
+
+/// The storm's frames through the appliance's own code, one step at a time, on this thread:
+/// the fleet run says how much CPU an event costs the appliance end to end; this says which
+/// step spends it. Variants of the decode step (a bare JSON scan, the struct without its
+/// enum tag) show what the gateway's decode costs above the least it has to do.
+mod breakdown {
+    use super::*;
+    use lantern::agents::protocol;
+    use lantern::agents::registry::{AgentSummary, Registry};
+
+    /// rustc's FxHasher (multiply and rotate), for the variant above; not DoS-resistant.
+    #[derive(Default)]
+    struct FxHasher(u64);
+    impl std::hash::Hasher for FxHasher {
+        fn write(&mut self, bytes: &[u8]) {
+            for chunk in bytes.chunks(8) {
+                let mut word = [0u8; 8];
+                word[..chunk.len()].copy_from_slice(chunk);
+                self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                    .wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+            }
+        }
+        fn finish(&self) -> u64 {
+            self.0
+        }
+    }
+
+    /// CPU time of the calling thread in nanoseconds (first field of its schedstat).
+    fn thread_cpu_ns() -> u64 {
+        std::fs::read_to_string("/proc/thread-self/schedstat")
+            .ok()
+            .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
+            .unwrap_or(0)
+    }
+
+    /// Runs `pass` until it has used 0.3 CPU-s (at most 50 times); answers ns per event.
+    fn per_event(events_per_pass: usize, mut pass: impl FnMut()) -> f64 {
+        let start = thread_cpu_ns();
+        let mut passes = 0u64;
+        while passes < 50 && (passes == 0 || thread_cpu_ns() - start < 300_000_000) {
+            pass();
+            passes += 1;
+        }
+        (thread_cpu_ns() - start) as f64 / (passes as f64 * events_per_pass as f64)
+    }
+
+    fn summary(session: u64, hello: &Hello) -> AgentSummary {
+        AgentSummary {
+            session,
+            session_id: format!("{session:016x}"),
+            hello: hello.clone(),
+            pool_id: "default".into(),
+            pool_name: "Default".into(),
+            peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000)),
+            protocol: 1,
+            connected_ms: 0,
+            last_heartbeat_ms: 0,
+            classes_loaded: 0,
+            artifacts: 0,
+            initial_done: false,
+            stats: None,
+        }
+    }
+
+    /// Prints ns per class-load event for each step, over `profiles` profiles.
+    pub fn run(profiles: usize, classes: usize, frame_kib: usize, fleet_agents: usize) {
+        let profiles = profiles.clamp(1, 16);
+        let mut frames: Vec<Vec<Utf8Bytes>> = Vec::new();
+        let mut events = 0;
+        for p in 0..profiles {
+            let (f, n) = workload::frames(p, &workload::profile(p, classes), frame_kib);
+            frames.push(f);
+            events += n;
+        }
+        let all: Vec<&Utf8Bytes> = frames.iter().flatten().collect();
+        let decoded: Vec<Vec<ClassLoads>> = frames
+            .iter()
+            .map(|fs| {
+                fs.iter()
+                    .map(|f| match protocol::decode(f.as_str()) {
+                        Ok(AgentMessage::ClassLoads(c)) => c,
+                        other => panic!("a generated frame does not decode: {other:?}"),
+                    })
+                    .collect()
+            })
+            .collect();
+        let untagged: Vec<String> = decoded
+            .iter()
+            .flatten()
+            .map(|c| serde_json::to_string(c).expect("serialises"))
+            .collect();
+
+        let scan = per_event(events, || {
+            for f in &all {
+                std::hint::black_box(
+                    serde_json::from_str::<serde::de::IgnoredAny>(f.as_str()).is_ok(),
+                );
+            }
+        });
+        let direct = per_event(events, || {
+            for f in &untagged {
+                std::hint::black_box(serde_json::from_str::<ClassLoads>(f).is_ok());
+            }
+        });
+        let decode = per_event(events, || {
+            for f in &all {
+                std::hint::black_box(protocol::decode(f.as_str()).is_ok());
+            }
+        });
+
+        // Ingest: the first agent of each profile brings names the registry has not seen;
+        // later agents of the same profile bring only known names, as in a real fleet.
+        let hello: Hello =
+            match protocol::decode(workload::hello(0, 0, Ipv4Addr::LOCALHOST, "b").as_str()) {
+                Ok(AgentMessage::Hello(h)) => h,
+                other => panic!("the generated hello does not decode: {other:?}"),
+            };
+        let registry = Registry::new();
+        let mut channels = Vec::new();
+        let mut session = 0u64;
+        let mut ingest_pass = |registry: &Registry| {
+            for batch in &decoded {
+                session += 1;
+                let (kick, kicked) = mpsc::channel(1);
+                let (outbox, outgoing) = mpsc::channel(1);
+                channels.push((kicked, outgoing));
+                registry.register(summary(session, &hello), kick, outbox);
+                for frame in batch {
+                    registry
+                        .ingest(session, frame)
+                        .expect("a generated frame is accepted");
+                }
+            }
+        };
+        let start = thread_cpu_ns();
+        ingest_pass(&registry);
+        let first = (thread_cpu_ns() - start) as f64 / events as f64;
+        let start = thread_cpu_ns();
+        let mut again = 0;
+        for _ in 0..4 {
+            ingest_pass(&registry);
+            again += events;
+        }
+        let known = (thread_cpu_ns() - start) as f64 / again as f64;
+
+        // The same ingest from two threads at once into one registry (the appliance runs
+        // one tokio worker per core, and every frame takes the registry's write lock):
+        // CPU of both threads per event, names already interned.
+        let shared = Registry::new();
+        let warm = {
+            let mut n = 0u64;
+            for batch in &decoded {
+                n += 1;
+                let (kick, _) = mpsc::channel(1);
+                let (outbox, _) = mpsc::channel(1);
+                shared.register(summary(n, &hello), kick, outbox);
+                for frame in batch {
+                    let _ = shared.ingest(n, frame);
+                }
+            }
+            n
+        };
+        let cpu_ns: Vec<u64> = std::thread::scope(|scope| {
+            let workers: Vec<_> = (0..2u64)
+                .map(|t| {
+                    let (shared, decoded, hello) = (&shared, &decoded, &hello);
+                    scope.spawn(move || {
+                        let start = thread_cpu_ns();
+                        let mut keep = Vec::new();
+                        for pass in 0..2u64 {
+                            for (k, batch) in decoded.iter().enumerate() {
+                                let session = warm + 1 + (t * 2 + pass) * 1_000 + k as u64;
+                                let (kick, kicked) = mpsc::channel(1);
+                                let (outbox, outgoing) = mpsc::channel(1);
+                                keep.push((kicked, outgoing));
+                                shared.register(summary(session, hello), kick, outbox);
+                                for frame in batch {
+                                    let _ = shared.ingest(session, frame);
+                                }
+                            }
+                        }
+                        thread_cpu_ns() - start
+                    })
+                })
+                .collect();
+            workers.into_iter().map(|w| w.join().unwrap_or(0)).collect()
+        });
+        let two_threads = cpu_ns.iter().sum::<u64>() as f64 / (4 * events) as f64;
+
+        // Registering a connection at fleet size: `Registry::register` looks at every live
+        // connection for an older one of the same instance.
+        let crowd = Registry::new();
+        let fleet = fleet_agents.max(1_000);
+        let mut last_tenth = 0u64;
+        for n in 0..fleet as u64 {
+            let mut h = hello.clone();
+            h.agent_id = format!("fleet-{n:05}");
+            let (kick, _) = mpsc::channel(1);
+            let (outbox, _) = mpsc::channel(1);
+            let start = thread_cpu_ns();
+            crowd.register(summary(n + 1, &h), kick, outbox);
+            if n >= fleet as u64 * 9 / 10 {
+                last_tenth += thread_cpu_ns() - start;
+            }
+        }
+        let register_us = last_tenth as f64 / 1_000.0 / (fleet - fleet * 9 / 10) as f64;
+
+        // Replicas of the two per-name steps of `Registry::ingest` (registry.rs: the interner
+        // `HashMap<Arc<str>, u32>` and the per-connection `seen: HashSet<(u32, u32)>`, both
+        // with std's SipHash), to split its cost between them.
+        let names: Vec<(u32, &str)> = decoded
+            .iter()
+            .flatten()
+            .flat_map(|c| c.loads.iter())
+            .flat_map(|l| l.classes.iter().map(move |n| (l.artifact, n.as_str())))
+            .collect();
+        let mut interner: HashMap<Arc<str>, u32> = HashMap::new();
+        for (_, n) in &names {
+            let next = interner.len() as u32;
+            interner.entry(Arc::from(*n)).or_insert(next);
+        }
+        let lookup = per_event(events, || {
+            for (_, n) in &names {
+                std::hint::black_box(interner.get(*n));
+            }
+        });
+        // The same table with a cheap multiplicative hash instead of SipHash: tells the
+        // hashing from the memory traffic.
+        let mut fx: HashMap<Arc<str>, u32, std::hash::BuildHasherDefault<FxHasher>> =
+            HashMap::default();
+        for (_, n) in &names {
+            let next = fx.len() as u32;
+            fx.entry(Arc::from(*n)).or_insert(next);
+        }
+        let lookup_fx = per_event(events, || {
+            for (_, n) in &names {
+                std::hint::black_box(fx.get(*n));
+            }
+        });
+        let ids: Vec<Vec<(u32, u32)>> = decoded
+            .iter()
+            .map(|batch| {
+                batch
+                    .iter()
+                    .flat_map(|c| c.loads.iter())
+                    .flat_map(|l| {
+                        l.classes
+                            .iter()
+                            .map(|n| (l.artifact, interner.get(n.as_str()).copied().unwrap_or(0)))
+                    })
+                    .collect()
+            })
+            .collect();
+        let seen = per_event(events, || {
+            for agent in &ids {
+                let mut seen = std::collections::HashSet::new();
+                for id in agent {
+                    seen.insert(*id);
+                }
+                std::hint::black_box(seen.len());
+            }
+        });
+
+        println!(
+            "  in-process breakdown, one thread, ns per class-load event ({events} events over {profiles} profiles):"
+        );
+        println!("    JSON scan only (serde IgnoredAny)             {scan:8.0}");
+        println!("    ClassLoads struct, no enum tag (serde_json)   {direct:8.0}");
+        println!("    protocol::decode (what the gateway calls)      {decode:8.0}");
+        println!("    Registry::ingest, names new to the registry    {first:8.0}");
+        println!("    Registry::ingest, names already interned       {known:8.0}");
+        println!("      of which: interner lookup, known name (replica) {lookup:8.0}");
+        println!("        (the same lookup with an Fx-style hash:         {lookup_fx:8.0})");
+        println!("      of which: seen-set insert, per agent (replica)  {seen:8.0}");
+        println!(
+            "    Registry::ingest, known names, 2 threads at once  {two_threads:8.0}  (CPU of both)"
+        );
+        println!(
+            "  Registry::register with {} agents connected: {register_us:.1} us CPU each (last tenth)",
+            fleet
+        );
+        println!(
+            "    (registry now holds {} agents, {} distinct names)",
+            registry.len(),
+            registry.distinct_names()
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Role: the orchestrator
+// ---------------------------------------------------------------------------------------------
+
+mod orchestrate {
+    use super::*;
+
+    /// Agents one client process holds by default.
+    const AGENTS_PER_PROCESS: usize = 4_000;
+    /// File descriptors a process needs beyond its sockets (runtime, store, logs, pipes).
+    const FD_MARGIN: usize = 256;
+
+    #[derive(Clone, Copy, PartialEq, Eq, Debug)]
+    pub enum Kind {
+        Appliance,
+        Baseline,
+    }
+
+    impl Kind {
+        fn name(self) -> &'static str {
+            match self {
+                Kind::Appliance => "appliance",
+                Kind::Baseline => "baseline",
+            }
+        }
+    }
+
+    /// A child process killed (and reaped) when dropped, whatever happened before.
+    struct Proc {
+        child: Child,
+        name: String,
+    }
+
+    impl Proc {
+        fn pid(&self) -> u32 {
+            self.child.id()
+        }
+        fn exited(&mut self) -> Option<std::process::ExitStatus> {
+            self.child.try_wait().ok().flatten()
+        }
+        /// SIGTERM, then SIGKILL if it is not gone within `grace`.
+        fn stop(&mut self, grace: Duration) {
+            if self.exited().is_some() {
+                return;
+            }
+            let _ = Command::new("kill")
+                .args(["-TERM", &self.pid().to_string()])
+                .status();
+            let deadline = Instant::now() + grace;
+            while Instant::now() < deadline {
+                if self.exited().is_some() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            eprintln!(
+                "fleet: {} did not stop within {grace:?}; killing it",
+                self.name
+            );
+        }
+    }
+
+    impl Drop for Proc {
+        fn drop(&mut self) {
+            if self.exited().is_none() {
+                let _ = self.child.kill();
+                let _ = self.child.wait();
+            }
+        }
+    }
+
+    /// Runs `exe args` through `sh` so that the soft open-file limit is first raised to the
+    /// hard one (no libc binding needed for setrlimit).
+    fn with_raised_nofile(exe: &Path, args: &[String]) -> Command {
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg("ulimit -n \"$(ulimit -Hn)\" 2>/dev/null; exec \"$0\" \"$@\"")
+            .arg(exe)
+            .args(args);
+        cmd
+    }
+
+    fn hard_nofile() -> Option<usize> {
+        let out = Command::new("sh")
+            .args(["-c", "ulimit -Hn"])
+            .output()
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if text == "unlimited" {
+            Some(usize::MAX)
+        } else {
+            text.parse().ok()
+        }
+    }
+
+    fn clock_ticks() -> f64 {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(100.0)
+    }
+
+    /// One look at a server process.
+    #[derive(Clone, Copy, Debug, Default)]
+    struct Sample {
+        rss_kib: u64,
+        sock_kib: u64,
+        cpu_ticks: u64,
+    }
+
+    impl Sample {
+        fn mem_kib(&self) -> u64 {
+            self.rss_kib + self.sock_kib
+        }
+    }
+
+    fn cpu_ticks(pid: u32) -> Result<u64, String> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_err(|e| format!("/proc/{pid}/stat: {e}"))?;
+        // Fields after the command name (which may hold spaces) start at state (field 3);
+        // utime and stime are fields 14 and 15.
+        let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let field = |n: usize| fields.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+        match (field(14), field(15)) {
+            (Some(u), Some(s)) => Ok(u + s),
+            _ => Err(format!("/proc/{pid}/stat: unexpected format")),
+        }
+    }
+
+    fn sample(pid: u32) -> Result<Sample, String> {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .map_err(|e| format!("/proc/{pid}/status: {e}"))?;
+        let rss_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .ok_or("no VmRSS")?;
+        let sockstat =
+            std::fs::read_to_string("/proc/net/sockstat").map_err(|e| format!("sockstat: {e}"))?;
+        let pages: u64 = sockstat
+            .lines()
+            .find(|l| l.starts_with("TCP:"))
+            .and_then(|l| {
+                let words: Vec<&str> = l.split_whitespace().collect();
+                let at = words.iter().position(|w| *w == "mem")?;
+                words.get(at + 1)?.parse().ok()
+            })
+            .ok_or("no TCP mem in /proc/net/sockstat")?;
+        Ok(Sample {
+            rss_kib,
+            sock_kib: pages * 4,
+            cpu_ticks: cpu_ticks(pid)?,
+        })
+    }
+
+    /// Median of three samples a second apart (memory), the last one's CPU.
+    fn settled_sample(pid: u32) -> Result<Sample, String> {
+        let mut samples = Vec::new();
+        for _ in 0..3 {
+            std::thread::sleep(Duration::from_secs(1));
+            samples.push(sample(pid)?);
+        }
+        let mut mem: Vec<Sample> = samples.clone();
+        mem.sort_by_key(|s| s.mem_kib());
+        let mut mid = mem[1];
+        mid.cpu_ticks = samples[2].cpu_ticks;
+        Ok(mid)
+    }
+
+    fn mem_available_mib() -> Option<u64> {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").ok()?;
+        let kib: u64 = meminfo
+            .lines()
+            .find_map(|l| l.strip_prefix("MemAvailable:"))?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()?;
+        Some(kib / 1024)
+    }
+
+    fn free_port() -> Result<u16, String> {
+        let l = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(|e| e.to_string())?;
+        Ok(l.local_addr().map_err(|e| e.to_string())?.port())
+    }
+
+    fn log_tail(path: &Path) -> String {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(15)..].join("\n")
+    }
+
+    /// A server under test.
+    struct Server {
+        kind: Kind,
+        proc: Proc,
+        addr: SocketAddr,
+        cert: PathBuf,
+        log: PathBuf,
+    }
+
+    fn start_appliance(
+        bin: &Path,
+        data: &Path,
+        log: &Path,
+        env: &[String],
+    ) -> Result<Server, String> {
+        let port = free_port()?;
+        let out = std::fs::File::create(log).map_err(|e| e.to_string())?;
+        let err = out.try_clone().map_err(|e| e.to_string())?;
+        let args = vec![
+            "serve".to_string(),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+        ];
+        let mut cmd = with_raised_nofile(bin, &args);
+        for pair in env {
+            let (k, v) = pair
+                .split_once('=')
+                .ok_or_else(|| format!("--appliance-env {pair:?}: expected KEY=VALUE"))?;
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+        let mut proc = Proc {
+            child,
+            name: "the appliance".into(),
+        };
+        // `run` prints the banner once the listener is bound and the appliance is ready.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .contains("is listening on")
+            {
+                break;
+            }
+            if let Some(status) = proc.exited() {
+                return Err(format!(
+                    "the appliance exited ({status}):\n{}",
+                    log_tail(log)
+                ));
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the appliance did not start in 30 s:\n{}",
+                    log_tail(log)
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Ok(Server {
+            kind: Kind::Appliance,
+            proc,
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+            cert: data.join("tls/cert.pem"),
+            log: log.to_path_buf(),
+        })
+    }
+
+    fn start_baseline(exe: &Path, dir: &Path) -> Result<Server, String> {
+        let log = dir.join("baseline.log");
+        let err = std::fs::File::create(&log).map_err(|e| e.to_string())?;
+        let args = vec![
+            "--baseline-server".to_string(),
+            "--cert".into(),
+            dir.display().to_string(),
+        ];
+        let mut child = with_raised_nofile(exe, &args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(err)
+            .spawn()
+            .map_err(|e| format!("cannot start the baseline server: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let proc = Proc {
+            child,
+            name: "the baseline server".into(),
+        };
+        let (tx, rx) = std_mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).take(4096).read_line(&mut line);
+            let _ = tx.send(line);
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| format!("the baseline server did not start:\n{}", log_tail(&log)))?;
+        let addr = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|a| a.parse().ok())
+            .ok_or_else(|| format!("the baseline server said {line:?}:\n{}", log_tail(&log)))?;
+        Ok(Server {
+            kind: Kind::Baseline,
+            proc,
+            addr,
+            cert: dir.join("cert.pem"),
+            log,
+        })
+    }
+
+    /// The client processes of one phase and the lines they print.
+    struct Fleet {
+        procs: Vec<Proc>,
+        stdins: Vec<Option<ChildStdin>>,
+        lines: std_mpsc::Receiver<(usize, String)>,
+        /// Stop the phase when the machine's available memory falls below this (MiB).
+        min_free_mib: u64,
+    }
+
+    struct Plan {
+        exe: PathBuf,
+        agents: usize,
+        processes: usize,
+        classes: usize,
+        profiles: usize,
+        connect_ms: u64,
+        storm_concurrency: usize,
+        frame_kib: usize,
+        min_free_mib: u64,
+        settle: Duration,
+        key: String,
+        /// Events a storm carries, for its deadline.
+        storm_events: usize,
+    }
+
+    impl Fleet {
+        fn spawn(
+            plan: &Plan,
+            server: &Server,
+            first_ip: usize,
+            nonce: &str,
+        ) -> Result<Fleet, String> {
+            let (tx, lines) = std_mpsc::channel();
+            let mut procs = Vec::new();
+            let mut stdins = Vec::new();
+            let per = plan.agents.div_ceil(plan.processes);
+            for p in 0..plan.processes {
+                let first = p * per;
+                let count = per.min(plan.agents.saturating_sub(first));
+                let octet = first_ip + p;
+                if octet > 254 {
+                    return Err(
+                        "out of 127.0.0.x source addresses; use fewer runs or processes".into(),
+                    );
+                }
+                let mut args = vec![
+                    "--client".to_string(),
+                    "--target".into(),
+                    server.addr.to_string(),
+                    "--source".into(),
+                    format!("127.0.0.{octet}"),
+                    "--cert".into(),
+                    server.cert.display().to_string(),
+                    "--first".into(),
+                    first.to_string(),
+                    "--count".into(),
+                    count.to_string(),
+                    "--agents".into(),
+                    plan.agents.to_string(),
+                    "--classes".into(),
+                    plan.classes.to_string(),
+                    "--profiles".into(),
+                    plan.profiles.to_string(),
+                    "--connect-ms".into(),
+                    plan.connect_ms.to_string(),
+                    "--storm-concurrency".into(),
+                    plan.storm_concurrency.to_string(),
+                    "--frame-kib".into(),
+                    plan.frame_kib.to_string(),
+                    "--nonce".into(),
+                    nonce.to_string(),
+                ];
+                if server.kind == Kind::Baseline {
+                    args.push("--baseline".into());
+                }
+                let mut child = with_raised_nofile(&plan.exe, &args)
+                    .env("FLEET_POOL_KEY", &plan.key)
+                    .stdin(Stdio::piped())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::inherit())
+                    .spawn()
+                    .map_err(|e| format!("cannot start a client process: {e}"))?;
+                let stdout = child.stdout.take().ok_or("no stdout")?;
+                stdins.push(child.stdin.take());
+                procs.push(Proc {
+                    child,
+                    name: format!("client process {p}"),
+                });
+                let tx = tx.clone();
+                std::thread::spawn(move || {
+                    // A client prints one line per phase; the bound only stops a runaway.
+                    for line in BufReader::new(stdout).lines().take(100) {
+                        let Ok(line) = line else { break };
+                        if tx.send((p, line)).is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+            Ok(Fleet {
+                procs,
+                stdins,
+                lines,
+                min_free_mib: plan.min_free_mib,
+            })
+        }
+
+        fn command(&mut self, line: &str) {
+            for stdin in self.stdins.iter_mut().flatten() {
+                let _ = writeln!(stdin, "{line}");
+                let _ = stdin.flush();
+            }
+        }
+
+        /// One `phase` line from every client process before `deadline`.
+        fn collect(&mut self, phase: &str, deadline: Instant) -> Result<Vec<Value>, String> {
+            let mut got: Vec<Option<Value>> = vec![None; self.procs.len()];
+            while got.iter().any(Option::is_none) {
+                // Look at the machine's memory every second: a fleet too big for it stops
+                // here with a reason instead of waking the OOM killer.
+                let left = deadline.saturating_duration_since(Instant::now());
+                if let Some(free) = mem_available_mib()
+                    && free < self.min_free_mib
+                {
+                    return Err(format!(
+                        "phase {phase}: stopped because the machine has only {free} MiB of memory available (--min-free-mib {})",
+                        self.min_free_mib
+                    ));
+                }
+                match self.lines.recv_timeout(left.min(Duration::from_secs(1))) {
+                    Ok((p, line)) => match serde_json::from_str::<Value>(&line) {
+                        Ok(v) if v["phase"] == phase => got[p] = Some(v),
+                        _ => eprintln!("client {p}: {line}"),
+                    },
+                    Err(std_mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => continue,
+                    Err(_) => {
+                        let missing: Vec<usize> =
+                            (0..got.len()).filter(|p| got[*p].is_none()).collect();
+                        let mut why = format!(
+                            "phase {phase}: client processes {missing:?} did not report in time"
+                        );
+                        for p in missing {
+                            if let Some(status) = self.procs[p].exited() {
+                                why.push_str(&format!("; client {p} exited ({status})"));
+                            }
+                        }
+                        return Err(why);
+                    }
+                }
+            }
+            Ok(got.into_iter().flatten().collect())
+        }
+
+        fn cpu_ticks(&self) -> u64 {
+            self.procs
+                .iter()
+                .filter_map(|p| cpu_ticks(p.pid()).ok())
+                .sum()
+        }
+
+        fn finish(mut self) {
+            self.stdins.clear();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            for p in &mut self.procs {
+                while p.exited().is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+    }
+
+    /// What one phase against one server measured.
+    #[derive(Debug, Default, Clone)]
+    struct Measured {
+        agents_ok: usize,
+        failures: BTreeMap<String, usize>,
+        /// Departures from the websocket RFC that lose nothing, by kind.
+        notes: BTreeMap<String, usize>,
+        kib_per_agent: f64,
+        ack_us: Vec<u64>,
+        connect_us: Vec<u64>,
+        /// CPU-seconds of the server per phase.
+        cpu: Vec<(&'static str, f64)>,
+        client_cpu_storm: f64,
+        events: usize,
+        frames: usize,
+        bytes: usize,
+        storm_cpu: f64,
+        storm_wall: f64,
+        rss_after_storm_kib: i64,
+        rss_idle_kib: u64,
+    }
+
+    impl Measured {
+        fn events_per_cpu(&self) -> f64 {
+            if self.storm_cpu > 0.0 {
+                self.events as f64 / self.storm_cpu
+            } else {
+                f64::NAN
+            }
+        }
+    }
+
+    fn merge_failures(into: &mut BTreeMap<String, usize>, v: &Value, prefix: &str) {
+        if let Some(map) = v["failures"].as_object() {
+            for (why, n) in map {
+                *into.entry(format!("{prefix}{why}")).or_insert(0) +=
+                    n.as_u64().unwrap_or(0) as usize;
+            }
+        }
+    }
+
+    fn numbers(v: &Value, key: &str) -> Vec<u64> {
+        v[key]
+            .as_array()
+            .map(|a| a.iter().filter_map(Value::as_u64).collect())
+            .unwrap_or_default()
+    }
+
+    /// One server, one fleet: connect storm, idle sample, class-load storm, disconnect.
+    fn phase(
+        plan: &Plan,
+        mut server: Server,
+        first_ip: usize,
+        nonce: &str,
+        ticks: f64,
+    ) -> Result<Measured, String> {
+        let pid = server.proc.pid();
+        let secs = |a: u64, b: u64| b.saturating_sub(a) as f64 / ticks;
+        let rest = settled_sample(pid)?;
+        let mut m = Measured::default();
+        m.cpu.push(("start + rest", rest.cpu_ticks as f64 / ticks));
+
+        let mut fleet = Fleet::spawn(plan, &server, first_ip, nonce)?;
+        let ready_by =
+            Instant::now() + Duration::from_millis(plan.connect_ms) + Duration::from_secs(150);
+        let ready = fleet.collect("ready", ready_by)?;
+        let connected = sample(pid)?;
+        m.cpu
+            .push(("connect storm", secs(rest.cpu_ticks, connected.cpu_ticks)));
+        for v in &ready {
+            m.agents_ok += v["ok"].as_u64().unwrap_or(0) as usize;
+            merge_failures(&mut m.failures, v, "connect: ");
+            m.ack_us.extend(numbers(v, "ack_us"));
+            m.connect_us.extend(numbers(v, "connect_us"));
+        }
+        if m.agents_ok == 0 {
+            return Err(format!(
+                "no agent connected to the {}: {:?}\n{}",
+                server.kind.name(),
+                m.failures,
+                log_tail(&server.log)
+            ));
+        }
+
+        std::thread::sleep(plan.settle);
+        let idle = settled_sample(pid)?;
+        m.cpu.push((
+            "idle (settle + sample)",
+            secs(connected.cpu_ticks, idle.cpu_ticks),
+        ));
+        m.rss_idle_kib = idle.rss_kib;
+        let grown = idle.mem_kib() as f64 - rest.mem_kib() as f64;
+        m.kib_per_agent = grown / m.agents_ok as f64;
+
+        let mut before_quit = idle;
+        if plan.classes > 0 {
+            // Deadline: generous against a slow machine (100,000 events per wall second) but
+            // finite, so a lost frame shows up as an error instead of a hang.
+            let storm_secs = 120 + (plan.storm_events / 100_000) as u64;
+            let clients_before = fleet.cpu_ticks();
+            let t0 = Instant::now();
+            fleet.command(&format!("storm {storm_secs}"));
+            let stormed = fleet.collect(
+                "storm",
+                Instant::now() + Duration::from_secs(storm_secs + 30),
+            )?;
+            m.storm_wall = t0.elapsed().as_secs_f64();
+            let after = sample(pid)?;
+            m.client_cpu_storm = fleet.cpu_ticks().saturating_sub(clients_before) as f64 / ticks;
+            m.storm_cpu = secs(idle.cpu_ticks, after.cpu_ticks);
+            m.cpu.push(("class-load storm", m.storm_cpu));
+            m.rss_after_storm_kib = after.rss_kib as i64 - idle.rss_kib as i64;
+            for v in &stormed {
+                merge_failures(&mut m.failures, v, "");
+                m.events += v["classes"].as_u64().unwrap_or(0) as usize;
+                m.frames += v["frames"].as_u64().unwrap_or(0) as usize;
+                m.bytes += v["bytes"].as_u64().unwrap_or(0) as usize;
+            }
+            before_quit = after;
+        }
+
+        fleet.command("quit");
+        let done = fleet.collect("done", Instant::now() + Duration::from_secs(40))?;
+        for v in &done {
+            merge_failures(&mut m.failures, v, "");
+            if let Some(map) = v["notes"].as_object() {
+                for (note, n) in map {
+                    *m.notes.entry(note.clone()).or_insert(0) += n.as_u64().unwrap_or(0) as usize;
+                }
+            }
+        }
+        let after_quit = sample(pid)?;
+        m.cpu.push((
+            "disconnect",
+            secs(before_quit.cpu_ticks, after_quit.cpu_ticks),
+        ));
+        fleet.finish();
+        server.proc.stop(Duration::from_secs(30));
+        Ok(m)
+    }
+
+    fn percentile(sorted: &[u64], p: f64) -> f64 {
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let at = ((sorted.len() - 1) as f64 * p).round() as usize;
+        sorted[at.min(sorted.len() - 1)] as f64
+    }
+
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.retain(|x| x.is_finite());
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+
+    fn print_measured(kind: Kind, m: &Measured, agents: usize) {
+        let mut ack = m.ack_us.clone();
+        ack.sort_unstable();
+        let mut conn = m.connect_us.clone();
+        conn.sort_unstable();
+        println!("  {}:", kind.name());
+        println!(
+            "    connected {}/{agents}; hello_ack p50 {:.1} ms, p99 {:.1} ms; connect+TLS+upgrade+hello p50 {:.1} ms, p99 {:.1} ms",
+            m.agents_ok,
+            percentile(&ack, 0.5) / 1000.0,
+            percentile(&ack, 0.99) / 1000.0,
+            percentile(&conn, 0.5) / 1000.0,
+            percentile(&conn, 0.99) / 1000.0,
+        );
+        println!(
+            "    P1 idle memory: {:.1} KiB per agent (server RSS at idle {} MiB)",
+            m.kib_per_agent,
+            m.rss_idle_kib / 1024
+        );
+        if m.events > 0 {
+            println!(
+                "    P2 storm: {} class names in {} frames ({:.0} MiB) in {:.1} s wall, {:.2} server CPU-s -> {:.0} events/CPU-s ({:.0} frames/CPU-s, {:.0} MiB/CPU-s); clients used {:.2} CPU-s",
+                m.events,
+                m.frames,
+                m.bytes as f64 / 1048576.0,
+                m.storm_wall,
+                m.storm_cpu,
+                m.events_per_cpu(),
+                m.frames as f64 / m.storm_cpu,
+                m.bytes as f64 / 1048576.0 / m.storm_cpu,
+                m.client_cpu_storm,
+            );
+            println!(
+                "    server RSS grew by {:.0} MiB during the storm ({:.1} KiB per agent)",
+                m.rss_after_storm_kib as f64 / 1024.0,
+                m.rss_after_storm_kib as f64 / m.agents_ok.max(1) as f64
+            );
+        }
+        let cpu: Vec<String> = m.cpu.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
+        println!("    server CPU-s per phase: {}", cpu.join(", "));
+        if !m.failures.is_empty() {
+            println!("    FAILURES: {:?}", m.failures);
+        }
+        if !m.notes.is_empty() {
+            println!("    notes: {:?}", m.notes);
+        }
+    }
+
+    pub fn main(mut opts: Opts) -> Result<(), String> {
+        if opts.smoke {
+            opts.agents = 500;
+            opts.classes = 2_000;
+            opts.runs = 1;
+        }
+        if opts.agents == 0 || opts.runs == 0 {
+            return Err("--agents and --runs must be at least 1".into());
+        }
+        let processes = opts
+            .processes
+            .unwrap_or_else(|| opts.agents.div_ceil(AGENTS_PER_PROCESS).max(2))
+            .clamp(1, opts.agents);
+        let per_process = opts.agents.div_ceil(processes);
+        let hard = hard_nofile().ok_or("cannot read the open-file limit (sh -c 'ulimit -Hn')")?;
+        if per_process + FD_MARGIN > hard {
+            return Err(format!(
+                "each client process would hold {per_process} sockets but the hard open-file limit is {hard}: use --processes {}",
+                opts.agents.div_ceil(hard.saturating_sub(FD_MARGIN).max(1))
+            ));
+        }
+        if opts.agents + FD_MARGIN > hard {
+            return Err(format!(
+                "the servers would hold {} sockets but the hard open-file limit is {hard}; raise it (ulimit -Hn) or use fewer --agents",
+                opts.agents
+            ));
+        }
+        let exe = std::env::current_exe().map_err(|e| format!("current_exe: {e}"))?;
+        let bin = std::env::var_os("LANTERN_BIN")
+            .map(PathBuf::from)
+            .or_else(|| option_env!("CARGO_BIN_EXE_lantern").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/x86_64-unknown-linux-gnu/release/lantern"));
+        if !bin.is_file() {
+            return Err(format!(
+                "no appliance binary at {}: run `cargo build --release` or set LANTERN_BIN",
+                bin.display()
+            ));
+        }
+        let ticks = clock_ticks();
+        let connect_ms = opts
+            .connect_ms
+            .unwrap_or((opts.agents as u64 * 2).max(2_000));
+        let settle =
+            Duration::from_secs(opts.settle_secs.unwrap_or(if opts.smoke { 2 } else { 5 }));
+        let profiles = opts.profiles.clamp(1, opts.agents);
+
+        let tmp = tempfile::Builder::new()
+            .prefix("lantern-fleet-")
+            .tempdir()
+            .map_err(|e| format!("temp dir: {e}"))?;
+        let data = tmp.path().join("data");
+        let baseline_dir = tmp.path().join("baseline");
+        std::fs::create_dir_all(&baseline_dir).map_err(|e| e.to_string())?;
+
+        println!(
+            "fleet: {} agents in {processes} client processes, {} classes each over {profiles} profiles in frames of at most {} KiB of names, {} run(s)",
+            opts.agents,
+            opts.classes,
+            opts.frame_kib.clamp(1, workload::DEFAULT_FRAME_KIB),
+            opts.runs
+        );
+        println!(
+            "fleet: appliance {}{}",
+            bin.display(),
+            if opts.appliance_env.is_empty() {
+                String::new()
+            } else {
+                format!(" with {}", opts.appliance_env.join(" "))
+            }
+        );
+        let key = setup(&bin, &data, &tmp.path().join("setup.log"))?;
+        let storm_events = if opts.classes == 0 {
+            0
+        } else {
+            opts.classes * opts.agents
+        };
+        let plan = Plan {
+            exe,
+            agents: opts.agents,
+            processes,
+            classes: opts.classes,
+            profiles,
+            connect_ms,
+            storm_concurrency: opts.storm_concurrency,
+            frame_kib: opts.frame_kib,
+            min_free_mib: opts.min_free_mib,
+            settle,
+            key,
+            storm_events,
+        };
+        if opts.classes > 0 {
+            let (names, bytes) = workload::distinct_names(profiles, opts.classes);
+            println!(
+                "fleet: the storm carries {storm_events} class names, {names} distinct ({:.1} MiB of names)",
+                bytes as f64 / 1048576.0
+            );
+        }
+
+        let mut results: Vec<(Measured, Measured)> = Vec::new();
+        let mut next_ip = 2;
+        for run in 0..opts.runs {
+            println!("run {}/{}:", run + 1, opts.runs);
+            let order = if run % 2 == 0 {
+                [Kind::Appliance, Kind::Baseline]
+            } else {
+                [Kind::Baseline, Kind::Appliance]
+            };
+            let (mut app, mut base) = (None, None);
+            for kind in order {
+                let server = match kind {
+                    Kind::Appliance => start_appliance(
+                        &bin,
+                        &data,
+                        &tmp.path().join(format!("appliance-{run}.log")),
+                        &opts.appliance_env,
+                    )?,
+                    Kind::Baseline => start_baseline(&plan.exe, &baseline_dir)?,
+                };
+                let log = server.log.clone();
+                // Fresh source addresses for every phase: the previous phase's sockets may
+                // still hold their ports in TIME_WAIT.
+                let m = phase(&plan, server, next_ip, &format!("r{run}"), ticks).map_err(|e| {
+                    format!(
+                        "run {} against the {}: {e}\nserver log:\n{}",
+                        run + 1,
+                        kind.name(),
+                        log_tail(&log)
+                    )
+                })?;
+                next_ip += processes;
+                print_measured(kind, &m, opts.agents);
+                match kind {
+                    Kind::Appliance => app = Some(m),
+                    Kind::Baseline => base = Some(m),
+                }
+            }
+            if let (Some(a), Some(b)) = (app, base) {
+                println!(
+                    "  ratios: P1 {:.2}x baseline memory per agent; P2 {:.3}x baseline events per CPU-s",
+                    a.kib_per_agent / b.kib_per_agent,
+                    a.events_per_cpu() / b.events_per_cpu()
+                );
+                results.push((a, b));
+            }
+        }
+
+        let med =
+            |f: &dyn Fn(&(Measured, Measured)) -> f64| median(results.iter().map(f).collect());
+        let mut all_ack: Vec<u64> = results
+            .iter()
+            .flat_map(|(a, _)| a.ack_us.iter().copied())
+            .collect();
+        all_ack.sort_unstable();
+        println!("summary (median of {} run(s)):", results.len());
+        let p1 = med(&|(a, _)| a.kib_per_agent);
+        let p1_base = med(&|(_, b)| b.kib_per_agent);
+        let p1_ratio = med(&|(a, b)| a.kib_per_agent / b.kib_per_agent);
+        println!(
+            "  P1 idle memory per agent: appliance {p1:.1} KiB, baseline {p1_base:.1} KiB, ratio {p1_ratio:.2}x  (target <= 32 KiB and <= 1.5x) {}",
+            verdict(p1 <= 32.0 && p1_ratio <= 1.5)
+        );
+        if opts.classes > 0 {
+            let p2 = med(&|(a, _)| a.events_per_cpu());
+            let p2_base = med(&|(_, b)| b.events_per_cpu());
+            let p2_ratio = med(&|(a, b)| a.events_per_cpu() / b.events_per_cpu());
+            println!(
+                "  P2 class-load events per server CPU-s: appliance {p2:.0}, baseline {p2_base:.0}, ratio {p2_ratio:.3}x  (target >= 1,000,000 and >= 0.25x) {}",
+                verdict(p2 >= 1_000_000.0 && p2_ratio >= 0.25)
+            );
+            println!(
+                "  storm server CPU-s: appliance {:.2}, baseline {:.2}",
+                med(&|(a, _)| a.storm_cpu),
+                med(&|(_, b)| b.storm_cpu)
+            );
+        }
+        if opts.classes > 0 {
+            breakdown::run(profiles, opts.classes, opts.frame_kib, opts.agents);
+        }
+        println!(
+            "  hello_ack latency over all runs (appliance): p50 {:.1} ms, p99 {:.1} ms",
+            percentile(&all_ack, 0.5) / 1000.0,
+            percentile(&all_ack, 0.99) / 1000.0
+        );
+
+        // What makes the run a failure: a broken protocol or a lost message, never timing.
+        let mut broken = Vec::new();
+        for (run, (a, b)) in results.iter().enumerate() {
+            for (kind, m) in [(Kind::Appliance, a), (Kind::Baseline, b)] {
+                if m.agents_ok != opts.agents {
+                    broken.push(format!(
+                        "run {}: {} of {} agents got no {} ack",
+                        run + 1,
+                        opts.agents - m.agents_ok,
+                        opts.agents,
+                        kind.name()
+                    ));
+                }
+                if !m.failures.is_empty() {
+                    broken.push(format!(
+                        "run {}: {}: {:?}",
+                        run + 1,
+                        kind.name(),
+                        m.failures
+                    ));
+                }
+                if opts.classes > 0 && m.events != storm_events {
+                    broken.push(format!(
+                        "run {}: {} processed {} of {storm_events} class names",
+                        run + 1,
+                        kind.name(),
+                        m.events
+                    ));
+                }
+            }
+        }
+        if broken.is_empty() {
+            println!("fleet: OK (every agent acknowledged, every frame processed)");
+            Ok(())
+        } else {
+            Err(broken.join("\n"))
+        }
+    }
+
+    fn verdict(ok: bool) -> &'static str {
+        if ok { "MET" } else { "MISSED" }
+    }
+
+    /// Once per bench: a data directory with a Company Admin, an API key and the Default
+    /// pool's agent key, made the way an operator would (CLI, then REST).
+    fn setup(bin: &Path, data: &Path, log: &Path) -> Result<String, String> {
+        let mut server = start_appliance(bin, data, log, &[])?;
+        let email = "fleet@example.org";
+        let data_arg = data.display().to_string();
+        let mut admin = Command::new(bin)
+            .args([
+                "admin",
+                "create",
+                "--data-dir",
+                &data_arg,
+                "--email",
+                email,
+                "--name",
+                "Fleet Admin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("lantern admin create: {e}"))?;
+        if let Some(mut stdin) = admin.stdin.take() {
+            writeln!(stdin, "fleet simulator lamp 2026").map_err(|e| e.to_string())?;
+        }
+        let out = wait_output(admin, "lantern admin create")?;
+        if !out.status.success() {
+            return Err(format!(
+                "lantern admin create: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let key = Command::new(bin)
+            .args([
+                "api-key",
+                "create",
+                "--data-dir",
+                &data_arg,
+                "--email",
+                email,
+                "--label",
+                "fleet bench",
+                "--scope",
+                "company-admin",
+                "--days",
+                "1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("lantern api-key create: {e}"))?;
+        let out = wait_output(key, "lantern api-key create")?;
+        if !out.status.success() {
+            return Err(format!(
+                "lantern api-key create: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        let api_key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let pool_key = runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_secs(20),
+                post_pool_key(server.addr, &server.cert, &api_key),
+            )
+            .await
+        });
+        server.proc.stop(Duration::from_secs(30));
+        pool_key.map_err(|_| "POST /api/v1/agent-pools/default/keys timed out".to_string())?
+    }
+
+    /// Waits at most 60 s for a CLI command (argon2 hashing takes a moment).
+    fn wait_output(child: Child, what: &str) -> Result<std::process::Output, String> {
+        let (tx, rx) = std_mpsc::channel();
+        let pid = child.id();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(out) => out.map_err(|e| format!("{what}: {e}")),
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                Err(format!("{what} did not finish in 60 s"))
+            }
+        }
+    }
+
+    async fn post_pool_key(addr: SocketAddr, cert: &Path, api_key: &str) -> Result<String, String> {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let tls = tls_connector(cert, vec![b"http/1.1".to_vec()])?
+            .connect(ServerName::IpAddress(addr.ip().into()), tcp)
+            .await
+            .map_err(|e| format!("tls: {e}"))?;
+        let (mut send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| format!("http: {e}"))?;
+        tokio::spawn(conn);
+        let req = hyper::Request::post("/api/v1/agent-pools/default/keys")
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {api_key}"))
+            .body(Empty::<Bytes>::new())
+            .map_err(|e| e.to_string())?;
+        let resp = send
+            .send_request(req)
+            .await
+            .map_err(|e| format!("http: {e}"))?;
+        let status = resp.status();
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("http body: {e}"))?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&body);
+        if !status.is_success() {
+            return Err(format!(
+                "POST /api/v1/agent-pools/default/keys answered {status}: {text}"
+            ));
+        }
+        let v: Value = serde_json::from_str(&text).map_err(|e| format!("pool key answer: {e}"))?;
+        v["key"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("no key in {text}"))
+    }
+}
