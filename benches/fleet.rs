@@ -134,6 +134,11 @@ struct Opts {
     #[arg(long)]
     breakdown: bool,
 
+    /// Checks the harness itself: `seq-repeat` makes agent 0 send its first frame again,
+    /// which the appliance must refuse and the run must report (non-zero exit).
+    #[arg(long, hide = true)]
+    fault: Option<String>,
+
     /// Passed by `cargo bench`; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -543,6 +548,8 @@ mod client {
         baseline: bool,
         connect_ms: u64,
         nonce: String,
+        /// `--fault seq-repeat`: agent 0 sends its first frame again after the others.
+        seq_repeat: bool,
         /// Per profile: its frames.
         frames: Vec<Vec<Utf8Bytes>>,
         /// Per profile: class names in its frames.
@@ -630,6 +637,7 @@ mod client {
             classes,
             storm_slots: Arc::new(Semaphore::new(opts.storm_concurrency.max(1))),
             storm_deadline: std::sync::Mutex::new(None),
+            seq_repeat: opts.fault.as_deref() == Some("seq-repeat"),
         });
 
         // Commands arrive as lines on stdin; end of input (the orchestrator is gone) = quit.
@@ -830,8 +838,11 @@ mod client {
                 let _ = wait_phase(&mut phase, QUIT).await;
             }
         }
+        // A connection that already failed was counted in the phase where it failed.
         let done = match broken {
-            Some(why) => Err(why),
+            Some(_) => Ok(Some(
+                "close: not attempted, the connection had failed".into(),
+            )),
             None => close(&mut ws).await,
         };
         let _ = reports.send(Report::Done(done));
@@ -930,8 +941,11 @@ mod client {
             return Err("storm: too many frames while waiting to send".into());
         };
         let frames = &ctx.frames[profile];
+        // The harness's own check: agent 0 sending its first frame twice is a `seq` repeat
+        // the appliance must refuse, and the run must then fail.
+        let repeat = frames.iter().take(usize::from(ctx.seq_repeat && g == 0));
         let mut bytes = 0;
-        for frame in frames {
+        for frame in frames.iter().chain(repeat) {
             bytes += frame.len();
             send(ws, Message::Text(frame.clone()), SEND_TIMEOUT)
                 .await
@@ -1823,6 +1837,7 @@ mod orchestrate {
         storm_concurrency: usize,
         frame_kib: usize,
         min_free_mib: u64,
+        fault: Option<String>,
         settle: Duration,
         key: String,
         /// Events a storm carries, for its deadline.
@@ -1876,6 +1891,9 @@ mod orchestrate {
                     "--nonce".into(),
                     nonce.to_string(),
                 ];
+                if let Some(fault) = &plan.fault {
+                    args.push(format!("--fault={fault}"));
+                }
                 if server.kind == Kind::Baseline {
                     args.push("--baseline".into());
                 }
@@ -1983,6 +2001,8 @@ mod orchestrate {
         /// Departures from the websocket RFC that lose nothing, by kind.
         notes: BTreeMap<String, usize>,
         kib_per_agent: f64,
+        /// The RSS part of it (the rest is the kernel's TCP memory, counted machine-wide).
+        rss_kib_per_agent: f64,
         ack_us: Vec<u64>,
         connect_us: Vec<u64>,
         /// CPU-seconds of the server per phase.
@@ -2068,6 +2088,7 @@ mod orchestrate {
         m.rss_idle_kib = idle.rss_kib;
         let grown = idle.mem_kib() as f64 - rest.mem_kib() as f64;
         m.kib_per_agent = grown / m.agents_ok as f64;
+        m.rss_kib_per_agent = (idle.rss_kib as f64 - rest.rss_kib as f64) / m.agents_ok as f64;
 
         let mut before_quit = idle;
         if plan.classes > 0 {
@@ -2153,8 +2174,10 @@ mod orchestrate {
             percentile(&conn, 0.99) / 1000.0,
         );
         println!(
-            "    P1 idle memory: {:.1} KiB per agent (server RSS at idle {} MiB)",
+            "    P1 idle memory: {:.1} KiB per agent ({:.1} RSS + {:.1} kernel TCP; server RSS at idle {} MiB)",
             m.kib_per_agent,
+            m.rss_kib_per_agent,
+            m.kib_per_agent - m.rss_kib_per_agent,
             m.rss_idle_kib / 1024
         );
         if m.events > 0 {
@@ -2272,6 +2295,7 @@ mod orchestrate {
             storm_concurrency: opts.storm_concurrency,
             frame_kib: opts.frame_kib,
             min_free_mib: opts.min_free_mib,
+            fault: opts.fault.clone(),
             settle,
             key,
             storm_events,
