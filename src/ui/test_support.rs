@@ -127,3 +127,21 @@ fn the_scanner_catches_what_it_should() {
     assert_eq!(t[0].attrs, ["type", "name", "value"]);
     assert_eq!(t[1].attrs, ["open", "data-nav"]);
 }
+
+/// Runs `f` with the page context of a signed-in user who may see every page, on `path`:
+/// what page unit tests render with.
+pub(crate) fn with_page_ctx<R>(path: &str, f: impl FnOnce(&crate::ui::layout::PageCtx) -> R) -> R {
+    let all = |_: crate::ui::nav::NavId| true;
+    let ctx = crate::ui::layout::PageCtx {
+        company: "Acme",
+        tier: "Community",
+        user: Some(crate::ui::layout::UserView {
+            name: "Ada",
+            email: "ada@x.org",
+        }),
+        current_path: path,
+        csrf: "tok",
+        visible: &all,
+    };
+    f(&ctx)
+}

@@ -617,24 +617,11 @@ mod tests {
     use crate::agents::protocol::{Artifact, CoordinateSource};
     use crate::agents::view::merge;
     use crate::agents::view::tests::{live, record};
-    use crate::ui::layout::UserView;
     use crate::ui::test_support::assert_csp_clean;
     use std::sync::Arc;
 
     fn with_ctx<R>(f: impl FnOnce(&PageCtx) -> R) -> R {
-        let all = |_: NavId| true;
-        let ctx = PageCtx {
-            company: "Acme",
-            tier: "Community",
-            user: Some(UserView {
-                name: "Ada",
-                email: "a@x",
-            }),
-            current_path: BASE,
-            csrf: "tok",
-            visible: &all,
-        };
-        f(&ctx)
+        crate::ui::test_support::with_page_ctx(BASE, f)
     }
 
     fn rows() -> Vec<AgentRow> {

@@ -278,23 +278,10 @@ pub fn detail(ctx: &PageCtx, d: &SourceDetail) -> Markup {
 mod tests {
     use super::*;
     use crate::agents::sources::Rule;
-    use crate::ui::layout::UserView;
     use crate::ui::test_support::assert_csp_clean;
 
     fn with_ctx<R>(f: impl FnOnce(&PageCtx) -> R) -> R {
-        let all = |_: NavId| true;
-        let ctx = PageCtx {
-            company: "Acme",
-            tier: "Community",
-            user: Some(UserView {
-                name: "Ada",
-                email: "a@x",
-            }),
-            current_path: BASE,
-            csrf: "tok",
-            visible: &all,
-        };
-        f(&ctx)
+        crate::ui::test_support::with_page_ctx(BASE, f)
     }
 
     fn line() -> SourceLine {

@@ -503,24 +503,10 @@ pub fn activate_invalid() -> Markup {
 )]
 mod tests {
     use super::*;
-    use crate::ui::layout::UserView;
-    use crate::ui::nav::NavId;
     use crate::ui::test_support::assert_csp_clean;
 
     fn with_ctx<R>(f: impl FnOnce(&PageCtx) -> R) -> R {
-        let all = |_: NavId| true;
-        let ctx = PageCtx {
-            company: "Acme",
-            tier: "Community",
-            user: Some(UserView {
-                name: "Ada",
-                email: "ada@x.org",
-            }),
-            current_path: BASE,
-            csrf: "tok",
-            visible: &all,
-        };
-        f(&ctx)
+        crate::ui::test_support::with_page_ctx(BASE, f)
     }
 
     fn sample(can_write: bool) -> ListView {
