@@ -211,8 +211,9 @@ mod workload {
     const ZIPF_EXPONENT: f64 = 1.0;
     /// Share of an agent's classes that come from shared libraries; the rest are its own.
     const LIBRARY_SHARE_PERCENT: usize = 90;
-    /// Most bytes of class names (JSON-quoted) per frame by default: below the 1 MiB frame
-    /// limit with room for the envelope, i.e. as few frames as the protocol allows.
+    /// Most bytes of class names (JSON-quoted) per message by default: below the 1 MiB message
+    /// limit with room for the envelope, i.e. as few messages as the protocol allows. Each
+    /// message goes out in websocket frames of at most `max_frame_bytes` (64 KiB).
     pub const DEFAULT_FRAME_KIB: usize = 900;
     /// The message type no appliance knows; its `error` reply marks the end of the storm.
     pub const SYNC_TYPE: &str = "fleet.sync";
@@ -947,7 +948,7 @@ mod client {
         let mut bytes = 0;
         for frame in frames.iter().chain(repeat) {
             bytes += frame.len();
-            send(ws, Message::Text(frame.clone()), SEND_TIMEOUT)
+            send_fragmented(ws, frame, SEND_TIMEOUT)
                 .await
                 .map_err(|e| format!("storm: {e}"))?;
         }
@@ -1045,6 +1046,34 @@ mod client {
             }
         }
         Err("too many frames without text".into())
+    }
+
+    /// Sends a text message in frames of at most `max_frame_bytes`, as PROTOCOL.md asks.
+    async fn send_fragmented(ws: &mut Ws, text: &Utf8Bytes, limit: Duration) -> Result<(), String> {
+        use tungstenite::protocol::frame::Frame;
+        use tungstenite::protocol::frame::coding::{Data, OpCode};
+        let step = LIMITS.max_frame_bytes as usize;
+        if text.len() <= step {
+            return send(ws, Message::Text(text.clone()), limit).await;
+        }
+        let bytes = Bytes::from(text.clone());
+        let mut start = 0;
+        while start < bytes.len() {
+            let end = (start + step).min(bytes.len());
+            let op = if start == 0 {
+                Data::Text
+            } else {
+                Data::Continue
+            };
+            let frame = Frame::message(
+                bytes.slice(start..end),
+                OpCode::Data(op),
+                end == bytes.len(),
+            );
+            send(ws, Message::Frame(frame), limit).await?;
+            start = end;
+        }
+        Ok(())
     }
 
     async fn send(ws: &mut Ws, message: Message, limit: Duration) -> Result<(), String> {

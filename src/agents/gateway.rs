@@ -8,6 +8,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
@@ -21,6 +22,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::history;
+use super::metered::Metered;
 use super::protocol::{
     self, AgentMessage, CloseReason, DecodeError, ErrorCode, ErrorMessage, Hello, HelloAck, LIMITS,
     ServerMessage,
@@ -44,6 +46,9 @@ pub const OUTBOX_CAPACITY: usize = 256;
 
 /// The websocket settings of DEFAULTS.md: a 4 KiB read buffer and no write buffer keep an
 /// idle connection in the tens of kilobytes; 1 MiB caps a message.
+/// Frames are capped well below messages because tungstenite's read buffer grows to the
+/// largest frame and keeps that size for the connection's life (measured: 780 KiB per agent
+/// after a start-up state sent in 900 KiB frames); agents send longer messages in fragments.
 pub fn websocket_config() -> WebSocketConfig {
     let max = LIMITS.max_message_bytes as usize;
     WebSocketConfig::default()
@@ -51,7 +56,7 @@ pub fn websocket_config() -> WebSocketConfig {
         .write_buffer_size(0)
         .max_write_buffer_size(max.saturating_mul(2))
         .max_message_size(Some(max))
-        .max_frame_size(Some(max))
+        .max_frame_size(Some(LIMITS.max_frame_bytes as usize))
 }
 
 /// What every connection shares: the registry, the store for the history, the clock.
@@ -87,8 +92,8 @@ impl Ending {
     }
 }
 
-type Sink<S> = SplitSink<WebSocketStream<S>, Message>;
-type Source<S> = SplitStream<WebSocketStream<S>>;
+type Sink<S> = SplitSink<WebSocketStream<Metered<S>>, Message>;
+type Source<S> = SplitStream<WebSocketStream<Metered<S>>>;
 
 impl Gateway {
     /// A gateway over `store`, with an empty registry.
@@ -107,11 +112,20 @@ impl Gateway {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
         G: Send,
     {
+        let io = Metered::new(io);
+        let bytes_read = io.counter();
         let ws = WebSocketStream::from_raw_socket(io, Role::Server, Some(websocket_config())).await;
         let (mut sink, mut source) = ws.split();
-        let ending = self.run(&mut sink, &mut source, peer, pool).await;
-        if let Ending::Closed(reason) = &ending {
-            close(&mut sink, *reason, &close_text(*reason)).await;
+        let ending = self
+            .run(&mut sink, &mut source, peer, pool, &bytes_read)
+            .await;
+        match &ending {
+            Ending::Closed(reason) => close(&mut sink, *reason, &close_text(*reason)).await,
+            // tungstenite queued the reply to the agent's close frame; send it (RFC 6455 §5.5.1).
+            Ending::ByAgent(_) => {
+                let _ = tokio::time::timeout(Duration::from_secs(1), sink.close()).await;
+            }
+            Ending::Lost => {}
         }
         drop(guard);
         ending
@@ -123,6 +137,7 @@ impl Gateway {
         source: &mut Source<S>,
         peer: SocketAddr,
         pool: Pool,
+        bytes_read: &AtomicU64,
     ) -> Ending
     where
         S: AsyncRead + AsyncWrite + Unpin,
@@ -178,8 +193,15 @@ impl Gateway {
         let ending = match send(sink, &protocol::encode(&ack)).await {
             Err(ending) => ending,
             Ok(()) => {
-                self.stream(sink, source, session, &mut kicked, &mut outgoing)
-                    .await
+                self.stream(
+                    sink,
+                    source,
+                    session,
+                    bytes_read,
+                    &mut kicked,
+                    &mut outgoing,
+                )
+                .await
             }
         };
         self.registry.remove(session);
@@ -197,11 +219,17 @@ impl Gateway {
     }
 
     /// The connection after `hello_ack`: frames in, pings and queued messages out.
+    ///
+    /// Life is any byte received, not a whole frame: a big state can take the busy appliance
+    /// longer than the idle timeout to read. The `select!` is biased so that input already
+    /// waiting is read before the idle check looks at the clock (a task woken late after a
+    /// busy spell finds both ready).
     async fn stream<S>(
         &self,
         sink: &mut Sink<S>,
         source: &mut Source<S>,
         session: SessionNo,
+        bytes_read: &AtomicU64,
         kicked: &mut mpsc::Receiver<CloseReason>,
         outgoing: &mut mpsc::Receiver<String>,
     ) -> Ending
@@ -210,8 +238,16 @@ impl Gateway {
     {
         let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
         let mut last_heard = Instant::now();
+        let mut bytes_seen = bytes_read.load(Ordering::Relaxed);
         loop {
             tokio::select! {
+                biased;
+                Some(reason) = kicked.recv() => return Ending::Closed(reason),
+                Some(text) = outgoing.recv() => {
+                    if let Err(ending) = send(sink, &text).await {
+                        return ending;
+                    }
+                }
                 frame = source.next() => {
                     last_heard = Instant::now();
                     self.registry.heartbeat(session, self.clock.now_ms());
@@ -234,6 +270,11 @@ impl Gateway {
                     }
                 }
                 _ = ping.tick() => {
+                    let bytes_now = bytes_read.load(Ordering::Relaxed);
+                    if bytes_now != bytes_seen {
+                        bytes_seen = bytes_now;
+                        last_heard = Instant::now();
+                    }
                     if last_heard.elapsed() >= IDLE_TIMEOUT {
                         return Ending::Closed(CloseReason::IdleTimeout);
                     }
@@ -241,12 +282,6 @@ impl Gateway {
                         return ending;
                     }
                 }
-                Some(text) = outgoing.recv() => {
-                    if let Err(ending) = send(sink, &text).await {
-                        return ending;
-                    }
-                }
-                Some(reason) = kicked.recv() => return Ending::Closed(reason),
             }
         }
     }

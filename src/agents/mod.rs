@@ -7,6 +7,7 @@ pub mod downloads;
 pub mod gateway;
 pub mod glob;
 pub mod history;
+pub mod metered;
 pub mod protocol;
 pub mod registry;
 pub mod sources;

@@ -4,7 +4,10 @@
 //! them. Decoding is strict about what the appliance relies on (types, limits) and lenient
 //! about the rest (unknown fields are ignored, so a newer agent can add optional fields).
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
+use serde::{Deserialize, Deserializer, Serialize};
 
 /// The newest protocol version this appliance speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -14,8 +17,13 @@ pub const MIN_PROTOCOL_VERSION: u32 = 1;
 /// Limits an agent must respect; sent in [`HelloAck::limits`] and enforced on every frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
-    /// Largest text frame the appliance reads; a bigger one closes the connection (1009).
+    /// Largest text message the appliance reads, fragments reassembled; a bigger one closes
+    /// the connection (1009).
     pub max_message_bytes: u32,
+    /// Largest websocket frame: a longer message is sent in fragments (RFC 6455 §5.4). Small
+    /// frames keep the appliance's per-connection read buffer small (it grows to the largest
+    /// frame read and keeps that size).
+    pub max_frame_bytes: u32,
     /// Most class or module names in one `class_loads` frame.
     pub max_classes_per_batch: u32,
     /// Most artifacts declared in one `class_loads` frame.
@@ -32,6 +40,7 @@ pub struct Limits {
 /// classes).
 pub const LIMITS: Limits = Limits {
     max_message_bytes: 1024 * 1024,
+    max_frame_bytes: 64 * 1024,
     max_classes_per_batch: 20_000,
     max_artifacts_per_batch: 5_000,
     batch_interval_ms: 1_000,
@@ -42,8 +51,9 @@ pub const LIMITS: Limits = Limits {
 /// Longest tag, display name, host name or identifier.
 pub const MAX_LABEL_BYTES: usize = 128;
 
-/// A message from an agent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// A message from an agent. Decoded by hand (below) rather than by serde's internally tagged
+/// enums, which buffer every message into an intermediate tree before building it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type")]
 pub enum AgentMessage {
     /// Must be the first message of every connection.
@@ -58,6 +68,59 @@ pub enum AgentMessage {
     /// The agent could not handle something the appliance sent.
     #[serde(rename = "error")]
     Error(ErrorMessage),
+}
+
+impl<'de> Deserialize<'de> for AgentMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(AgentMessageVisitor)
+    }
+}
+
+/// Builds an [`AgentMessage`] in one pass when `type` is the object's first key, as every
+/// agent writes it; any other order goes through a `serde_json::Value` and still decodes.
+struct AgentMessageVisitor;
+
+impl AgentMessageVisitor {
+    fn body<'de, D: Deserializer<'de>>(kind: &str, rest: D) -> Result<AgentMessage, D::Error> {
+        Ok(match kind {
+            "hello" => AgentMessage::Hello(Hello::deserialize(rest)?),
+            "class_loads" => AgentMessage::ClassLoads(ClassLoads::deserialize(rest)?),
+            "agent_stats" => AgentMessage::AgentStats(AgentStats::deserialize(rest)?),
+            "error" => AgentMessage::Error(ErrorMessage::deserialize(rest)?),
+            other => {
+                return Err(de::Error::unknown_variant(other, &KNOWN_AGENT_TYPES));
+            }
+        })
+    }
+}
+
+impl<'de> Visitor<'de> for AgentMessageVisitor {
+    type Value = AgentMessage;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an object with a string `type`")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AgentMessage, A::Error> {
+        let Some(first) = map.next_key::<Cow<'de, str>>()? else {
+            return Err(de::Error::missing_field("type"));
+        };
+        if first == "type" {
+            let kind = map.next_value::<Cow<'de, str>>()?;
+            return Self::body(&kind, MapAccessDeserializer::new(map));
+        }
+        let mut object = serde_json::Map::new();
+        object.insert(first.into_owned(), map.next_value()?);
+        while let Some((key, value)) = map.next_entry::<String, serde_json::Value>()? {
+            object.insert(key, value);
+        }
+        let kind = match object.remove("type") {
+            Some(serde_json::Value::String(kind)) => kind,
+            Some(_) => return Err(de::Error::custom("`type` must be a string")),
+            None => return Err(de::Error::missing_field("type")),
+        };
+        Self::body(&kind, serde_json::Value::Object(object)).map_err(de::Error::custom)
+    }
 }
 
 /// A message from the appliance.
@@ -428,11 +491,21 @@ pub fn encode(message: &ServerMessage) -> String {
 }
 
 fn label_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= MAX_LABEL_BYTES && !s.chars().any(char::is_control)
+    !s.is_empty() && s.len() <= MAX_LABEL_BYTES && !has_control(s)
 }
 
 fn name_ok(s: &str) -> bool {
-    !s.is_empty() && s.len() <= LIMITS.max_name_bytes as usize && !s.chars().any(char::is_control)
+    !s.is_empty() && s.len() <= LIMITS.max_name_bytes as usize && !has_control(s)
+}
+
+/// Whether `s` holds a control character (Unicode category Cc). Checked for every class name
+/// on the hot path, so plain ASCII, nearly every name, is checked byte by byte.
+fn has_control(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b < 0x20 || b == 0x7f)
+    } else {
+        s.chars().any(char::is_control)
+    }
 }
 
 /// The limits that serde's types cannot say.
@@ -607,6 +680,51 @@ mod tests {
             decode(r#"{"type":"class_loads","seq":"x"}"#),
             Err(DecodeError::Invalid { .. })
         ));
+    }
+
+    /// The one-pass decoder (type first) and the fallback (type anywhere) agree, and both
+    /// keep the closed field sets closed.
+    #[test]
+    fn type_may_come_anywhere_in_the_object() {
+        let first = r#"{"type":"class_loads","seq":3,"initial":true,"loads":[{"artifact":1,"classes":["a.B"]}]}"#;
+        let last = r#"{"seq":3,"initial":true,"loads":[{"artifact":1,"classes":["a.B"]}],"type":"class_loads"}"#;
+        let a = decode(first).unwrap();
+        assert_eq!(a, decode(last).unwrap());
+        assert!(matches!(a, AgentMessage::ClassLoads(ref c) if c.seq == 3 && c.initial));
+        for bad in [
+            r#"{"type":"class_loads","seq":1,"sequence":2}"#,
+            r#"{"seq":1,"sequence":2,"type":"class_loads"}"#,
+        ] {
+            assert!(
+                matches!(decode(bad), Err(DecodeError::Invalid { .. })),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            decode(r#"{"x":1,"type":"teleport"}"#),
+            Err(DecodeError::UnknownType("teleport".into()))
+        );
+        assert!(matches!(
+            decode(r#"{"type":7}"#),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(decode("{}"), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode(r#"{"type":"class_loads","seq":1,"type":"class_loads"}"#),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert!(matches!(decode("[1]"), Err(DecodeError::Malformed(_))));
+    }
+
+    #[test]
+    fn control_characters_are_found_in_ascii_and_beyond() {
+        assert!(!has_control("org.example.Main$1"));
+        assert!(!has_control("ünïcode.Klasse"));
+        assert!(has_control("a\u{0}b"));
+        assert!(has_control("a\tb"));
+        assert!(has_control("a\u{7f}"));
+        assert!(has_control("ü\u{85}"));
+        assert!(has_control("x\u{9f}"));
     }
 
     #[test]

@@ -106,6 +106,20 @@ pub async fn send(ws: &mut Ws, v: &Value) {
     ws.send(Message::text(v.to_string())).await.unwrap();
 }
 
+/// Sends one text message as a fragmented message of frames of at most `frame_bytes` (cut at
+/// byte boundaries: only the joined message has to be UTF-8).
+pub async fn send_fragmented(ws: &mut Ws, text: &str, frame_bytes: usize) {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let chunks: Vec<&[u8]> = text.as_bytes().chunks(frame_bytes).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let op = if i == 0 { Data::Text } else { Data::Continue };
+        let last = i + 1 == chunks.len();
+        let frame = Frame::message(chunk.to_vec(), OpCode::Data(op), last);
+        ws.send(Message::Frame(frame)).await.unwrap();
+    }
+}
+
 /// The next text frame as JSON (pings skipped), within 10 s.
 pub async fn next_json(ws: &mut Ws) -> Value {
     loop {

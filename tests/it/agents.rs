@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::SinkExt;
 use serde_json::json;
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use crate::agent_client::*;
 use crate::support::*;
@@ -133,6 +133,43 @@ async fn hello_then_class_loads_fill_the_registry_and_the_history() {
     assert_eq!(rec.unwrap().last_disconnect_reason, "agent_closed");
 }
 
+/// A start-up state bigger than a frame arrives as a fragmented message, as PROTOCOL.md asks;
+/// the agent's close frame is answered (RFC 6455 §5.5.1) rather than left hanging.
+#[tokio::test]
+async fn a_big_state_in_fragments_is_taken_and_the_agents_close_is_answered() {
+    let t = TestApp::start().await;
+    let key = default_pool_key(&t).await;
+    let mut ws = connect_hello(&t, &key, "big-state", &[]).await;
+    let names: Vec<String> = (0..15_000)
+        .map(|i| {
+            format!(
+                "org.example.generated.pkg{}.SomeLongishClassName{i}",
+                i % 97
+            )
+        })
+        .collect();
+    let frame = json!({"type": "class_loads", "seq": 1, "initial": true, "initial_done": true,
+        "artifacts": [{"ref": 1, "location": "/srv/app.jar", "kind": "jar"}],
+        "loads": [{"artifact": 1, "classes": names}]})
+    .to_string();
+    assert!(frame.len() > 10 * 64 * 1024, "{} bytes", frame.len());
+    send_fragmented(&mut ws, &frame, 64 * 1024).await;
+    let reg = registry(&t);
+    eventually("15,000 classes", || {
+        reg.find("id-big-state")
+            .is_some_and(|a| a.classes_loaded == 15_000 && a.initial_done)
+    })
+    .await;
+    ws.send(Message::Close(Some(tungstenite::protocol::CloseFrame {
+        code: tungstenite::protocol::frame::coding::CloseCode::Normal,
+        reason: "bye".into(),
+    })))
+    .await
+    .unwrap();
+    assert_eq!(closed(&mut ws).await.0, 1000, "the close is answered");
+    eventually("agent gone", || reg.find("id-big-state").is_none()).await;
+}
+
 #[tokio::test]
 async fn unknown_types_and_invalid_messages_get_an_error_and_the_connection_stays() {
     let t = TestApp::start().await;
@@ -187,6 +224,32 @@ async fn bad_frames_close_with_a_reason_and_other_agents_carry_on() {
     );
     let _ = ws.send(Message::text(huge)).await;
     assert_eq!(closed(&mut ws).await.0, 1009);
+
+    // Under the message cap but in one frame over the 64 KiB frame cap.
+    let mut ws = connect_hello(&t, &key, "wide-frame", &[]).await;
+    let wide = format!(
+        "{{\"type\":\"agent_stats\",\"pad\":\"{}\"}}",
+        "x".repeat(70_000)
+    );
+    let _ = ws.send(Message::text(wide)).await;
+    assert_eq!(closed(&mut ws).await.0, 1009, "a frame over 64 KiB closes");
+
+    // Over the message cap, each fragment small.
+    let mut ws = connect_hello(&t, &key, "huge-fragmented", &[]).await;
+    send_fragmented(
+        &mut ws,
+        &format!(
+            "{{\"type\":\"agent_stats\",\"pad\":\"{}\"}}",
+            "x".repeat(1_100_000)
+        ),
+        60_000,
+    )
+    .await;
+    assert_eq!(
+        closed(&mut ws).await.0,
+        1009,
+        "fragments join to more than 1 MiB"
+    );
 
     let mut ws = connect_hello(&t, &key, "gap", &[]).await;
     send(&mut ws, &json!({"type": "class_loads", "seq": 2})).await;

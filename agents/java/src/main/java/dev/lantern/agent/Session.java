@@ -189,16 +189,42 @@ final class Session {
         }
     }
 
-    /** Sends one text frame and waits for it to be written (one send outstanding at a time). */
+    /**
+     * Sends one text message and waits for it to be written (one send outstanding at a time),
+     * in fragments no bigger than the appliance's frame limit.
+     */
     private void send(String text) throws InterruptedException, SendFailed {
         try {
-            sender.await(ws.sendText(text, true), 30_000);
+            List<CharSequence> parts = fragments(text, limits.maxFrameBytes);
+            for (int i = 0; i < parts.size(); i++) {
+                sender.await(ws.sendText(parts.get(i), i == parts.size() - 1), 30_000);
+            }
         } catch (InterruptedException e) {
             throw e;
         } catch (Exception e) {
             abort();
             throw new SendFailed(e);
         }
+    }
+
+    /**
+     * Cuts {@code text} into pieces whose UTF-8 form fits {@code maxBytes}: a UTF-16 unit is at
+     * most 3 bytes (a surrogate pair, two units, is 4), and a pair is never cut in two.
+     */
+    static List<CharSequence> fragments(String text, int maxBytes) {
+        int step = Math.max(2, maxBytes / 3);
+        List<CharSequence> parts = new java.util.ArrayList<>();
+        int start = 0;
+        while (text.length() - start > step) {
+            int end = start + step;
+            if (Character.isHighSurrogate(text.charAt(end - 1))) {
+                end--;
+            }
+            parts.add(java.nio.CharBuffer.wrap(text, start, end));
+            start = end;
+        }
+        parts.add(java.nio.CharBuffer.wrap(text, start, text.length()));
+        return parts;
     }
 
     private void abort() {

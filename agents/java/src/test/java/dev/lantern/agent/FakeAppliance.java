@@ -122,6 +122,9 @@ final class FakeAppliance implements AutoCloseable {
             }
             byte[] mask = new byte[4];
             in.readFully(mask);
+            if (len > 64 * 1024) {
+                protocolErrors.add("frame over 64 KiB: " + len);
+            }
             byte[] data = new byte[(int) len];
             in.readFully(data);
             for (int i = 0; i < data.length; i++) {
@@ -147,12 +150,12 @@ final class FakeAppliance implements AutoCloseable {
             String text = message.toString(StandardCharsets.UTF_8);
             message.reset();
             if (text.getBytes(StandardCharsets.UTF_8).length > 1 << 20) {
-                protocolErrors.add("frame over 1 MiB");
+                protocolErrors.add("message over 1 MiB");
             }
             messages.add(text);
             if (text.startsWith("{\"type\":\"hello\"")) {
                 send(out, 1, ("{\"type\":\"hello_ack\",\"protocol\":1,\"session_id\":\"c0ffee0123456789\","
-                    + "\"heartbeat_secs\":25,\"limits\":{\"max_message_bytes\":1048576,\"max_classes_per_batch\":20000,"
+                    + "\"heartbeat_secs\":25,\"limits\":{\"max_message_bytes\":1048576,\"max_frame_bytes\":65536,\"max_classes_per_batch\":20000,"
                     + "\"max_artifacts_per_batch\":5000,\"batch_interval_ms\":1000,\"max_name_bytes\":1024,"
                     + "\"max_tags\":32},\"future_field\":true}").getBytes(StandardCharsets.UTF_8));
                 // A message type this agent does not know must be answered with unknown_type.

@@ -106,8 +106,30 @@ public class FramesTest {
     }
 
     @Test
+    public void longMessagesAreCutIntoFramesThatFitAndRejoinExactly() {
+        StringBuilder b = new StringBuilder();
+        for (int i = 0; i < 30_000; i++) {
+            b.append(i % 7 == 0 ? "\uD83D\uDE00" : i % 5 == 0 ? "\u00e9\u4e2d" : "a.b.C");
+        }
+        String text = b.toString();
+        for (int max : new int[] {4 * 1024, 64 * 1024}) {
+            List<CharSequence> parts = Session.fragments(text, max);
+            StringBuilder joined = new StringBuilder();
+            for (CharSequence p : parts) {
+                String s = p.toString();
+                Check.isTrue(s.getBytes(StandardCharsets.UTF_8).length <= max, "fragment fits " + max);
+                Check.isTrue(s.isEmpty() || !Character.isHighSurrogate(s.charAt(s.length() - 1)), "pair kept whole");
+                joined.append(s);
+            }
+            Check.equal(text, joined.toString(), "fragments rejoin");
+            Check.isTrue(parts.size() > 1, "a long message is cut");
+        }
+        Check.equal(1, Session.fragments("{}", 64 * 1024).size(), "a short message is one frame");
+    }
+
+    @Test
     public void lowerLimitsFromTheApplianceAreObeyed() {
-        Limits small = new Limits(16 * 1024, 100, 10, 1000, 1024);
+        Limits small = new Limits(16 * 1024, 4 * 1024, 100, 10, 1000, 1024);
         ArtifactCatalog c = catalog();
         for (int j = 0; j < 25; j++) {
             Location jar = Location.ofUrl("file:/nonexistent/l" + j + ".jar");
