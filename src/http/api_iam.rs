@@ -154,7 +154,7 @@ pub async fn handle(call: &Call, route: RestRoute) -> Result<Response<Body>, Err
             let pool = visible_pool(call, &id).await?;
             Ok(respond::json(
                 200,
-                &pool_json(&pool, call.state.clock.now_ms()),
+                &pool_json(call, &pool),
             ))
         }
         R::PoolUpdate(id) => pool_update(call, &id).await,
@@ -170,7 +170,8 @@ pub async fn handle(call: &Call, route: RestRoute) -> Result<Response<Body>, Err
 
 // ---- agent pools ----
 
-fn pool_json(p: &Pool, now_ms: i64) -> Value {
+fn pool_json(call: &Call, p: &Pool) -> Value {
+    let now_ms = call.state.clock.now_ms();
     json!({
         "id": p.id,
         "name": p.name,
@@ -185,11 +186,12 @@ fn pool_json(p: &Pool, now_ms: i64) -> Value {
             .then_some(p.previous_key_expires_ms)
             .flatten()
             .map(time),
+        "agents_connected": call.state.agents.registry.count_in_pool(&p.id),
     })
 }
 
-fn pool_with_key(p: &Pool, key: &str, now_ms: i64) -> Value {
-    let mut v = pool_json(p, now_ms);
+fn pool_with_key(call: &Call, p: &Pool, key: &str) -> Value {
+    let mut v = pool_json(call, p);
     if let Some(obj) = v.as_object_mut() {
         obj.insert("key".into(), json!(key));
     }
@@ -222,7 +224,7 @@ async fn pools_list(call: &Call) -> Result<Response<Body>, Error> {
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|p| pool_json(p, now_ms))
+        .map(|p| pool_json(call, p))
         .collect();
     Ok(list_answer(items, visible.len(), offset, limit))
 }
@@ -254,7 +256,7 @@ async fn pool_create(call: &Call) -> Result<Response<Body>, Error> {
     let (pool, key) = r?;
     Ok(respond::json(
         201,
-        &pool_with_key(&pool, &key, call.state.clock.now_ms()),
+        &pool_with_key(call, &pool, &key),
     ))
 }
 
@@ -279,7 +281,7 @@ async fn pool_update(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     .await?;
     Ok(respond::json(
         200,
-        &pool_json(&r?, call.state.clock.now_ms()),
+        &pool_json(call, &r?),
     ))
 }
 
@@ -302,7 +304,7 @@ async fn pool_rotate(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     let (pool, key) = r?;
     Ok(respond::json(
         200,
-        &pool_with_key(&pool, &key, call.state.clock.now_ms()),
+        &pool_with_key(call, &pool, &key),
     ))
 }
 
@@ -333,7 +335,7 @@ async fn pool_detach(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     }
     Ok(respond::json(
         200,
-        &pool_json(&r?, call.state.clock.now_ms()),
+        &pool_json(call, &r?),
     ))
 }
 
@@ -351,7 +353,7 @@ async fn pool_enable(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     .await?;
     Ok(respond::json(
         200,
-        &pool_json(&r?, call.state.clock.now_ms()),
+        &pool_json(call, &r?),
     ))
 }
 
@@ -370,7 +372,7 @@ async fn pool_delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     .await?;
     Ok(respond::json(
         200,
-        &pool_json(&r?, call.state.clock.now_ms()),
+        &pool_json(call, &r?),
     ))
 }
 

@@ -780,6 +780,18 @@ async fn agent_pools_show_live_agent_counts() {
     );
     let detail = portal.get("/settings/iam/agent-pools/default").await;
     assert!(detail.body.contains(&format!("{link}2 connected</a>")));
+    let api_key = admin_api_key(&t).await;
+    let bearer = format!("Bearer {api_key}");
+    for path in ["/api/v1/agent-pools/default", "/api/v1/agent-pools"] {
+        let r = t
+            .client()
+            .request("GET", path, &[("authorization", &bearer)], Vec::new().into())
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        let pool = v.get("items").map_or(&v, |items| &items[0]);
+        assert_eq!(pool["agents_connected"], 2, "{path}: {v}");
+    }
     let (dev, _) = user(&t, "viewer@example.org", &["company-viewer"]).await;
     let list = dev.get("/entities/agents?pool=default").await;
     assert!(list.body.contains(">one</a>") && list.body.contains(">two</a>"));
