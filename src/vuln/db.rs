@@ -33,6 +33,9 @@ pub const VULN_IMPORTS: Table = Table::new("vuln_imports_v1");
 pub const MAX_LISTED_INVALID: usize = 1000;
 /// Import runs kept in the history; older ones are dropped by the next import.
 pub const MAX_RUNS_KEPT: usize = 1000;
+/// Most bytes one import may bring over a connection (an upload, or the files the command
+/// line sends): DEFAULTS.md's upload bound. The osv.dev PyPI dump is tens of MiB.
+pub const MAX_UPLOAD_BYTES: u64 = 512 * 1024 * 1024;
 /// Records read per store page when loading the matcher.
 const LOAD_PAGE: usize = 512;
 /// Version byte of the record codec.
@@ -443,6 +446,37 @@ pub async fn import(
     let reload = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     run.duration_ms = run.duration_ms.saturating_add(reload);
     Ok(run)
+}
+
+/// Reads `inputs` (on the blocking pool), writes them with [`import`] and updates
+/// `matcher`; a failure is audited too, with what was wrong.
+pub async fn import_inputs(
+    store: &Store,
+    matcher: &Matcher,
+    inputs: Vec<Input>,
+    actor: Actor,
+    now_ms: i64,
+    started: Instant,
+) -> Result<ImportRun, VulnError> {
+    let names: Vec<String> = inputs.iter().map(|i| i.name.clone()).collect();
+    let who = actor.clone();
+    let prepared = tokio::task::spawn_blocking(move || {
+        let read = read_inputs(&inputs, &DumpLimits::default())?;
+        prepare(read, names, &who, started)
+    })
+    .await
+    .map_err(|e| VulnError::Store(StoreError::Internal(e.to_string())))
+    .and_then(|r| r);
+    let result = match prepared {
+        Ok(pending) => import(store, matcher, pending, actor.clone(), now_ms).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &result {
+        let event = AuditEvent::new("vulndb.import", actor, Outcome::Failure)
+            .details(serde_json::json!({"error": e.to_string()}));
+        audit::record(store, now_ms, event).await;
+    }
+    result
 }
 
 /// [`import`] for the command line with the appliance stopped (no matcher to update).
