@@ -423,8 +423,7 @@ pub async fn vulndb_import(data_dir: &Path, paths: &[PathBuf]) -> Result<String,
     }
     let started = std::time::Instant::now();
     let files = files_to_send(paths)?;
-    let count = u32::try_from(files.len())
-        .map_err(|_| CliError::Usage("too many files".into()))?;
+    let count = u32::try_from(files.len()).map_err(|_| CliError::Usage("too many files".into()))?;
     let request = Request::VulndbImport { files: count };
     let sent = control::call_with_files(data_dir, &request, &files, CONTROL_TIMEOUT)
         .await

@@ -230,9 +230,16 @@ async fn vulndb_import(
         spools.push(spool);
     }
     let now_ms = state.clock.now_ms();
-    let run = db::import_inputs(&state.store, &state.vulndb, inputs, Actor::Cli, now_ms, started)
-        .await
-        .map_err(|e| e.to_string())?;
+    let run = db::import_inputs(
+        &state.store,
+        &state.vulndb,
+        inputs,
+        Actor::Cli,
+        now_ms,
+        started,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     drop(spools);
     tracing::info!(run = %run.id, kept = run.kept(), invalid = run.invalid_total, "vulnerability data imported from the command line");
     Ok(run.describe())

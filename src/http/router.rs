@@ -805,6 +805,44 @@ mod tests {
     }
 
     #[test]
+    fn vulndb_routes_parse_and_only_uploads_stream_their_body() {
+        use super::super::vulndb::VulndbRoute as V;
+        let v = |m: &Method, p: &str| Endpoint::parse(m, p);
+        assert_eq!(
+            v(&Method::GET, "/api/v1/vulndb"),
+            Ok(Endpoint::Vulndb(V::ApiStatus))
+        );
+        assert_eq!(
+            v(&Method::POST, "/api/v1/vulndb/imports"),
+            Ok(Endpoint::Vulndb(V::ApiImport))
+        );
+        assert_eq!(
+            v(&Method::DELETE, "/api/v1/vulndb/imports"),
+            Ok(Endpoint::ApiUnknown)
+        );
+        let upload = v(
+            &Method::POST,
+            "/settings/reachability/package-enrichment/imports",
+        );
+        assert_eq!(upload, Ok(Endpoint::Vulndb(V::Upload)));
+        assert_eq!(
+            v(
+                &Method::GET,
+                "/settings/reachability/package-enrichment/imports"
+            ),
+            Err(NoRoute::Method)
+        );
+        assert!(Endpoint::Vulndb(V::Upload).streams_body());
+        assert!(!Endpoint::Vulndb(V::Upload).is_api());
+        assert!(
+            Endpoint::Vulndb(V::ApiImport).streams_body()
+                && Endpoint::Vulndb(V::ApiImport).is_api()
+        );
+        assert!(!Endpoint::Vulndb(V::ApiStatus).streams_body());
+        assert!(!Endpoint::UserCreate.streams_body());
+    }
+
+    #[test]
     fn path_text_decodes_percent_escapes_only() {
         assert_eq!(path_text("a%2Fb%3Ac+d").as_deref(), Some("a/b:c+d"));
         assert_eq!(path_text("zo%C3%AB").as_deref(), Some("zoë"));

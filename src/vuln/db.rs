@@ -229,7 +229,9 @@ pub fn read_json(name: &str, bytes: &[u8], limits: &DumpLimits) -> Result<Import
                 import.take(format!("{name}[{i}]"), &bytes, &limits.record);
             }
         }
-        serde_json::Value::Object(map) if map.contains_key("id") || map.contains_key("modified") => {
+        serde_json::Value::Object(map)
+            if map.contains_key("id") || map.contains_key("modified") =>
+        {
             import.take(name.to_string(), bytes, &limits.record);
         }
         _ => {
@@ -589,7 +591,10 @@ mod tests {
         assert_eq!((first.read, first.added, first.invalid_total), (27, 27, 1));
         assert_eq!(first.invalid[0].id.as_deref(), Some("PYSEC-2021-371"));
         let second = run(&store, &inputs).unwrap();
-        assert_eq!((second.added, second.replaced, second.unchanged), (0, 0, 27));
+        assert_eq!(
+            (second.added, second.replaced, second.unchanged),
+            (0, 0, 27)
+        );
         let index = store.read_blocking(load).unwrap();
         assert_eq!(index.stats().records, 27);
         assert_eq!(index.stats().by_ecosystem.get("Maven"), Some(&13));
@@ -620,7 +625,14 @@ mod tests {
         assert_eq!(run(&store, &[Input::path(&file)]).unwrap().unchanged, 1);
         let kept = store.read_blocking(|tx| get(tx, "X-1")).unwrap().unwrap();
         assert_eq!(kept.summary.as_deref(), Some("2024-02-01T00:00:00Z"));
-        assert_eq!(store.read_blocking(load).unwrap().query("PyPI", "P", "1.0").len(), 1);
+        assert_eq!(
+            store
+                .read_blocking(load)
+                .unwrap()
+                .query("PyPI", "P", "1.0")
+                .len(),
+            1
+        );
         write(record("2024-06-01T00:00:00Z", true));
         let r = run(&store, &[Input::path(&file)]).unwrap();
         assert_eq!((r.replaced, r.withdrawn), (1, 1));
@@ -628,7 +640,10 @@ mod tests {
         assert!(index.query("PyPI", "p", "1.0").is_empty());
         assert_eq!(index.stats().withdrawn, 1);
         // An array of records; the newer duplicate wins inside one import.
-        let arr = serde_json::json!([record("2024-07-01T00:00:00Z", false), record("2024-08-01T00:00:00Z", false)]);
+        let arr = serde_json::json!([
+            record("2024-07-01T00:00:00Z", false),
+            record("2024-08-01T00:00:00Z", false)
+        ]);
         write(arr);
         let r = run(&store, &[Input::path(&file)]).unwrap();
         assert_eq!((r.read, r.replaced, r.unchanged), (2, 1, 1));
@@ -640,11 +655,19 @@ mod tests {
         let (dir, store) = store();
         run(&store, &[Input::path(&fixtures().join("records/maven"))]).unwrap();
         let junk = dir.path().join("notes.txt");
-        for bytes in [&b"hello"[..], b"{\"foo\": 1}", b"42", b"PK\x03\x04 not a zip"] {
+        for bytes in [
+            &b"hello"[..],
+            b"{\"foo\": 1}",
+            b"42",
+            b"PK\x03\x04 not a zip",
+        ] {
             std::fs::write(&junk, bytes).unwrap();
             let err = run(
                 &store,
-                &[Input::path(&fixtures().join("records/pypi")), Input::path(&junk)],
+                &[
+                    Input::path(&fixtures().join("records/pypi")),
+                    Input::path(&junk),
+                ],
             )
             .unwrap_err();
             assert!(err.to_string().contains("notes.txt"), "{err}");

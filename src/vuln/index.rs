@@ -198,7 +198,10 @@ impl Index {
             return true;
         }
         if let Some(v @ Version::Pypi(PypiVersion::Valid(_))) = &query.version
-            && entry.pypi_versions.iter().any(|p| matches!(v, Version::Pypi(q) if q == p))
+            && entry
+                .pypi_versions
+                .iter()
+                .any(|p| matches!(v, Version::Pypi(q) if q == p))
         {
             return true;
         }
@@ -260,7 +263,11 @@ mod tests {
         let limits = DumpLimits::default();
         let mut records = Vec::new();
         for dir in ["records/maven", "records/pypi"] {
-            records.extend(osv::read_dir(&fixtures().join(dir), &limits).unwrap().records);
+            records.extend(
+                osv::read_dir(&fixtures().join(dir), &limits)
+                    .unwrap()
+                    .records,
+            );
         }
         records
     }
@@ -330,7 +337,13 @@ mod tests {
         let stats = index.stats();
         assert_eq!((stats.records, stats.withdrawn), (2654, 10));
         assert_eq!(stats.by_ecosystem.get("PyPI"), Some(&2654));
-        assert!(stats.newest_modified.as_deref().unwrap().starts_with("2024-10"));
+        assert!(
+            stats
+                .newest_modified
+                .as_deref()
+                .unwrap()
+                .starts_with("2024-10")
+        );
     }
 
     #[test]
@@ -345,7 +358,12 @@ mod tests {
         log4j.withdrawn = Some("2024-01-01T00:00:00Z".into());
         let mut index = Index::new();
         records.iter().for_each(|r| index.add(r));
-        assert!(index.matches(&q).iter().all(|a| a.id != "GHSA-jfh8-c2jp-5v3q"));
+        assert!(
+            index
+                .matches(&q)
+                .iter()
+                .all(|a| a.id != "GHSA-jfh8-c2jp-5v3q")
+        );
         assert_eq!(index.stats().withdrawn, 1);
     }
 
@@ -372,7 +390,10 @@ mod tests {
         for r in readers {
             // Each answer is from one whole index: none, or all of them.
             let seen = r.join().unwrap();
-            assert!(seen.iter().all(|n| *n == 0 || *n == matcher.query("PyPI", "django", "4.2.0").len()));
+            assert!(
+                seen.iter()
+                    .all(|n| *n == 0 || *n == matcher.query("PyPI", "django", "4.2.0").len())
+            );
         }
         assert!(!matcher.query("PyPI", "django", "4.2.0").is_empty());
     }

@@ -9,8 +9,8 @@
 use lantern::http::api_agents::EntitiesApiRoute;
 use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
-use lantern::http::vulndb::VulndbRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
+use lantern::http::vulndb::VulndbRoute;
 use lantern::iam::roles::{Role, allows};
 use lantern::ui::nav::{self, NavId};
 

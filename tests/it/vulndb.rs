@@ -75,7 +75,14 @@ async fn the_full_pypa_dump_by_api_reports_invalid_records_and_reimports_idempot
 
     let zip = Bytes::from(std::fs::read(fixtures().join(PYPA)).unwrap());
     let started = Instant::now();
-    let r = api(&c, "POST", "/vulndb/imports?name=PyPI/all.zip", &key, zip.clone()).await;
+    let r = api(
+        &c,
+        "POST",
+        "/vulndb/imports?name=PyPI/all.zip",
+        &key,
+        zip.clone(),
+    )
+    .await;
     let took = started.elapsed();
     assert_eq!(r.status, 201, "{}", r.body);
     let run = json(&r);
@@ -126,13 +133,22 @@ async fn the_full_pypa_dump_by_api_reports_invalid_records_and_reimports_idempot
     )
     .await;
     assert_eq!(bad.status, 400, "{}", bad.body);
-    assert!(bad.body.contains("notes.txt is not OSV data"), "{}", bad.body);
+    assert!(
+        bad.body.contains("notes.txt is not OSV data"),
+        "{}",
+        bad.body
+    );
     let status = json(&api(&c, "GET", "/vulndb", &key, Bytes::new()).await);
     assert_eq!(status["loaded"], true);
     assert_eq!(status["advisories"], 2654);
     assert_eq!(status["withdrawn"], 10);
     assert_eq!(status["by_ecosystem"]["PyPI"], 2654);
-    assert!(status["newest_modified"].as_str().unwrap().starts_with("2024-"));
+    assert!(
+        status["newest_modified"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-")
+    );
     let history = json(&api(&c, "GET", "/vulndb/imports?limit=10", &key, Bytes::new()).await);
     assert_eq!(history["total"], 2);
 
@@ -140,14 +156,22 @@ async fn the_full_pypa_dump_by_api_reports_invalid_records_and_reimports_idempot
     let page = browser
         .get("/settings/reachability/package-enrichment")
         .await;
-    assert!(page.body.contains("PYSEC-2017-27"), "invalid records listed");
+    assert!(
+        page.body.contains("PYSEC-2017-27"),
+        "invalid records listed"
+    );
     assert!(!page.body.contains("No advisories loaded"));
     let csrf = page.csrf();
     let origin = browser.origin();
     let record = std::fs::read(fixtures().join("records/maven/GHSA-jfh8-c2jp-5v3q.json")).unwrap();
     let upload_path = "/settings/reachability/package-enrichment/imports?name=log4j.json";
     let refused = browser
-        .request("POST", upload_path, &[("origin", &origin)], Bytes::from(record.clone()))
+        .request(
+            "POST",
+            upload_path,
+            &[("origin", &origin)],
+            Bytes::from(record.clone()),
+        )
         .await;
     assert_eq!(refused.status, 403, "no token, no import");
     let up = browser
@@ -186,8 +210,20 @@ async fn the_full_pypa_dump_by_api_reports_invalid_records_and_reimports_idempot
     let viewer = lantern::cli::api_key_create(&t.data_dir(), "vera@example.org", "viewer", &[], 5)
         .await
         .unwrap();
-    assert_eq!(api(&c, "GET", "/vulndb", &viewer, Bytes::new()).await.status, 200);
-    let denied = api(&c, "POST", "/vulndb/imports", &viewer, Bytes::from_static(b"[]")).await;
+    assert_eq!(
+        api(&c, "GET", "/vulndb", &viewer, Bytes::new())
+            .await
+            .status,
+        200
+    );
+    let denied = api(
+        &c,
+        "POST",
+        "/vulndb/imports",
+        &viewer,
+        Bytes::from_static(b"[]"),
+    )
+    .await;
     assert_eq!(denied.status, 403);
 }
 
@@ -218,7 +254,11 @@ async fn the_command_line_imports_with_the_appliance_stopped_and_running() {
     let started = Instant::now();
     let said = lantern::cli::vulndb_import(
         &t.data_dir(),
-        &[fixtures().join(PYPA), fixtures().join("records/pypi"), maven],
+        &[
+            fixtures().join(PYPA),
+            fixtures().join("records/pypi"),
+            maven,
+        ],
     )
     .await
     .unwrap();

@@ -147,8 +147,16 @@ mod tests {
     fn an_empty_database_is_a_warning_not_a_clean_bill() {
         let s = status(0);
         let html = with_page_ctx(UPLOAD_PATH, |ctx| {
-            page_view(ctx, &EnrichmentView { status: &s, runs: &[], now_ms: 0, can_import: true })
-                .into_string()
+            page_view(
+                ctx,
+                &EnrichmentView {
+                    status: &s,
+                    runs: &[],
+                    now_ms: 0,
+                    can_import: true,
+                },
+            )
+            .into_string()
         });
         assert!(html.contains("No advisories loaded"));
         assert!(html.contains("badge-warning"));
@@ -179,8 +187,16 @@ mod tests {
             duration_ms: 900,
         };
         let html = with_page_ctx(UPLOAD_PATH, |ctx| {
-            page_view(ctx, &EnrichmentView { status: &s, runs: std::slice::from_ref(&run), now_ms: 1_700_000_060_000, can_import: false })
-                .into_string()
+            page_view(
+                ctx,
+                &EnrichmentView {
+                    status: &s,
+                    runs: std::slice::from_ref(&run),
+                    now_ms: 1_700_000_060_000,
+                    can_import: false,
+                },
+            )
+            .into_string()
         });
         assert!(!html.contains("No advisories loaded"));
         assert!(html.contains("PYSEC-2021-371"));
