@@ -11,7 +11,10 @@
  *   - focus on a form's error summary after a failed submit;
  *   - live lists: a region with data-live="/url" is replaced by what the server pushes over
  *     server-sent events, with a "Live" indicator and a pause button;
- *   - an "Add a rule" button on forms with repeated rule rows.
+ *   - an "Add a rule" button on forms with repeated rule rows;
+ *   - uploads with progress: a <form data-upload="/url"> sends each chosen file as its own
+ *     request body (CSRF token in X-CSRF-Token), shows a progress bar and each file's
+ *     result, then reloads the page to show the import list.
  */
 (function () {
   "use strict";
@@ -249,6 +252,65 @@
     });
   }
 
+  /* ------------------------------------------------------------ uploads */
+  function describeImport(name, answer) {
+    if (answer && answer.error) { return name + ": failed: " + answer.error.message; }
+    if (!answer || typeof answer.kept !== "number") { return name + ": failed"; }
+    var text = name + ": kept " + answer.kept + " (" + answer.added + " new, " +
+      answer.replaced + " replaced), invalid " + answer.invalid_total +
+      ", withdrawn " + answer.withdrawn + ", " + (answer.duration_ms / 1000).toFixed(1) + " s";
+    return text;
+  }
+
+  function setupUpload(form) {
+    var input = form.querySelector("input[type=file]");
+    var bar = form.querySelector("progress");
+    var result = form.querySelector("output");
+    var csrf = form.querySelector("input[name=csrf]");
+    var button = form.querySelector("button[type=submit]");
+    if (!input || !bar || !result || !csrf) { return; }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var files = Array.prototype.slice.call(input.files || []);
+      if (files.length === 0) { input.focus(); return; }
+      if (button) { button.disabled = true; }
+      bar.parentNode.hidden = false;
+      result.textContent = "";
+      var lines = [];
+      var failed = false;
+      function next(i) {
+        if (i >= files.length) {
+          announce(lines.join(". "));
+          if (button) { button.disabled = false; }
+          // The page lists every run with its invalid records: show it, unless the last
+          // answer is an error the user should read first.
+          if (!failed) { window.setTimeout(function () { window.location.reload(); }, 1500); }
+          return;
+        }
+        var file = files[i];
+        var xhr = new XMLHttpRequest();
+        xhr.open("POST", form.getAttribute("data-upload") + "?name=" + encodeURIComponent(file.name));
+        xhr.setRequestHeader("X-CSRF-Token", csrf.value);
+        xhr.setRequestHeader("Content-Type", "application/octet-stream");
+        xhr.upload.addEventListener("progress", function (e) {
+          if (e.lengthComputable) { bar.value = Math.round(100 * e.loaded / e.total); }
+        });
+        xhr.addEventListener("loadend", function () {
+          var answer = null;
+          try { answer = JSON.parse(xhr.responseText); } catch (e) { answer = null; }
+          if (xhr.status !== 201) { failed = true; }
+          lines.push(describeImport(file.name, answer) + (xhr.status === 0 ? " (connection lost)" : ""));
+          result.textContent = lines.join("\n");
+          bar.value = 0;
+          next(i + 1);
+        });
+        result.textContent = lines.concat(["Uploading " + file.name + " (" + (i + 1) + " of " + files.length + ")…"]).join("\n");
+        xhr.send(file);
+      }
+      next(0);
+    });
+  }
+
   /* ------------------------------------------------------------ start */
   function start() {
     var buttons = document.querySelectorAll("button[data-copy]");
@@ -268,6 +330,9 @@
 
     var add = document.querySelector("button[data-add-rule]");
     if (add) { setupAddRule(add); }
+
+    var uploads = document.querySelectorAll("form[data-upload]");
+    for (var u = 0; u < uploads.length; u++) { setupUpload(uploads[u]); }
   }
 
   if (document.readyState === "loading") {

@@ -87,6 +87,8 @@ pub struct AppState {
     pub api_key_uses: crate::iam::api_keys::UsageTracker,
     /// The agent gateway and its live registry.
     pub agents: crate::agents::gateway::Gateway,
+    /// The imported advisories, compiled for queries; imports swap a new index in.
+    pub vulndb: crate::vuln::index::Matcher,
     ready: AtomicBool,
 }
 
@@ -230,6 +232,15 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         })
         .await?;
     let agents = crate::agents::gateway::Gateway::new(store.clone(), clock.clone());
+    crate::vuln::spool::sweep(&data_dir);
+    let vulndb = crate::vuln::index::Matcher::new();
+    let loading = std::time::Instant::now();
+    vulndb.replace(store.read(crate::vuln::db::load).await?);
+    tracing::info!(
+        advisories = vulndb.snapshot().stats().records,
+        ms = loading.elapsed().as_millis() as u64,
+        "vulnerability database loaded"
+    );
     let setup_token =
         setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
     let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));
@@ -245,6 +256,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         public_url,
         api_key_uses: Default::default(),
         agents,
+        vulndb,
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);

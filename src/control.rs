@@ -1,6 +1,6 @@
 //! The local control socket (`<data_dir>/control.sock`, mode 0600): how `lantern backup`,
 //! `lantern admin create` (with a password or an activation link), `lantern api-key create`
-//! and `lantern tls install` reach a running appliance, which holds the store open. File
+//! `lantern tls install` and `lantern vulndb import` reach a running appliance, which holds the store open. File
 //! permissions are the authentication. One JSON request line in, one JSON reply line out,
 //! both bounded in size and time.
 
@@ -63,6 +63,13 @@ pub enum Request {
     ReloadTls,
     /// Walks the audit hash chain.
     AuditVerify,
+    /// Imports OSV data: `files` frames follow the request line, each a JSON
+    /// [`FileFrame`] line and then exactly that many bytes; the reply's message is the
+    /// import's result.
+    VulndbImport {
+        /// How many frames follow.
+        files: u32,
+    },
     /// Creates an API key for a user; the reply's message carries the key.
     CreateApiKey {
         /// Owner's e-mail.
@@ -75,6 +82,24 @@ pub enum Request {
         days: u32,
     },
 }
+
+/// The header of one file sent after a [`Request::VulndbImport`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileFrame {
+    /// The file as the user named it (shown in the result).
+    pub name: String,
+    /// How many bytes follow.
+    pub bytes: u64,
+}
+
+/// Most files one `vulndb import` may send, and most bytes all of them together (the
+/// upload bound of DEFAULTS.md).
+const MAX_IMPORT_FILES: u32 = 500_000;
+const MAX_IMPORT_BYTES: u64 = crate::vuln::db::MAX_UPLOAD_BYTES;
+/// How long one read of a file being sent may stall.
+const FRAME_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Longest reply (an import's list of invalid records can be long).
+const MAX_REPLY: u64 = 4 * 1024 * 1024;
 
 /// The answer to a [`Request`].
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,11 +146,21 @@ pub fn listen(
 async fn serve_one(state: &AppState, stream: UnixStream) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
-    let mut reader = BufReader::new(read.take(MAX_LINE));
-    tokio::time::timeout(REQUEST_TIMEOUT, reader.read_line(&mut line))
-        .await
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no request in time"))??;
+    let mut reader = BufReader::new(read);
+    tokio::time::timeout(
+        REQUEST_TIMEOUT,
+        (&mut reader).take(MAX_LINE).read_line(&mut line),
+    )
+    .await
+    .map_err(|_| std::io::Error::new(std::io::ErrorKind::TimedOut, "no request in time"))??;
     let reply = match serde_json::from_str::<Request>(&line) {
+        Ok(Request::VulndbImport { files }) => {
+            let result = vulndb_import(state, &mut reader, files).await;
+            Reply {
+                ok: result.is_ok(),
+                message: result.unwrap_or_else(|e| e),
+            }
+        }
         Ok(request) => execute(state, request).await,
         Err(e) => Reply {
             ok: false,
@@ -137,9 +172,83 @@ async fn serve_one(state: &AppState, stream: UnixStream) -> std::io::Result<()> 
     write.write_all(&out).await
 }
 
+/// Receives the files of a `vulndb import` into spool files, then imports them into the
+/// running store and matcher.
+async fn vulndb_import(
+    state: &AppState,
+    reader: &mut BufReader<tokio::net::unix::OwnedReadHalf>,
+    files: u32,
+) -> Result<String, String> {
+    use crate::vuln::db::{self, Input};
+    use crate::vuln::spool::SpoolFile;
+    if files > MAX_IMPORT_FILES {
+        return Err(format!("more than {MAX_IMPORT_FILES} files"));
+    }
+    let started = std::time::Instant::now();
+    let mut spools = Vec::new();
+    let mut inputs = Vec::new();
+    let mut total: u64 = 0;
+    for _ in 0..files {
+        let mut header = String::new();
+        tokio::time::timeout(
+            FRAME_READ_TIMEOUT,
+            (&mut *reader).take(MAX_LINE).read_line(&mut header),
+        )
+        .await
+        .map_err(|_| "the file header did not arrive in time".to_string())?
+        .map_err(|e| e.to_string())?;
+        let frame: FileFrame =
+            serde_json::from_str(&header).map_err(|e| format!("unreadable file header: {e}"))?;
+        total = total.saturating_add(frame.bytes);
+        if total > MAX_IMPORT_BYTES {
+            return Err(format!(
+                "the files are larger than {MAX_IMPORT_BYTES} bytes together"
+            ));
+        }
+        let (spool, mut file) = SpoolFile::create(&state.config.data_dir)
+            .await
+            .map_err(|e| format!("cannot make a temporary file: {e}"))?;
+        let mut body = (&mut *reader).take(frame.bytes);
+        let mut copied: u64 = 0;
+        let mut buf = vec![0u8; 64 * 1024];
+        while copied < frame.bytes {
+            let n = tokio::time::timeout(FRAME_READ_TIMEOUT, body.read(&mut buf))
+                .await
+                .map_err(|_| format!("{}: the file stopped arriving", frame.name))?
+                .map_err(|e| e.to_string())?;
+            let Some(chunk) = buf.get(..n).filter(|c| !c.is_empty()) else {
+                return Err(format!("{}: the file broke off", frame.name));
+            };
+            file.write_all(chunk).await.map_err(|e| e.to_string())?;
+            copied = copied.saturating_add(n as u64);
+        }
+        file.flush().await.map_err(|e| e.to_string())?;
+        inputs.push(Input {
+            path: spool.path().to_path_buf(),
+            name: frame.name,
+        });
+        spools.push(spool);
+    }
+    let now_ms = state.clock.now_ms();
+    let run = db::import_inputs(
+        &state.store,
+        &state.vulndb,
+        inputs,
+        Actor::Cli,
+        now_ms,
+        started,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    drop(spools);
+    tracing::info!(run = %run.id, kept = run.kept(), invalid = run.invalid_total, "vulnerability data imported from the command line");
+    Ok(run.describe())
+}
+
 async fn execute(state: &AppState, request: Request) -> Reply {
     let result: Result<String, String> = match request {
         Request::Ping => Ok("running".into()),
+        Request::VulndbImport { .. } => Err("vulndb_import carries files".into()),
         Request::Backup { to } => backup(state, &to).await,
         Request::CreateUser {
             email,
@@ -261,6 +370,17 @@ pub async fn call(
     request: &Request,
     timeout: Duration,
 ) -> std::io::Result<Option<Reply>> {
+    call_with_files(data_dir, request, &[], timeout).await
+}
+
+/// [`call`] followed by files, each sent as a [`FileFrame`] and its bytes (for
+/// [`Request::VulndbImport`]); `files` are (name shown, path read).
+pub async fn call_with_files(
+    data_dir: &Path,
+    request: &Request,
+    files: &[(String, PathBuf)],
+    timeout: Duration,
+) -> std::io::Result<Option<Reply>> {
     let path = control_socket_path(data_dir);
     let stream = match UnixStream::connect(&path).await {
         Ok(s) => s,
@@ -278,8 +398,25 @@ pub async fn call(
     let mut line = serde_json::to_vec(request).map_err(std::io::Error::other)?;
     line.push(b'\n');
     write.write_all(&line).await?;
+    for (name, path) in files {
+        let mut file = tokio::fs::File::open(path).await?;
+        let bytes = file.metadata().await?.len();
+        let mut header = serde_json::to_vec(&FileFrame {
+            name: name.clone(),
+            bytes,
+        })
+        .map_err(std::io::Error::other)?;
+        header.push(b'\n');
+        write.write_all(&header).await?;
+        let sent = tokio::io::copy(&mut (&mut file).take(bytes), &mut write).await?;
+        if sent != bytes {
+            return Err(std::io::Error::other(format!(
+                "{name} changed while it was being sent"
+            )));
+        }
+    }
     let mut answer = String::new();
-    let mut reader = BufReader::new(read.take(MAX_LINE));
+    let mut reader = BufReader::new(read.take(MAX_REPLY));
     tokio::time::timeout(timeout, reader.read_line(&mut answer))
         .await
         .map_err(|_| {

@@ -81,6 +81,24 @@ enum Command {
         #[command(subcommand)]
         command: TlsCommand,
     },
+    /// The offline vulnerability database (OSV).
+    Vulndb {
+        #[command(subcommand)]
+        command: VulndbCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum VulndbCommand {
+    /// Import OSV records: JSON files (a record or an array), directories of them, or
+    /// osv.dev dump zips (ECOSYSTEM/all.zip). Bad records are skipped and listed.
+    Import {
+        #[command(flatten)]
+        common: Common,
+        /// Files, directories or zips to import.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -281,6 +299,15 @@ fn run(cli: Cli) -> Result<Option<String>, CliError> {
             init_logging("warn");
             runtime()?
                 .block_on(cli::audit_verify(&config.data_dir))
+                .map(Some)
+        }
+        Command::Vulndb {
+            command: VulndbCommand::Import { common, files },
+        } => {
+            let config = load_config(&common, None)?;
+            init_logging("warn");
+            runtime()?
+                .block_on(cli::vulndb_import(&config.data_dir, &files))
                 .map(Some)
         }
         Command::Tls {

@@ -703,6 +703,15 @@ mod tests {
             | Endpoint::Grant(_)
             | Endpoint::AgentGateway
             | Endpoint::DownloadJavaAgent => None,
+            Endpoint::Vulndb(r) => {
+                use crate::http::vulndb::VulndbRoute as V;
+                match r {
+                    V::ApiStatus => Some(("get", "/vulndb")),
+                    V::ApiImports => Some(("get", "/vulndb/imports")),
+                    V::ApiImport => Some(("post", "/vulndb/imports")),
+                    V::Upload => None,
+                }
+            }
         }
     }
 
@@ -761,6 +770,10 @@ mod tests {
                 ]
                 .map(Endpoint::EntitiesApi),
             );
+        }
+        {
+            use crate::http::vulndb::VulndbRoute as V;
+            v.extend([V::ApiStatus, V::ApiImports, V::ApiImport].map(Endpoint::Vulndb));
         }
         v
     }

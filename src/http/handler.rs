@@ -65,6 +65,9 @@ pub struct Call {
     pub body: Bytes,
     /// The API key the request came with (API routes only; they never use cookies).
     pub api_key: Option<ApiCaller>,
+    /// The unread body of an upload route (see `Endpoint::streams_body`), taken once by
+    /// the route after authorisation.
+    pub upload: std::sync::Mutex<Option<Incoming>>,
 }
 
 /// An API request's key, its owner and the roles it acts with.
@@ -171,7 +174,11 @@ async fn run(
     let query = Form::parse(parts.uri.query().unwrap_or_default().as_bytes())
         .map_err(|e| Error::BadRequest(e.to_string()))?;
     let changes_state = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
-    let body = if changes_state {
+    let mut upload = None;
+    let body = if endpoint.streams_body() {
+        upload = Some(body);
+        Bytes::new()
+    } else if changes_state {
         read_body(body, &parts.headers, state.config.http.max_body_bytes).await?
     } else {
         Bytes::new()
@@ -192,6 +199,7 @@ async fn run(
         headers: parts.headers,
         body,
         api_key: None,
+        upload: std::sync::Mutex::new(upload),
     };
     // The API authenticates by bearer key only and the portal by session cookie only, so a
     // browser's cookies never authorise an API call (and the API needs no CSRF token).
@@ -281,6 +289,8 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Entity(route) => entities::handle(&call, route).await,
         Endpoint::EntitiesApi(route) => super::api_agents::handle(&call, route).await,
         Endpoint::Page(NavId::GettingStarted) => portal::getting_started(&call).await,
+        Endpoint::Page(NavId::PackageEnrichment) => super::vulndb::page(&call).await,
+        Endpoint::Vulndb(route) => super::vulndb::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,
@@ -427,7 +437,13 @@ fn check_csrf(call: &Call, endpoint: &Endpoint) -> Result<(), Error> {
     if !same_origin(&call.headers) {
         return refuse("cross-origin");
     }
-    let sent = call.form.text("csrf");
+    // An upload's body is the file, so its token travels in a header.
+    let header_token = call
+        .headers
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+        .filter(|_| endpoint.streams_body());
+    let sent = header_token.unwrap_or_else(|| call.form.text("csrf"));
     let expected = match endpoint {
         Endpoint::SignIn
         | Endpoint::Setup

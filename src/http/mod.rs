@@ -23,3 +23,4 @@ pub mod respond;
 pub mod router;
 pub mod server;
 pub mod users;
+pub mod vulndb;

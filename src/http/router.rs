@@ -107,6 +107,8 @@ pub enum Endpoint {
     /// The Entities resources of the REST API: agents, tags, custom sources
     /// (`http::api_agents`).
     EntitiesApi(super::api_agents::EntitiesApiRoute),
+    /// The offline vulnerability database: the page's upload and its API (`http::vulndb`).
+    Vulndb(super::vulndb::VulndbRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -327,6 +329,9 @@ impl Endpoint {
         if let Some(route) = super::entities::parse(get, post, path) {
             return route.map(Endpoint::Entity);
         }
+        if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
+            return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
+        }
         match path {
             "/healthz" => only(get, Endpoint::Healthz),
             "/favicon.ico" => only(get, Endpoint::Favicon),
@@ -479,6 +484,15 @@ impl Endpoint {
                     }
                 }
             }
+            // Vulnerability data: read by whoever may see Package Enrichment, imported by
+            // the roles with W on "vulnerability import" (Company Admin, AppSec).
+            Endpoint::Vulndb(route) => {
+                use super::vulndb::VulndbRoute as V;
+                match route {
+                    V::ApiStatus | V::ApiImports => Access::Role(P::WatchedPackages, Need::View),
+                    V::Upload | V::ApiImport => Access::Role(P::WatchedPackages, Need::Administer),
+                }
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -509,7 +523,13 @@ impl Endpoint {
                 | Endpoint::ApiKeyRevoke { .. }
                 | Endpoint::Rest(_)
                 | Endpoint::EntitiesApi(_)
-        )
+        ) || matches!(self, Endpoint::Vulndb(route) if route.is_api())
+    }
+
+    /// Whether the body is an upload, streamed by the route itself after authorisation
+    /// instead of being read up front within the general body limit.
+    pub fn streams_body(&self) -> bool {
+        matches!(self, Endpoint::Vulndb(route) if route.streams_body())
     }
 
     /// Whether the page itself makes this request in the background (a live list's event
@@ -534,6 +554,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
         },
         (m, path) => RestRoute::parse(m, path)
             .map(Endpoint::Rest)
+            .or_else(|| super::vulndb::VulndbRoute::parse_api(m, path).map(Endpoint::Vulndb))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })
@@ -781,6 +802,44 @@ mod tests {
             Endpoint::Entity(E::AgentDisconnect("x".into())).access(),
             Access::Role(Permission::Agents, Need::Change)
         );
+    }
+
+    #[test]
+    fn vulndb_routes_parse_and_only_uploads_stream_their_body() {
+        use super::super::vulndb::VulndbRoute as V;
+        let v = |m: &Method, p: &str| Endpoint::parse(m, p);
+        assert_eq!(
+            v(&Method::GET, "/api/v1/vulndb"),
+            Ok(Endpoint::Vulndb(V::ApiStatus))
+        );
+        assert_eq!(
+            v(&Method::POST, "/api/v1/vulndb/imports"),
+            Ok(Endpoint::Vulndb(V::ApiImport))
+        );
+        assert_eq!(
+            v(&Method::DELETE, "/api/v1/vulndb/imports"),
+            Ok(Endpoint::ApiUnknown)
+        );
+        let upload = v(
+            &Method::POST,
+            "/settings/reachability/package-enrichment/imports",
+        );
+        assert_eq!(upload, Ok(Endpoint::Vulndb(V::Upload)));
+        assert_eq!(
+            v(
+                &Method::GET,
+                "/settings/reachability/package-enrichment/imports"
+            ),
+            Err(NoRoute::Method)
+        );
+        assert!(Endpoint::Vulndb(V::Upload).streams_body());
+        assert!(!Endpoint::Vulndb(V::Upload).is_api());
+        assert!(
+            Endpoint::Vulndb(V::ApiImport).streams_body()
+                && Endpoint::Vulndb(V::ApiImport).is_api()
+        );
+        assert!(!Endpoint::Vulndb(V::ApiStatus).streams_body());
+        assert!(!Endpoint::UserCreate.streams_body());
     }
 
     #[test]

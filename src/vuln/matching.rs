@@ -10,7 +10,6 @@
 //! (lower case, runs of `-`, `_`, `.` as one `-`), others exactly (Maven `group:artifact`).
 //! An ecosystem with a `:suffix` (`Maven:https://maven.google.com`) is that ecosystem.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::maven::MavenVersion;
@@ -94,11 +93,16 @@ pub fn normalize_name(ecosystem: &str, name: &str) -> String {
 /// The package and version being asked about, parsed once for many records.
 #[derive(Debug, Clone)]
 pub struct Query {
-    ecosystem: String,
-    name: String,
-    text: String,
-    scheme: Option<Scheme>,
-    version: Option<Version>,
+    /// The base ecosystem (without `:suffix`).
+    pub(crate) ecosystem: String,
+    /// The name as the ecosystem compares names.
+    pub(crate) name: String,
+    /// The version as given.
+    pub(crate) text: String,
+    /// The ecosystem's order, when known.
+    pub(crate) scheme: Option<Scheme>,
+    /// The version parsed in that order.
+    pub(crate) version: Option<Version>,
 }
 
 impl Query {
@@ -149,20 +153,115 @@ fn in_versions(affected: &Affected, query: &Query) -> bool {
 }
 
 /// An event's version in the range's order: `introduced: "0"` is below everything.
-#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum Bound {
     Zero,
     At(Version),
 }
 
+/// What an event does to the walk (the version it carries is in its [`Bound`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    Introduced,
+    Fixed,
+    LastAffected,
+}
+
+/// One range with its event versions parsed and sorted once, ready for many queries: the
+/// schema's `IncludedInRanges` without any parsing at query time.
+#[derive(Debug, Clone)]
+pub struct CompiledRange {
+    /// The order the event versions were parsed in (the query must be parsed in it too).
+    scheme: Scheme,
+    /// The events other than `limit`, sorted by version.
+    timeline: Vec<(Bound, Step)>,
+    /// The `limit` events: `None` for `"*"` (no limit).
+    limits: Vec<Option<Version>>,
+}
+
+impl CompiledRange {
+    /// Parses and sorts `events` in `scheme`. `sorted` is false only in a test that shows
+    /// why the sort matters.
+    pub(crate) fn compile(events: &[Event], scheme: Scheme, sorted: bool) -> CompiledRange {
+        let mut timeline: Vec<(Bound, Step)> = events
+            .iter()
+            .filter_map(|e| {
+                let step = match e {
+                    Event::Introduced(_) => Step::Introduced,
+                    Event::Fixed(_) => Step::Fixed,
+                    Event::LastAffected(_) => Step::LastAffected,
+                    Event::Limit(_) => return None,
+                };
+                let bound = match e {
+                    Event::Introduced(v) if v == "0" => Bound::Zero,
+                    other => Bound::At(scheme.parse(other.version())),
+                };
+                Some((bound, step))
+            })
+            .collect();
+        if sorted {
+            // Stable, and every order here is total, so equal versions keep the record's order.
+            timeline.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+        let limits = events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Limit(v) if v.contains('*') => Some(None),
+                Event::Limit(v) => Some(Some(scheme.parse(v))),
+                _ => None,
+            })
+            .collect();
+        CompiledRange {
+            scheme,
+            timeline,
+            limits,
+        }
+    }
+
+    /// The order this range's versions are in.
+    pub fn scheme(&self) -> Scheme {
+        self.scheme
+    }
+
+    /// Whether `version` (parsed in [`CompiledRange::scheme`]) is in the range.
+    pub fn contains(&self, version: &Version) -> bool {
+        let before_limits = self.limits.is_empty()
+            || self.limits.iter().any(|limit| match limit {
+                None => true,
+                Some(limit) => version < limit,
+            });
+        if !before_limits {
+            return false;
+        }
+        let mut vulnerable = false;
+        for (bound, step) in &self.timeline {
+            match (step, bound) {
+                (Step::Introduced, Bound::Zero) => vulnerable = true,
+                (Step::Introduced, Bound::At(at)) if version >= at => vulnerable = true,
+                // `fixed` is the first version without the flaw, `last_affected` the last
+                // with it.
+                (Step::Fixed, Bound::At(at)) if version >= at => vulnerable = false,
+                (Step::LastAffected, Bound::At(at)) if version > at => vulnerable = false,
+                _ => {}
+            }
+        }
+        vulnerable
+    }
+}
+
+/// The order a range is evaluated in for a package of `ecosystem_scheme`: GIT ranges and
+/// ECOSYSTEM ranges of an ecosystem without a known order are never evaluated.
+pub(crate) fn range_scheme(kind: RangeType, ecosystem_scheme: Option<Scheme>) -> Option<Scheme> {
+    match kind {
+        RangeType::Git => None,
+        RangeType::Semver => Some(Scheme::Semver),
+        RangeType::Ecosystem => ecosystem_scheme,
+    }
+}
+
 fn in_range(range: &Range, query: &Query) -> bool {
-    let scheme = match range.kind {
-        RangeType::Git => return false,
-        RangeType::Semver => Scheme::Semver,
-        RangeType::Ecosystem => match query.scheme {
-            Some(s) => s,
-            None => return false,
-        },
+    let Some(scheme) = range_scheme(range.kind, query.scheme) else {
+        return false;
     };
     let parsed;
     let version = match &query.version {
@@ -175,48 +274,10 @@ fn in_range(range: &Range, query: &Query) -> bool {
     evaluate(&range.events, scheme, version, true)
 }
 
-/// The schema's `IncludedInRanges` for one range. `sorted` is false only in a test that shows
-/// why the sort matters.
+/// The schema's `IncludedInRanges` for one range, parsing its events on every call (the
+/// per-query path [`Database`] keeps as the benchmark's baseline).
 fn evaluate(events: &[Event], scheme: Scheme, version: &Version, sorted: bool) -> bool {
-    let mut timeline: Vec<(Bound, &Event)> = events
-        .iter()
-        .filter(|e| !matches!(e, Event::Limit(_)))
-        .map(|e| {
-            let bound = match e {
-                Event::Introduced(v) if v == "0" => Bound::Zero,
-                other => Bound::At(scheme.parse(other.version())),
-            };
-            (bound, e)
-        })
-        .collect();
-    if sorted {
-        // Stable, and every order here is total, so equal versions keep the record's order.
-        timeline.sort_by(|a, b| a.0.cmp(&b.0));
-    }
-    let limits: Vec<&Event> = events
-        .iter()
-        .filter(|e| matches!(e, Event::Limit(_)))
-        .collect();
-    let before_limits = limits.is_empty()
-        || limits.iter().any(|l| {
-            let limit = l.version();
-            limit.contains('*') || version.cmp(&scheme.parse(limit)) == Ordering::Less
-        });
-    if !before_limits {
-        return false;
-    }
-    let mut vulnerable = false;
-    for (bound, event) in &timeline {
-        match (event, bound) {
-            (Event::Introduced(_), Bound::Zero) => vulnerable = true,
-            (Event::Introduced(_), Bound::At(at)) if version >= at => vulnerable = true,
-            // `fixed` is the first version without the flaw, `last_affected` the last with it.
-            (Event::Fixed(_), Bound::At(at)) if version >= at => vulnerable = false,
-            (Event::LastAffected(_), Bound::At(at)) if version > at => vulnerable = false,
-            _ => {}
-        }
-    }
-    vulnerable
+    CompiledRange::compile(events, scheme, sorted).contains(version)
 }
 
 /// Records indexed by package, for many queries. A record added twice (the same id from a

@@ -3,17 +3,21 @@
 //! with the legacy fallback, SemVer 2.0), and the OSV evaluation of "is this package at this
 //! version affected by this record".
 //!
-//! Everything here is pure (no I/O beyond the reader functions that are handed a path or
+//! `index` compiles records once into the matcher the appliance queries; `db` keeps them
+//! in the store and runs imports. Everything else here is pure (no I/O beyond the reader functions that are handed a path or
 //! bytes, no clock, no tokio) so that it can be fuzzed, benchmarked and property-tested on
 //! its own. Every parser bounds its input: a version string longer than
 //! [`MAX_VERSION_LEN`] is cut there, a record or a dump larger than its limit is refused.
 
 pub mod cvss;
+pub mod db;
+pub mod index;
 pub mod matching;
 pub mod maven;
 pub mod osv;
 pub mod pep440;
 pub mod semver;
+pub mod spool;
 
 /// Longest version string any scheme here looks at, in bytes. Real versions are short (the
 /// longest in the PyPA and GitHub advisory data is well under 100 bytes); Maven itself

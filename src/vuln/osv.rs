@@ -551,6 +551,15 @@ pub fn read_record_file(path: &Path, limits: &RecordLimits) -> Result<Record, Os
     parse_record(&bytes, limits)
 }
 
+/// The bytes of a file, at most `limit` of them (more is `TooLarge`).
+pub fn read_record_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, OsvError> {
+    let file = std::fs::File::open(path).map_err(|source| OsvError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    read_bounded(file, limit, "a JSON file")
+}
+
 /// A record that was skipped, and why.
 #[derive(Debug)]
 pub struct BadRecord {
@@ -577,7 +586,8 @@ impl Import {
         self.records.iter().filter(|r| r.is_withdrawn())
     }
 
-    fn take(&mut self, source: String, bytes: &[u8], limits: &RecordLimits) {
+    /// Parses one record's bytes, keeping it or listing it as bad.
+    pub(crate) fn take(&mut self, source: String, bytes: &[u8], limits: &RecordLimits) {
         match parse_record(bytes, limits) {
             Ok(record) => self.records.push(record),
             Err(error) => self.bad.push(BadRecord {

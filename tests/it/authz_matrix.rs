@@ -10,6 +10,7 @@ use lantern::http::api_agents::EntitiesApiRoute;
 use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
+use lantern::http::vulndb::VulndbRoute;
 use lantern::iam::roles::{Role, allows};
 use lantern::ui::nav::{self, NavId};
 
@@ -166,12 +167,18 @@ fn expected(e: &Endpoint) -> &'static str {
             R::GrantsList => IAM_READERS,
             R::GrantCreate | R::GrantRevoke(_) => SCOPED_CHANGE,
         },
+        // Vulnerability data: R like Package Enrichment (W R — — W — —); importing is W:
+        // Company Admin and AppSec only.
+        Endpoint::Vulndb(v) => match v {
+            VulndbRoute::ApiStatus | VulndbRoute::ApiImports => "yy--y--",
+            VulndbRoute::Upload | VulndbRoute::ApiImport => "y---y--",
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 97;
+const ROUTES_BESIDES_PAGES: usize = 101;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -313,6 +320,15 @@ fn samples() -> Vec<Endpoint> {
             MfaRoute::Policy,
         ]
         .map(Endpoint::Mfa),
+    );
+    v.extend(
+        [
+            VulndbRoute::Upload,
+            VulndbRoute::ApiStatus,
+            VulndbRoute::ApiImports,
+            VulndbRoute::ApiImport,
+        ]
+        .map(Endpoint::Vulndb),
     );
     assert_eq!(
         v.len(),

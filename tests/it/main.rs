@@ -33,3 +33,4 @@ mod systemd;
 mod tls;
 mod tomcat;
 mod users;
+mod vulndb;

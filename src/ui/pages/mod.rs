@@ -11,6 +11,7 @@ pub mod getting_started;
 pub mod grants;
 pub mod groups;
 pub mod mfa;
+pub mod package_enrichment;
 pub mod planned;
 pub mod pools;
 pub mod profile;
