@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod glob;
 pub mod history;
 pub mod protocol;
+pub mod reach_store;
 pub mod registry;
 pub mod sources;
 pub mod tags;
