@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::registry::Registry;
 use crate::reach::DirtyBatch;
-use crate::store::{ReadTx, Store, StoreError, Table};
+use crate::store::{ReadTx, Row, Store, StoreError, Table};
 
 /// Package records by purl.
 pub const REACH_PACKAGES: Table = Table::new("reach_packages_v1");
@@ -25,7 +25,7 @@ const PAGE_ROWS: usize = 10_000;
 const MAX_ROWS: usize = 50_000_000;
 
 /// Reads every row of `table`, page by page.
-fn read_all(tx: &ReadTx, table: &Table) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+fn read_all(tx: &ReadTx, table: &Table) -> Result<Vec<Row>, StoreError> {
     let mut rows = Vec::new();
     let mut start: Vec<u8> = Vec::new();
     while rows.len() < MAX_ROWS {
