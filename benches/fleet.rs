@@ -930,7 +930,7 @@ mod baseline {
 mod breakdown {
     use super::*;
     use lantern::agents::protocol;
-    use lantern::agents::registry::{AgentSummary, Registry};
+    use lantern::agents::registry::Registry;
 
     /// rustc's FxHasher (multiply and rotate), for the variant above; not DoS-resistant.
     #[derive(Default)]
@@ -966,24 +966,6 @@ mod breakdown {
             passes += 1;
         }
         (thread_cpu_ns() - start) as f64 / (passes as f64 * events_per_pass as f64)
-    }
-
-    fn summary(session: u64, hello: &Hello) -> AgentSummary {
-        AgentSummary {
-            session,
-            session_id: format!("{session:016x}"),
-            hello: hello.clone(),
-            pool_id: "default".into(),
-            pool_name: "Default".into(),
-            peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000)),
-            protocol: 1,
-            connected_ms: 0,
-            last_heartbeat_ms: 0,
-            classes_loaded: 0,
-            artifacts: 0,
-            initial_done: false,
-            stats: None,
-        }
     }
 
     /// Prints ns per class-load event for each step, over `profiles` profiles.
@@ -1048,7 +1030,7 @@ mod breakdown {
                 let (kick, kicked) = mpsc::channel(1);
                 let (outbox, outgoing) = mpsc::channel(1);
                 channels.push((kicked, outgoing));
-                registry.register(summary(session, &hello), kick, outbox);
+                registry.register(workload::summary(session, &hello), kick, outbox);
                 for frame in batch {
                     registry
                         .ingest(session, frame)
@@ -1077,7 +1059,7 @@ mod breakdown {
                 n += 1;
                 let (kick, _) = mpsc::channel(1);
                 let (outbox, _) = mpsc::channel(1);
-                shared.register(summary(n, &hello), kick, outbox);
+                shared.register(workload::summary(n, &hello), kick, outbox);
                 for frame in batch {
                     let _ = shared.ingest(n, frame);
                 }
@@ -1097,7 +1079,7 @@ mod breakdown {
                                 let (kick, kicked) = mpsc::channel(1);
                                 let (outbox, outgoing) = mpsc::channel(1);
                                 keep.push((kicked, outgoing));
-                                shared.register(summary(session, hello), kick, outbox);
+                                shared.register(workload::summary(session, hello), kick, outbox);
                                 for frame in batch {
                                     let _ = shared.ingest(session, frame);
                                 }
@@ -1122,7 +1104,7 @@ mod breakdown {
             let (kick, _) = mpsc::channel(1);
             let (outbox, _) = mpsc::channel(1);
             let start = thread_cpu_ns();
-            crowd.register(summary(n + 1, &h), kick, outbox);
+            crowd.register(workload::summary(n + 1, &h), kick, outbox);
             if n >= fleet as u64 * 9 / 10 {
                 last_tenth += thread_cpu_ns() - start;
             }

@@ -23,7 +23,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hint::black_box;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 
 use criterion::Criterion;
 use lantern::agents::protocol::{
@@ -87,26 +87,11 @@ fn options() -> Options {
 const PROFILES: usize = 64;
 
 fn summary(session: u64) -> AgentSummary {
-    let hello =
-        protocol::decode(workload::hello(session as usize, 0, Ipv4Addr::LOCALHOST, "b").as_str());
-    let Ok(AgentMessage::Hello(hello)) = hello else {
+    let hello = workload::hello(session as usize, 0, Ipv4Addr::LOCALHOST, "b");
+    let Ok(AgentMessage::Hello(hello)) = protocol::decode(hello.as_str()) else {
         panic!("the workload's hello decodes");
     };
-    AgentSummary {
-        session,
-        session_id: format!("s{session}"),
-        hello,
-        pool_id: "default".into(),
-        pool_name: "Default".into(),
-        peer: ([127, 0, 0, 1], 1).into(),
-        protocol: 1,
-        connected_ms: 0,
-        last_heartbeat_ms: 0,
-        classes_loaded: 0,
-        artifacts: 0,
-        initial_done: false,
-        stats: None,
-    }
+    workload::summary(session, &hello)
 }
 
 struct Run {

@@ -2,6 +2,7 @@
 //! reachability bench (in process): a universe of library artifacts and Zipf-drawn
 //! application profiles, their class names and their `class_loads` frames.
 use super::*;
+use lantern::agents::registry::AgentSummary;
 
 /// Library artifacts in the universe. Zipf with exponent 1 over 4,000 ranks makes the top
 /// few dozen libraries part of nearly every profile and the tail rare, the way
@@ -296,4 +297,24 @@ pub fn hello(g: usize, profile: usize, source: Ipv4Addr, nonce: &str) -> Utf8Byt
 
 pub fn sync(g: usize) -> Utf8Bytes {
     Utf8Bytes::from(json!({"type": SYNC_TYPE, "agent": g}).to_string())
+}
+
+/// What the registry keeps of fleet agent connection `session` (for the in-process
+/// measurements, which register agents without a gateway).
+pub fn summary(session: u64, hello: &Hello) -> AgentSummary {
+    AgentSummary {
+        session,
+        session_id: format!("{session:016x}"),
+        hello: hello.clone(),
+        pool_id: "default".into(),
+        pool_name: "Default".into(),
+        peer: SocketAddr::from((Ipv4Addr::LOCALHOST, 40_000)),
+        protocol: 1,
+        connected_ms: 0,
+        last_heartbeat_ms: 0,
+        classes_loaded: 0,
+        artifacts: 0,
+        initial_done: false,
+        stats: None,
+    }
 }

@@ -81,6 +81,17 @@ struct Inner {
     by_instance: HashMap<(String, String), BTreeSet<SessionNo>>,
 }
 
+// A panic while holding a lock leaves plain data behind: keep serving it.
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 fn instance_key(hello: &Hello) -> (String, String) {
     (hello.agent_id.clone(), hello.instance_id.clone())
 }
@@ -103,28 +114,19 @@ impl Registry {
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data behind: keep serving it.
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        write_lock(&self.inner)
     }
 
     fn index_read(&self) -> RwLockReadGuard<'_, Index> {
-        self.index
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.index)
     }
 
     fn index_write(&self) -> RwLockWriteGuard<'_, Index> {
-        self.index
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        write_lock(&self.index)
     }
 
     /// Runs `f` on the reachability index under its shared lock (pages, API). Keep `f` short:

@@ -14,7 +14,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::index::{Index, queue};
+use super::index::{Index, Package, queue};
 use super::purl::PackageId;
 
 /// The stored form of a package.
@@ -78,6 +78,22 @@ pub fn class_key(purl: &str, class: &str) -> Vec<u8> {
     key
 }
 
+/// The stored form of `pkg`, with `last_seen_ms` as its last-seen time.
+fn record_of(pkg: &Package, last_seen_ms: i64) -> PackageRecord {
+    PackageRecord {
+        purl: pkg.id.purl.clone(),
+        name: pkg.id.name.clone(),
+        version: pkg.id.version.clone(),
+        ecosystem: pkg.id.ecosystem.clone(),
+        first_seen_ms: pkg.first_seen_ms,
+        last_seen_ms,
+        first_loaded_ms: pkg.first_loaded_ms,
+        agents: pkg.agents.iter().cloned().collect(),
+        pools: pkg.pools.iter().cloned().collect(),
+        tags: pkg.tags.iter().cloned().collect(),
+    }
+}
+
 /// Splits a class key into purl and class name.
 fn split_class_key(key: &[u8]) -> Option<(&str, &str)> {
     let nul = key.iter().position(|b| *b == 0)?;
@@ -116,18 +132,7 @@ impl Index {
             if meta {
                 pkg.meta_dirty = false;
                 pkg.persisted_last_seen_ms = pkg.last_seen_ms;
-                let record = PackageRecord {
-                    purl: pkg.id.purl.clone(),
-                    name: pkg.id.name.clone(),
-                    version: pkg.id.version.clone(),
-                    ecosystem: pkg.id.ecosystem.clone(),
-                    first_seen_ms: pkg.first_seen_ms,
-                    last_seen_ms: pkg.last_seen_ms,
-                    first_loaded_ms: pkg.first_loaded_ms,
-                    agents: pkg.agents.iter().cloned().collect(),
-                    pools: pkg.pools.iter().cloned().collect(),
-                    tags: pkg.tags.iter().cloned().collect(),
-                };
+                let record = record_of(pkg, pkg.last_seen_ms);
                 // Serialising plain strings and numbers cannot fail.
                 let value = serde_json::to_vec(&record).unwrap_or_default();
                 batch.packages.push((record.purl.into_bytes(), value));
@@ -271,19 +276,7 @@ impl Index {
                     })
                     .unwrap_or_default();
                 classes.sort();
-                let record = PackageRecord {
-                    purl: pkg.id.purl.clone(),
-                    name: pkg.id.name.clone(),
-                    version: pkg.id.version.clone(),
-                    ecosystem: pkg.id.ecosystem.clone(),
-                    first_seen_ms: pkg.first_seen_ms,
-                    last_seen_ms: pkg.persisted_last_seen_ms,
-                    first_loaded_ms: pkg.first_loaded_ms,
-                    agents: pkg.agents.iter().cloned().collect(),
-                    pools: pkg.pools.iter().cloned().collect(),
-                    tags: pkg.tags.iter().cloned().collect(),
-                };
-                (record, classes)
+                (record_of(pkg, pkg.persisted_last_seen_ms), classes)
             })
             .collect();
         out.sort_by(|a, b| a.0.purl.cmp(&b.0.purl));
