@@ -131,6 +131,8 @@ pub struct Appliance {
     shutdown: watch::Sender<bool>,
     server: JoinHandle<()>,
     control: JoinHandle<()>,
+    /// Writes the reachability index's changes to the store.
+    reach: JoinHandle<()>,
 }
 
 /// Creates the data directory with mode 0700, or checks an existing one.
@@ -241,6 +243,9 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         ms = loading.elapsed().as_millis() as u64,
         "vulnerability database loaded"
     );
+    // Packages seen before the restart are known again before the first agent connects.
+    let packages = crate::agents::reach_store::load(&store, &agents.registry).await?;
+    tracing::info!(packages, "reachability index restored");
     let setup_token =
         setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
     let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));
@@ -268,6 +273,10 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         tls_config,
         shutdown_rx,
     ));
+    let reach = tokio::spawn(crate::agents::reach_store::run(
+        state.store.clone(),
+        Arc::clone(&state.agents.registry),
+    ));
     state.ready.store(true, Ordering::SeqCst);
     Ok(Appliance {
         addr,
@@ -276,6 +285,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         shutdown,
         server,
         control,
+        reach,
     })
 }
 
@@ -319,6 +329,11 @@ impl Appliance {
             tracing::error!("the server task ended abnormally: {e}");
         }
         self.control.abort();
+        // The agents are gone: write what their last frames and disconnects changed.
+        self.reach.abort();
+        if let Err(e) = crate::agents::reach_store::flush(&self.state.store, registry).await {
+            tracing::error!("reachability records not written at shutdown: {e}");
+        }
         let _ = std::fs::remove_file(control_socket_path(&self.state.config.data_dir));
         let store = self.state.store.clone();
         tokio::task::spawn_blocking(move || store.close())

@@ -16,6 +16,7 @@ pub mod fuzzing;
 pub mod http;
 pub mod iam;
 pub mod ops;
+pub mod reach;
 pub mod security;
 pub mod store;
 pub mod systemd;

@@ -9,6 +9,7 @@ pub mod glob;
 pub mod history;
 pub mod metered;
 pub mod protocol;
+pub mod reach_store;
 pub mod registry;
 pub mod sources;
 pub mod tags;

@@ -3,81 +3,32 @@
 //! agents lives in the store, see `history.rs`); rebuilt by the agents themselves, because
 //! every reconnect resends the full state.
 //!
-//! One `RwLock` guards the map; every operation holds it for a short, bounded piece of work
-//! (one frame's worth), so pages read a consistent picture without stalling ingest for long.
-//! Class names are interned: thousands of JVMs load the same library classes.
+//! Two locks, each held for a short, bounded piece of work: one over the connections (their
+//! summaries and channels, indexed by session and by agent instance), one over the
+//! reachability index (`crate::reach`), which holds every connection's artifacts and classes.
+//! A frame is resolved against the index under the shared lock (the costly part: one name
+//! after another), then applied under the exclusive lock (a few operations per name), so
+//! frames of different agents resolve in parallel and pages are never held up for a whole
+//! frame.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::{mpsc, watch};
 
-use super::protocol::{AgentStats, Artifact, ArtifactKind, ClassLoads, CloseReason, Hello};
+use super::protocol::{AgentStats, ClassLoads, CloseReason, Hello};
+use crate::reach::{AgentInfo, Index, LoadRef};
+pub use crate::reach::{ArtifactView, IngestError, MAX_ARTIFACTS_PER_AGENT, MAX_CLASSES_PER_AGENT};
 
 /// A session number, unique for the life of the process.
 pub type SessionNo = u64;
-
-/// Class and module names, each stored once, referred to by number.
-#[derive(Debug, Default)]
-struct Interner {
-    ids: HashMap<Arc<str>, u32>,
-    names: Vec<Arc<str>>,
-}
-
-impl Interner {
-    fn intern(&mut self, name: &str) -> u32 {
-        if let Some(id) = self.ids.get(name) {
-            return *id;
-        }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        let name: Arc<str> = Arc::from(name);
-        self.names.push(Arc::clone(&name));
-        self.ids.insert(name, id);
-        id
-    }
-
-    fn name(&self, id: u32) -> Option<&Arc<str>> {
-        self.names.get(id as usize)
-    }
-}
-
-/// What the registry knows of one artifact of one connection.
-#[derive(Debug, Clone)]
-pub struct ArtifactState {
-    /// As declared by the agent.
-    pub declared: Artifact,
-    /// Interned names of the classes loaded from it.
-    classes: Vec<u32>,
-    /// For runtime artifacts: classes loaded, as counted by the agent.
-    pub runtime_count: u64,
-}
-
-impl ArtifactState {
-    /// Whether any class was loaded from it (present-only artifacts have none).
-    pub fn loaded(&self) -> bool {
-        !self.classes.is_empty() || self.runtime_count > 0
-    }
-
-    /// How many classes were loaded from it.
-    pub fn class_count(&self) -> u64 {
-        if self.declared.kind == ArtifactKind::Runtime {
-            self.runtime_count
-        } else {
-            self.classes.len() as u64
-        }
-    }
-}
 
 /// One connected agent.
 #[derive(Debug)]
 struct Live {
     summary: AgentSummary,
-    artifacts: HashMap<u32, ArtifactState>,
-    /// Names already recorded per artifact, so a repeated load is not counted twice.
-    seen: HashSet<(u32, u32)>,
-    last_seq: u64,
     kick: mpsc::Sender<CloseReason>,
     outbox: mpsc::Sender<String>,
 }
@@ -113,37 +64,11 @@ pub struct AgentSummary {
     pub stats: Option<AgentStats>,
 }
 
-/// One artifact of an agent, with its class names, for the agent page.
-#[derive(Debug, Clone)]
-pub struct ArtifactView {
-    /// As declared.
-    pub declared: Artifact,
-    /// Classes loaded (runtime: the count).
-    pub class_count: u64,
-    /// Up to the asked number of class names, sorted.
-    pub classes: Vec<Arc<str>>,
-}
-
-/// Why a `class_loads` frame was not taken.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IngestError {
-    /// `seq` did not follow the previous frame: the connection must close.
-    #[error("seq {got} does not follow {last}")]
-    Sequence {
-        /// The previous frame's seq.
-        last: u64,
-        /// This frame's.
-        got: u64,
-    },
-    /// The frame refers to something not declared; the frame is ignored.
-    #[error("{0}")]
-    Invalid(String),
-}
-
 /// The registry of connected agents. Cheap to share (`Arc`).
 #[derive(Debug)]
 pub struct Registry {
     inner: RwLock<Inner>,
+    index: RwLock<Index>,
     changes: watch::Sender<u64>,
     next_session: AtomicU64,
 }
@@ -151,14 +76,25 @@ pub struct Registry {
 #[derive(Debug, Default)]
 struct Inner {
     live: HashMap<SessionNo, Live>,
-    names: Interner,
+    /// Live sessions by (agent id, instance id), so a reconnect finds the connection it
+    /// replaces without scanning the fleet.
+    by_instance: HashMap<(String, String), BTreeSet<SessionNo>>,
 }
 
-/// Most class names kept per connection: far above any real JVM (PetClinic loads ~21,000),
-/// low enough that one agent cannot fill the appliance's memory.
-pub const MAX_CLASSES_PER_AGENT: usize = 200_000;
-/// Most artifacts kept per connection.
-pub const MAX_ARTIFACTS_PER_AGENT: usize = 20_000;
+// A panic while holding a lock leaves plain data behind: keep serving it.
+fn read_lock<T>(lock: &RwLock<T>) -> RwLockReadGuard<'_, T> {
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn write_lock<T>(lock: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
+    lock.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn instance_key(hello: &Hello) -> (String, String) {
+    (hello.agent_id.clone(), hello.instance_id.clone())
+}
 
 impl Default for Registry {
     fn default() -> Self {
@@ -171,22 +107,38 @@ impl Registry {
     pub fn new() -> Registry {
         Registry {
             inner: RwLock::new(Inner::default()),
+            index: RwLock::new(Index::new()),
             changes: watch::channel(0).0,
             next_session: AtomicU64::new(1),
         }
     }
 
     fn read(&self) -> RwLockReadGuard<'_, Inner> {
-        // A panic while holding the lock leaves plain data behind: keep serving it.
-        self.inner
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        read_lock(&self.inner)
     }
 
     fn write(&self) -> RwLockWriteGuard<'_, Inner> {
-        self.inner
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        write_lock(&self.inner)
+    }
+
+    fn index_read(&self) -> RwLockReadGuard<'_, Index> {
+        read_lock(&self.index)
+    }
+
+    fn index_write(&self) -> RwLockWriteGuard<'_, Index> {
+        write_lock(&self.index)
+    }
+
+    /// Runs `f` on the reachability index under its shared lock (pages, API). Keep `f` short:
+    /// ingest waits for it.
+    pub fn with_index<R>(&self, f: impl FnOnce(&Index) -> R) -> R {
+        f(&self.index_read())
+    }
+
+    /// Runs `f` on the reachability index under its exclusive lock (restore at start-up,
+    /// taking dirty records for the store).
+    pub fn with_index_mut<R>(&self, f: impl FnOnce(&mut Index) -> R) -> R {
+        f(&mut self.index_write())
     }
 
     fn changed(&self) {
@@ -212,32 +164,51 @@ impl Registry {
         kick: mpsc::Sender<CloseReason>,
         outbox: mpsc::Sender<String>,
     ) {
+        let session = summary.session;
+        let key = instance_key(&summary.hello);
+        let info = AgentInfo {
+            agent_id: summary.hello.agent_id.clone(),
+            pool_id: summary.pool_id.clone(),
+            tags: summary.hello.tags.clone(),
+        };
         let mut inner = self.write();
-        for old in inner.live.values() {
-            if old.summary.hello.agent_id == summary.hello.agent_id
-                && old.summary.hello.instance_id == summary.hello.instance_id
-            {
+        let inner = &mut *inner;
+        let same = inner.by_instance.entry(key).or_default();
+        for old in same.iter() {
+            if let Some(old) = inner.live.get(old) {
                 let _ = old.kick.try_send(CloseReason::Replaced);
             }
         }
+        same.insert(session);
         inner.live.insert(
-            summary.session,
+            session,
             Live {
                 summary,
-                artifacts: HashMap::new(),
-                seen: HashSet::new(),
-                last_seq: 0,
                 kick,
                 outbox,
             },
         );
-        drop(inner);
+        // Under the connections' lock, so a `remove` of this session cannot slip in between.
+        self.index_write().connect(session, info);
         self.changed();
     }
 
-    /// Removes a connection; answers what it was.
+    /// Removes a connection; answers what it was. Its packages keep their history, last
+    /// seen at its last heartbeat.
     pub fn remove(&self, session: SessionNo) -> Option<AgentSummary> {
-        let gone = self.write().live.remove(&session).map(|l| l.summary);
+        let mut inner = self.write();
+        let gone = inner.live.remove(&session).map(|l| l.summary);
+        if let Some(s) = &gone {
+            let key = instance_key(&s.hello);
+            if let Some(same) = inner.by_instance.get_mut(&key) {
+                same.remove(&session);
+                if same.is_empty() {
+                    inner.by_instance.remove(&key);
+                }
+            }
+            self.index_write().disconnect(session, s.last_heartbeat_ms);
+        }
+        drop(inner);
         self.changed();
         gone
     }
@@ -259,89 +230,40 @@ impl Registry {
     /// Takes one `class_loads` frame. A sequence error means the connection must close; an
     /// invalid reference leaves the registry exactly as it was.
     pub fn ingest(&self, session: SessionNo, frame: &ClassLoads) -> Result<(), IngestError> {
-        let mut guard = self.write();
-        let inner = &mut *guard;
-        let Some(live) = inner.live.get_mut(&session) else {
+        // The gateway notes a heartbeat as each frame arrives: that is the frame's time.
+        let Some(now_ms) = self
+            .read()
+            .live
+            .get(&session)
+            .map(|l| l.summary.last_heartbeat_ms)
+        else {
             return Ok(());
         };
-        if frame.seq != live.last_seq.saturating_add(1) {
-            return Err(IngestError::Sequence {
-                last: live.last_seq,
-                got: frame.seq,
-            });
-        }
-        // Check the whole frame first, so that a bad one changes nothing.
-        let new_refs: HashSet<u32> = frame.artifacts.iter().map(|a| a.id).collect();
-        if new_refs.len() != frame.artifacts.len() {
-            return Err(IngestError::Invalid(
-                "an artifact ref is declared twice in one frame".into(),
-            ));
-        }
-        if let Some(dup) = frame
-            .artifacts
+        let loads: Vec<LoadRef<'_, _>> = frame
+            .loads
             .iter()
-            .find(|a| live.artifacts.contains_key(&a.id))
-        {
-            return Err(IngestError::Invalid(format!(
-                "artifact {} was already declared on this connection",
-                dup.id
-            )));
-        }
-        if live.artifacts.len() + frame.artifacts.len() > MAX_ARTIFACTS_PER_AGENT {
-            return Err(IngestError::Invalid(format!(
-                "more than {MAX_ARTIFACTS_PER_AGENT} artifacts on one connection"
-            )));
-        }
-        let known = |r: u32| live.artifacts.contains_key(&r) || new_refs.contains(&r);
-        if let Some(bad) = frame
-            .artifacts
-            .iter()
-            .filter_map(|a| a.parent)
-            .chain(frame.loads.iter().map(|l| l.artifact))
-            .find(|r| !known(*r))
-        {
-            return Err(IngestError::Invalid(format!(
-                "artifact {bad} is not declared on this connection"
-            )));
-        }
-        live.last_seq = frame.seq;
-        for a in &frame.artifacts {
-            live.artifacts.insert(
-                a.id,
-                ArtifactState {
-                    declared: a.clone(),
-                    classes: Vec::new(),
-                    runtime_count: 0,
-                },
-            );
-        }
-        for load in &frame.loads {
-            let Some(art) = live.artifacts.get_mut(&load.artifact) else {
-                continue;
-            };
-            if let Some(count) = load.count {
-                art.runtime_count = art.runtime_count.max(count);
-            }
-            for name in &load.classes {
-                if live.seen.len() >= MAX_CLASSES_PER_AGENT {
-                    break;
-                }
-                let id = inner.names.intern(name);
-                if live.seen.insert((load.artifact, id)) {
-                    art.classes.push(id);
-                }
+            .map(|l| LoadRef {
+                artifact: l.artifact,
+                count: l.count,
+                names: l.classes.as_slice(),
+            })
+            .collect();
+        let prepared = self
+            .index_read()
+            .prepare(session, frame.seq, &frame.artifacts, &loads)?;
+        let Some(prepared) = prepared else {
+            return Ok(());
+        };
+        let Some(counts) = self.index_write().apply(prepared, now_ms)? else {
+            return Ok(());
+        };
+        if let Some(live) = self.write().live.get_mut(&session) {
+            live.summary.artifacts = counts.artifacts;
+            live.summary.classes_loaded = counts.classes;
+            if frame.initial_done {
+                live.summary.initial_done = true;
             }
         }
-        live.summary.artifacts = live.artifacts.len();
-        live.summary.classes_loaded = live
-            .artifacts
-            .values()
-            .map(ArtifactState::class_count)
-            .sum();
-        if frame.initial_done {
-            live.summary.initial_done = true;
-        }
-        drop(guard);
         self.changed();
         Ok(())
     }
@@ -392,34 +314,7 @@ impl Registry {
     /// The artifacts of a connection, with up to `max_names` class names each, sorted with
     /// loaded artifacts first.
     pub fn artifacts(&self, session: SessionNo, max_names: usize) -> Vec<ArtifactView> {
-        let inner = self.read();
-        let Some(live) = inner.live.get(&session) else {
-            return Vec::new();
-        };
-        let mut out: Vec<ArtifactView> = live
-            .artifacts
-            .values()
-            .map(|a| {
-                let mut classes: Vec<Arc<str>> = a
-                    .classes
-                    .iter()
-                    .filter_map(|id| inner.names.name(*id).cloned())
-                    .collect();
-                classes.sort();
-                classes.truncate(max_names);
-                ArtifactView {
-                    declared: a.declared.clone(),
-                    class_count: a.class_count(),
-                    classes,
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            (b.class_count > 0)
-                .cmp(&(a.class_count > 0))
-                .then_with(|| a.declared.location.cmp(&b.declared.location))
-        });
-        out
+        self.index_read().artifacts(session, max_names)
     }
 
     /// How many agents are connected to a pool.
@@ -443,7 +338,7 @@ impl Registry {
 
     /// Distinct interned names (for diagnostics and benchmarks).
     pub fn distinct_names(&self) -> usize {
-        self.read().names.names.len()
+        self.index_read().stats().names
     }
 
     /// Asks every live connection of an agent to close; answers how many were asked.

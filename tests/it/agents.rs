@@ -170,6 +170,57 @@ async fn a_big_state_in_fragments_is_taken_and_the_agents_close_is_answered() {
     eventually("agent gone", || reg.find("id-big-state").is_none()).await;
 }
 
+/// The reachability index keeps packages across a restart: what was loaded (by whom, in
+/// which pool, with which tags, which classes) and what was only present.
+#[tokio::test]
+async fn packages_seen_before_a_restart_are_known_after_it() {
+    use lantern::reach::PackageStatus;
+    let mut t = TestApp::start().await;
+    let key = default_pool_key(&t).await;
+    let mut ws = connect_hello(&t, &key, "orders", &["production"]).await;
+    send(&mut ws, &json!({"type": "class_loads", "seq": 1, "initial": true, "initial_done": true,
+        "artifacts": [
+            {"ref": 1, "location": "/srv/lib/snakeyaml-1.33.jar", "kind": "jar",
+             "coordinates": [{"source": "pom_properties", "group": "org.yaml", "name": "snakeyaml", "version": "1.33"}]},
+            {"ref": 2, "location": "/srv/lib/unused-2.0.jar", "kind": "jar",
+             "coordinates": [{"source": "pom_properties", "group": "org.example", "name": "unused", "version": "2.0"}]}],
+        "loads": [{"artifact": 1, "classes": ["org.yaml.snakeyaml.Yaml"]}]})).await;
+    let reg = registry(&t);
+    eventually("one class", || {
+        reg.find("id-orders").is_some_and(|a| a.classes_loaded == 1)
+    })
+    .await;
+    drop(ws);
+    eventually("agent gone", || reg.is_empty()).await;
+    t.stop().await;
+    let t = TestApp::start_in(t.dir, &[]).await;
+    let rows = registry(&t).with_index(|i| i.packages(0));
+    let purls: Vec<&str> = rows.iter().map(|r| r.id.purl.as_str()).collect();
+    assert_eq!(
+        purls,
+        [
+            "pkg:maven/org.example/unused@2.0",
+            "pkg:maven/org.yaml/snakeyaml@1.33"
+        ]
+    );
+    assert_eq!(rows[0].status, PackageStatus::NotLoaded);
+    let yaml = &rows[1];
+    assert_eq!(yaml.status, PackageStatus::Loaded);
+    assert_eq!(
+        (yaml.pools.as_slice(), yaml.tags.as_slice()),
+        (
+            &["default".to_string()][..],
+            &["production".to_string()][..]
+        )
+    );
+    assert_eq!(yaml.ever_agents, 1);
+    let detail = registry(&t)
+        .with_index(|i| i.package_detail("pkg:maven/org.yaml/snakeyaml@1.33", 0, 10))
+        .unwrap();
+    assert_eq!(detail.classes, ["org.yaml.snakeyaml.Yaml"]);
+    assert_eq!(detail.ever_agents, ["id-orders"]);
+}
+
 #[tokio::test]
 async fn unknown_types_and_invalid_messages_get_an_error_and_the_connection_stays() {
     let t = TestApp::start().await;
