@@ -15,6 +15,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod http;
 pub mod iam;
+pub mod integrations;
 pub mod ops;
 pub mod security;
 pub mod store;
