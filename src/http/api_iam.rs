@@ -691,6 +691,25 @@ mod tests {
                     V::Upload => None,
                 }
             }
+            Endpoint::Webhooks(r) => {
+                use crate::http::webhooks::WebhooksRoute as W;
+                match r {
+                    W::ApiList => Some(("get", "/webhooks")),
+                    W::ApiCreate => Some(("post", "/webhooks")),
+                    W::ApiGet(_) => Some(("get", "/webhooks/{id}")),
+                    W::ApiUpdate(_) => Some(("patch", "/webhooks/{id}")),
+                    W::ApiDelete(_) => Some(("delete", "/webhooks/{id}")),
+                    W::ApiTest(_) => Some(("post", "/webhooks/{id}/test")),
+                    W::ApiRotate(_) => Some(("post", "/webhooks/{id}/rotate-secret")),
+                    W::ApiDeliveries(_) => Some(("get", "/webhooks/{id}/deliveries")),
+                    W::Create
+                    | W::Detail(_)
+                    | W::Update(_)
+                    | W::Rotate(_)
+                    | W::Test(_)
+                    | W::Delete(_) => None,
+                }
+            }
         }
     }
 
@@ -753,6 +772,22 @@ mod tests {
         {
             use crate::http::vulndb::VulndbRoute as V;
             v.extend([V::ApiStatus, V::ApiImports, V::ApiImport].map(Endpoint::Vulndb));
+        }
+        {
+            use crate::http::webhooks::WebhooksRoute as W;
+            v.extend(
+                [
+                    W::ApiList,
+                    W::ApiCreate,
+                    W::ApiGet(x()),
+                    W::ApiUpdate(x()),
+                    W::ApiDelete(x()),
+                    W::ApiTest(x()),
+                    W::ApiRotate(x()),
+                    W::ApiDeliveries(x()),
+                ]
+                .map(Endpoint::Webhooks),
+            );
         }
         v
     }
