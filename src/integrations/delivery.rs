@@ -440,3 +440,44 @@ where
         .map_err(|e| format!("HTTP: {e}"))?;
     Ok(response.status().as_u16())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    fn config(ca_bundle: &str) -> WebhooksConfig {
+        WebhooksConfig {
+            ca_bundle: ca_bundle.to_string(),
+            timeout_secs: 10,
+            attempts: 4,
+            retry_first_ms: 1000,
+            retry_factor: 5,
+            queue: 10,
+            concurrency: 2,
+            allow_http_loopback: false,
+        }
+    }
+
+    #[test]
+    fn a_named_ca_bundle_must_hold_a_certificate() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem");
+        let err = Settings::from_config(&config(missing.to_str().unwrap())).unwrap_err();
+        assert!(err.contains("webhooks.ca_bundle"), "{err}");
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "not a certificate\n").unwrap();
+        let err = Settings::from_config(&config(empty.to_str().unwrap())).unwrap_err();
+        assert!(err.contains("no usable CA certificate"), "{err}");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["ca.example".to_string()])
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        let good = dir.path().join("ca.pem");
+        std::fs::write(&good, cert.pem()).unwrap();
+        let s = Settings::from_config(&config(good.to_str().unwrap())).unwrap();
+        assert_eq!(s.trusted_cas, 1);
+        assert_eq!(s.backoff.delay_before(4), Some(Duration::from_secs(25)));
+    }
+}
