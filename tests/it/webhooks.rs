@@ -430,4 +430,13 @@ async fn webhooks_retry_with_back_off_and_log_every_attempt() {
         r.body
     );
     assert!(r.body.contains("ftp://x/"), "the form keeps what was typed");
+    // Without the CSRF token nothing changes; with it, rotation shows the new secret once.
+    let rotate = format!("/settings/reachability/webhooks/{id}/rotate");
+    let r = web.post_form(&rotate, &[]).await;
+    assert_eq!(r.status, 403);
+    let r = web.post_form(&rotate, &[("csrf", &detail.csrf())]).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("you will not see this again"), "{}", r.body);
+    let (_, after) = api(&c, "GET", &format!("/webhooks/{id}"), &appsec, Value::Null).await;
+    assert_ne!(after["secret_created_at"], Value::Null);
 }
