@@ -152,7 +152,10 @@ pub async fn handle(call: &Call, route: RestRoute) -> Result<Response<Body>, Err
         R::PoolCreate => pool_create(call).await,
         R::PoolGet(id) => {
             let pool = visible_pool(call, &id).await?;
-            Ok(respond::json(200, &pool_json(call, &pool)))
+            Ok(respond::json(
+                200,
+                &pool_json(call, &pool),
+            ))
         }
         R::PoolUpdate(id) => pool_update(call, &id).await,
         R::PoolRotate(id) => pool_rotate(call, &id).await,
@@ -251,7 +254,10 @@ async fn pool_create(call: &Call) -> Result<Response<Body>, Error> {
     })
     .await?;
     let (pool, key) = r?;
-    Ok(respond::json(201, &pool_with_key(call, &pool, &key)))
+    Ok(respond::json(
+        201,
+        &pool_with_key(call, &pool, &key),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -273,7 +279,10 @@ async fn pool_update(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
-    Ok(respond::json(200, &pool_json(call, &r?)))
+    Ok(respond::json(
+        200,
+        &pool_json(call, &r?),
+    ))
 }
 
 /// `POST /api/v1/agent-pools/{id}/keys` → the pool with its new key; the previous key keeps
@@ -293,7 +302,10 @@ async fn pool_rotate(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     })
     .await?;
     let (pool, key) = r?;
-    Ok(respond::json(200, &pool_with_key(call, &pool, &key)))
+    Ok(respond::json(
+        200,
+        &pool_with_key(call, &pool, &key),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -321,7 +333,10 @@ async fn pool_detach(call: &Call, id: &str) -> Result<Response<Body>, Error> {
             .registry
             .disconnect_pool(&p.id, crate::agents::protocol::CloseReason::PolicyViolation);
     }
-    Ok(respond::json(200, &pool_json(call, &r?)))
+    Ok(respond::json(
+        200,
+        &pool_json(call, &r?),
+    ))
 }
 
 /// `POST /api/v1/agent-pools/{id}/enable`
@@ -336,7 +351,10 @@ async fn pool_enable(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
-    Ok(respond::json(200, &pool_json(call, &r?)))
+    Ok(respond::json(
+        200,
+        &pool_json(call, &r?),
+    ))
 }
 
 /// `DELETE /api/v1/agent-pools/{id}`: the Default pool answers 409.
@@ -352,7 +370,10 @@ async fn pool_delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
-    Ok(respond::json(200, &pool_json(call, &r?)))
+    Ok(respond::json(
+        200,
+        &pool_json(call, &r?),
+    ))
 }
 
 // ---- access groups ----
