@@ -89,6 +89,8 @@ pub struct AppState {
     pub agents: crate::agents::gateway::Gateway,
     /// The imported advisories, compiled for queries; imports swap a new index in.
     pub vulndb: crate::vuln::index::Matcher,
+    /// Webhook delivery: the bounded queue other modules fire events into.
+    pub webhooks: crate::integrations::delivery::Dispatcher,
     ready: AtomicBool,
 }
 
@@ -246,6 +248,17 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
     // Packages seen before the restart are known again before the first agent connects.
     let packages = crate::agents::reach_store::load(&store, &agents.registry).await?;
     tracing::info!(packages, "reachability index restored");
+    let webhook_settings = crate::integrations::delivery::Settings::from_config(&config.webhooks)
+        .map_err(AppError::Other)?;
+    tracing::info!(
+        trusted_cas = webhook_settings.trusted_cas,
+        "webhook delivery ready"
+    );
+    let webhooks = crate::integrations::delivery::Dispatcher::start(
+        store.clone(),
+        Arc::clone(&clock),
+        webhook_settings,
+    );
     let setup_token =
         setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
     let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));
@@ -262,6 +275,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         api_key_uses: Default::default(),
         agents,
         vulndb,
+        webhooks,
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -60,7 +60,35 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Outbound webhooks: trust, timeouts, retries, queue.
+    pub webhooks: WebhooksConfig,
 }
+
+/// `[webhooks]`: how events are delivered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhooksConfig {
+    /// PEM file of the CA certificates receivers are trusted by; empty means the system
+    /// bundle at [`SYSTEM_CA_BUNDLE`] (when present).
+    pub ca_bundle: String,
+    /// Seconds one attempt may take: connect, TLS handshake and the answer's headers, each.
+    pub timeout_secs: u64,
+    /// Attempts per event in all (the first and the retries).
+    pub attempts: u32,
+    /// Wait before the first retry, ms.
+    pub retry_first_ms: u64,
+    /// Each later retry waits this many times longer.
+    pub retry_factor: u32,
+    /// Events waiting for delivery; beyond it new events are dropped with a log line.
+    pub queue: usize,
+    /// Deliveries in flight at once.
+    pub concurrency: usize,
+    /// Accept `http://` URLs to loopback addresses (tests, a local relay).
+    pub allow_http_loopback: bool,
+}
+
+/// The system CA bundle used when `webhooks.ca_bundle` is empty (Debian and derivatives).
+pub const SYSTEM_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// `[tls]`: handshake limits.
 #[derive(Debug, Clone, Deserialize)]
@@ -422,6 +450,37 @@ fn validate(c: &Config) -> Result<(), ConfigError> {
         ["error", "warn", "info", "debug", "trace"].contains(&c.log.level.as_str()),
         "log.level",
         "must be one of error, warn, info, debug, trace",
+    )?;
+    let w = &c.webhooks;
+    check(
+        (1..=120).contains(&w.timeout_secs),
+        "webhooks.timeout_secs",
+        "must be between 1 and 120",
+    )?;
+    check(
+        (1..=10).contains(&w.attempts),
+        "webhooks.attempts",
+        "must be between 1 and 10",
+    )?;
+    check(
+        (1..=3_600_000).contains(&w.retry_first_ms),
+        "webhooks.retry_first_ms",
+        "must be between 1 and 3600000",
+    )?;
+    check(
+        (1..=10).contains(&w.retry_factor),
+        "webhooks.retry_factor",
+        "must be between 1 and 10",
+    )?;
+    check(
+        (1..=100_000).contains(&w.queue),
+        "webhooks.queue",
+        "must be between 1 and 100000",
+    )?;
+    check(
+        (1..=64).contains(&w.concurrency),
+        "webhooks.concurrency",
+        "must be between 1 and 64",
     )?;
     Ok(())
 }

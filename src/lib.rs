@@ -15,6 +15,7 @@ pub mod error;
 pub mod fuzzing;
 pub mod http;
 pub mod iam;
+pub mod integrations;
 pub mod ops;
 pub mod reach;
 pub mod security;

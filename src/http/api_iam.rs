@@ -152,10 +152,7 @@ pub async fn handle(call: &Call, route: RestRoute) -> Result<Response<Body>, Err
         R::PoolCreate => pool_create(call).await,
         R::PoolGet(id) => {
             let pool = visible_pool(call, &id).await?;
-            Ok(respond::json(
-                200,
-                &pool_json(call, &pool),
-            ))
+            Ok(respond::json(200, &pool_json(call, &pool)))
         }
         R::PoolUpdate(id) => pool_update(call, &id).await,
         R::PoolRotate(id) => pool_rotate(call, &id).await,
@@ -254,10 +251,7 @@ async fn pool_create(call: &Call) -> Result<Response<Body>, Error> {
     })
     .await?;
     let (pool, key) = r?;
-    Ok(respond::json(
-        201,
-        &pool_with_key(call, &pool, &key),
-    ))
+    Ok(respond::json(201, &pool_with_key(call, &pool, &key)))
 }
 
 #[derive(Deserialize)]
@@ -279,10 +273,7 @@ async fn pool_update(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
-    Ok(respond::json(
-        200,
-        &pool_json(call, &r?),
-    ))
+    Ok(respond::json(200, &pool_json(call, &r?)))
 }
 
 /// `POST /api/v1/agent-pools/{id}/keys` → the pool with its new key; the previous key keeps
@@ -302,10 +293,7 @@ async fn pool_rotate(call: &Call, id: &str) -> Result<Response<Body>, Error> {
     })
     .await?;
     let (pool, key) = r?;
-    Ok(respond::json(
-        200,
-        &pool_with_key(call, &pool, &key),
-    ))
+    Ok(respond::json(200, &pool_with_key(call, &pool, &key)))
 }
 
 #[derive(Deserialize)]
@@ -333,10 +321,7 @@ async fn pool_detach(call: &Call, id: &str) -> Result<Response<Body>, Error> {
             .registry
             .disconnect_pool(&p.id, crate::agents::protocol::CloseReason::PolicyViolation);
     }
-    Ok(respond::json(
-        200,
-        &pool_json(call, &r?),
-    ))
+    Ok(respond::json(200, &pool_json(call, &r?)))
 }
 
 /// `POST /api/v1/agent-pools/{id}/enable`
@@ -351,10 +336,7 @@ async fn pool_enable(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
-    Ok(respond::json(
-        200,
-        &pool_json(call, &r?),
-    ))
+    Ok(respond::json(200, &pool_json(call, &r?)))
 }
 
 /// `DELETE /api/v1/agent-pools/{id}`: the Default pool answers 409.
@@ -370,10 +352,7 @@ async fn pool_delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {
         })
     })
     .await?;
-    Ok(respond::json(
-        200,
-        &pool_json(call, &r?),
-    ))
+    Ok(respond::json(200, &pool_json(call, &r?)))
 }
 
 // ---- access groups ----
@@ -712,6 +691,25 @@ mod tests {
                     V::Upload => None,
                 }
             }
+            Endpoint::Webhooks(r) => {
+                use crate::http::webhooks::WebhooksRoute as W;
+                match r {
+                    W::ApiList => Some(("get", "/webhooks")),
+                    W::ApiCreate => Some(("post", "/webhooks")),
+                    W::ApiGet(_) => Some(("get", "/webhooks/{id}")),
+                    W::ApiUpdate(_) => Some(("patch", "/webhooks/{id}")),
+                    W::ApiDelete(_) => Some(("delete", "/webhooks/{id}")),
+                    W::ApiTest(_) => Some(("post", "/webhooks/{id}/test")),
+                    W::ApiRotate(_) => Some(("post", "/webhooks/{id}/rotate-secret")),
+                    W::ApiDeliveries(_) => Some(("get", "/webhooks/{id}/deliveries")),
+                    W::Create
+                    | W::Detail(_)
+                    | W::Update(_)
+                    | W::Rotate(_)
+                    | W::Test(_)
+                    | W::Delete(_) => None,
+                }
+            }
         }
     }
 
@@ -774,6 +772,22 @@ mod tests {
         {
             use crate::http::vulndb::VulndbRoute as V;
             v.extend([V::ApiStatus, V::ApiImports, V::ApiImport].map(Endpoint::Vulndb));
+        }
+        {
+            use crate::http::webhooks::WebhooksRoute as W;
+            v.extend(
+                [
+                    W::ApiList,
+                    W::ApiCreate,
+                    W::ApiGet(x()),
+                    W::ApiUpdate(x()),
+                    W::ApiDelete(x()),
+                    W::ApiTest(x()),
+                    W::ApiRotate(x()),
+                    W::ApiDeliveries(x()),
+                ]
+                .map(Endpoint::Webhooks),
+            );
         }
         v
     }

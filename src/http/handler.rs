@@ -291,6 +291,8 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::GettingStarted) => portal::getting_started(&call).await,
         Endpoint::Page(NavId::PackageEnrichment) => super::vulndb::page(&call).await,
         Endpoint::Vulndb(route) => super::vulndb::handle(&call, route).await,
+        Endpoint::Page(NavId::Webhooks) => super::webhooks::list(&call).await,
+        Endpoint::Webhooks(route) => super::webhooks::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

@@ -24,3 +24,4 @@ pub mod router;
 pub mod server;
 pub mod users;
 pub mod vulndb;
+pub mod webhooks;

@@ -109,6 +109,8 @@ pub enum Endpoint {
     EntitiesApi(super::api_agents::EntitiesApiRoute),
     /// The offline vulnerability database: the page's upload and its API (`http::vulndb`).
     Vulndb(super::vulndb::VulndbRoute),
+    /// Webhooks: the page's forms and `/api/v1/webhooks` (`http::webhooks`).
+    Webhooks(super::webhooks::WebhooksRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -329,6 +331,9 @@ impl Endpoint {
         if let Some(route) = super::entities::parse(get, post, path) {
             return route.map(Endpoint::Entity);
         }
+        if let Some(route) = super::webhooks::WebhooksRoute::parse_portal(get, post, path) {
+            return route.map(Endpoint::Webhooks);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -493,6 +498,16 @@ impl Endpoint {
                     V::Upload | V::ApiImport => Access::Role(P::WatchedPackages, Need::Administer),
                 }
             }
+            // Webhooks are read by whoever may see Integrations (Company Admin and Viewer,
+            // AppSec) and changed by the roles ROLES.md gives W on them: Company Admin and
+            // AppSec, the same pair as "W" on vulnerability data, hence that permission.
+            Endpoint::Webhooks(route) => {
+                if route.reads_only() {
+                    Access::Role(P::Integrations, Need::View)
+                } else {
+                    Access::Role(P::WatchedPackages, Need::Administer)
+                }
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -524,6 +539,7 @@ impl Endpoint {
                 | Endpoint::Rest(_)
                 | Endpoint::EntitiesApi(_)
         ) || matches!(self, Endpoint::Vulndb(route) if route.is_api())
+            || matches!(self, Endpoint::Webhooks(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -555,6 +571,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
         (m, path) => RestRoute::parse(m, path)
             .map(Endpoint::Rest)
             .or_else(|| super::vulndb::VulndbRoute::parse_api(m, path).map(Endpoint::Vulndb))
+            .or_else(|| super::webhooks::WebhooksRoute::parse_api(m, path).map(Endpoint::Webhooks))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

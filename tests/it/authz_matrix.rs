@@ -11,6 +11,7 @@ use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::http::vulndb::VulndbRoute;
+use lantern::http::webhooks::WebhooksRoute;
 use lantern::iam::roles::{Role, allows};
 use lantern::ui::nav::{self, NavId};
 
@@ -173,12 +174,30 @@ fn expected(e: &Endpoint) -> &'static str {
             VulndbRoute::ApiStatus | VulndbRoute::ApiImports => "yy--y--",
             VulndbRoute::Upload | VulndbRoute::ApiImport => "y---y--",
         },
+        // Webhooks: read like Integrations (W R — — W(webhooks) — —); changed, tested and
+        // rotated by the W cells only: Company Admin and AppSec.
+        Endpoint::Webhooks(w) => match w {
+            WebhooksRoute::Detail(_)
+            | WebhooksRoute::ApiList
+            | WebhooksRoute::ApiGet(_)
+            | WebhooksRoute::ApiDeliveries(_) => "yy--y--",
+            WebhooksRoute::Create
+            | WebhooksRoute::Update(_)
+            | WebhooksRoute::Rotate(_)
+            | WebhooksRoute::Test(_)
+            | WebhooksRoute::Delete(_)
+            | WebhooksRoute::ApiCreate
+            | WebhooksRoute::ApiUpdate(_)
+            | WebhooksRoute::ApiDelete(_)
+            | WebhooksRoute::ApiTest(_)
+            | WebhooksRoute::ApiRotate(_) => "y---y--",
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 101;
+const ROUTES_BESIDES_PAGES: usize = 115;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -329,6 +348,26 @@ fn samples() -> Vec<Endpoint> {
             VulndbRoute::ApiImport,
         ]
         .map(Endpoint::Vulndb),
+    );
+    let x = || "x1".to_string();
+    v.extend(
+        [
+            WebhooksRoute::Create,
+            WebhooksRoute::Detail(x()),
+            WebhooksRoute::Update(x()),
+            WebhooksRoute::Rotate(x()),
+            WebhooksRoute::Test(x()),
+            WebhooksRoute::Delete(x()),
+            WebhooksRoute::ApiList,
+            WebhooksRoute::ApiCreate,
+            WebhooksRoute::ApiGet(x()),
+            WebhooksRoute::ApiUpdate(x()),
+            WebhooksRoute::ApiDelete(x()),
+            WebhooksRoute::ApiTest(x()),
+            WebhooksRoute::ApiRotate(x()),
+            WebhooksRoute::ApiDeliveries(x()),
+        ]
+        .map(Endpoint::Webhooks),
     );
     assert_eq!(
         v.len(),

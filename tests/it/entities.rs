@@ -785,7 +785,12 @@ async fn agent_pools_show_live_agent_counts() {
     for path in ["/api/v1/agent-pools/default", "/api/v1/agent-pools"] {
         let r = t
             .client()
-            .request("GET", path, &[("authorization", &bearer)], Vec::new().into())
+            .request(
+                "GET",
+                path,
+                &[("authorization", &bearer)],
+                Vec::new().into(),
+            )
             .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();

@@ -34,3 +34,4 @@ mod tls;
 mod tomcat;
 mod users;
 mod vulndb;
+mod webhooks;

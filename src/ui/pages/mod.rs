@@ -17,3 +17,4 @@ pub mod pools;
 pub mod profile;
 pub mod tags;
 pub mod users;
+pub mod webhooks;
