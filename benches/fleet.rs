@@ -201,6 +201,8 @@ fn main() -> ExitCode {
 // What the agents send: a universe of library artifacts and Zipf-drawn application profiles
 // ---------------------------------------------------------------------------------------------
 
+#[path = "common/cpu.rs"]
+mod cpu;
 #[path = "common/workload.rs"]
 mod workload;
 
@@ -977,13 +979,7 @@ mod breakdown {
         }
     }
 
-    /// CPU time of the calling thread in nanoseconds (first field of its schedstat).
-    fn thread_cpu_ns() -> u64 {
-        std::fs::read_to_string("/proc/thread-self/schedstat")
-            .ok()
-            .and_then(|s| s.split_whitespace().next().and_then(|v| v.parse().ok()))
-            .unwrap_or(0)
-    }
+    use crate::cpu::thread_cpu_ns;
 
     /// Runs `pass` until it has used 0.3 CPU-s (at most 50 times); answers ns per event.
     fn per_event(events_per_pass: usize, mut pass: impl FnMut()) -> f64 {
