@@ -215,7 +215,7 @@ async fn assessment_for(
     let now_ms = state.clock.now_ms();
     let (scope, pools) = state
         .store
-        .read(move |tx| Ok(scope_and_pools(tx, &user, now_ms)?))
+        .read(move |tx| scope_and_pools(tx, &user, now_ms))
         .await?;
     let visible = filter.pools(scope_ids(&scope));
     let (rows, known) = state.agents.registry.with_index(|index| {

@@ -230,10 +230,10 @@ pub fn assess(
             continue;
         }
         if let Some(min) = filter.min_severity
-            && !advisories
+            && advisories
                 .first()
                 .and_then(|a| rank(a).0)
-                .is_some_and(|r| r >= min)
+                .is_none_or(|r| r < min)
         {
             continue;
         }
@@ -303,9 +303,7 @@ mod tests {
     fn agent(
         index: &mut Index,
         session: u64,
-        id: &str,
-        pool: &str,
-        tags: &[&str],
+        (id, pool, tags): (&str, &str, &[&str]),
         jars: &[Artifact],
         loaded: &[u32],
         now: i64,
@@ -379,9 +377,7 @@ mod tests {
         agent(
             &mut index,
             1,
-            "a1",
-            "p1",
-            &["web"],
+            ("a1", "p1", &["web"]),
             &jars,
             &[0, 1, 3, 5],
             1_000,
@@ -390,9 +386,7 @@ mod tests {
         agent(
             &mut index,
             2,
-            "b1",
-            "p2",
-            &["batch"],
+            ("b1", "p2", &["batch"]),
             &other,
             &[0, 1],
             2_000,
