@@ -253,13 +253,7 @@ pub(crate) fn flag(field: &'static str, value: Option<&str>) -> Result<Option<bo
 
 /// The filters of the Agents list and `GET /api/v1/agents` from a query string.
 pub(crate) fn agent_filter(query: &Form) -> Result<AgentFilter, Error> {
-    let text = |name: &str| {
-        query
-            .get(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+    let text = |name: &str| query.filled(name);
     let name = text("name");
     if name.as_ref().is_some_and(|n| n.chars().count() > 128) {
         return Err(Error::Invalid {

@@ -126,13 +126,7 @@ pub async fn handle(call: &Call, route: ReachRoute) -> Result<Response<Body>, Er
 
 /// The filters from a query string, checked, and as the page keeps them.
 pub(crate) fn filter_of(query: &Form) -> Result<(Filter, ReachQuery), Error> {
-    let text = |name: &str| {
-        query
-            .get(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+    let text = |name: &str| query.filled(name);
     let name = text("name");
     if name.as_ref().is_some_and(|n| n.chars().count() > 256) {
         return Err(Error::Invalid {

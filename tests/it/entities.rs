@@ -51,7 +51,7 @@ async fn admin(t: &TestApp) -> (String, Client, String) {
 }
 
 /// Creates a pool through the API; answers its id and key.
-async fn new_pool(t: &TestApp, admin: &str, name: &str) -> (String, String) {
+pub async fn new_pool(t: &TestApp, admin: &str, name: &str) -> (String, String) {
     let c = t.client();
     let r = api(
         &c,

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::agent_client::*;
+use crate::entities::new_pool;
 use crate::pools::{sign_in, user};
 use crate::support::*;
 
@@ -80,20 +81,7 @@ async fn vulnerable_and_loaded_first_never_loaded_apart_scoped_by_pool() {
     import_advisories(&t, &key).await;
 
     // The agent connects into its own pool, which the developer's group lacks.
-    let r = c
-        .request(
-            "POST",
-            "/api/v1/agent-pools",
-            &[
-                ("authorization", &format!("Bearer {key}")),
-                ("content-type", "application/json"),
-            ],
-            json!({"name": "payments"}).to_string().into(),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let pool = json_of(&r)["id"].as_str().unwrap().to_string();
-    let pool_key = pool_key(&t, &pool).await;
+    let (pool, pool_key) = new_pool(&t, &key, "payments").await;
     let mut ws = connect_hello(&t, &pool_key, "pay-api", &["production"]).await;
     send(
         &mut ws,

@@ -13,8 +13,9 @@ use maud::{Markup, html};
 use crate::reach::assess::{Assessed, Assessment, Status as ReachStatus};
 use crate::reach::{PackageDetail, PackageRow};
 use crate::ui::components::{
-    ButtonKind, FormErrors, Status, Tone, badge, card, empty_state, facts, human_count,
-    link_button, notice_with, query_string, rel_time, select, submit, table, tag, url_encode,
+    ButtonKind, FormErrors, PatternField, Status, Tone, badge, card, empty_state, facts,
+    human_count, link_button, live_list, name_pool_tag_fields, notice_with, query_string, rel_time,
+    select, submit, table, tag, url_encode,
 };
 use crate::ui::layout::{PageCtx, page};
 use crate::ui::nav::{self, NavId};
@@ -262,17 +263,11 @@ pub fn list(ctx: &PageCtx, v: &ReachView) -> Markup {
     let none = FormErrors::none();
     let body = html! {
         form class="filter-bar" method="get" action=(BASE) role="search" {
-            div class="field" {
-                label for="f-name" { "Package" }
-                input id="f-name" type="search" name="name" value=(q.name) placeholder="org.apache.*"
-                    aria-describedby="f-name-help";
-                span id="f-name-help" class="sr-only" { "Name or package URL; * matches anything." }
-            }
-            (select("pool", "Pool", &pools, &q.pool, None, &none))
-            div class="field" {
-                label for="f-tag" { "Tag" }
-                input id="f-tag" type="text" name="tag" value=(q.tag) placeholder="production";
-            }
+            (name_pool_tag_fields(
+                PatternField { label: "Package", placeholder: "org.apache.*", help: "Name or package URL; * matches anything." },
+                (&q.name, &q.pool, &q.tag),
+                &pools,
+            ))
             (select("status", "Status", &statuses, &q.status, None, &none))
             (select("min_severity", "Severity", &severities, &q.min_severity, None, &none))
             (select("vulnerable", "Vulnerabilities", &vulnerable, &q.vulnerable, None, &none))
@@ -283,13 +278,7 @@ pub fn list(ctx: &PageCtx, v: &ReachView) -> Markup {
             (submit(ButtonKind::Secondary, "Filter"))
             @if q.filtered() { a href=(BASE) { "Clear filters" } }
         }
-        div class="live-controls" {
-            span class="live-indicator" data-live-indicator hidden { "Live" }
-            button type="button" class="button button-small" data-live-toggle hidden { "Pause" }
-        }
-        div data-live={ (LIVE) (q.current()) } aria-live="off" {
-            (live_region(v))
-        }
+        (live_list(&format!("{LIVE}{}", q.current()), live_region(v)))
     };
     let entry = nav::entry(NavId::Reachability);
     page(ctx, entry.label, entry.summary, None, body)
