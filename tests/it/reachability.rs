@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::{Value, json};
 
 use crate::agent_client::*;
-use crate::entities::new_pool;
+use crate::entities::{new_pool, open_stream, read_until};
 use crate::pools::{sign_in, user};
 use crate::support::*;
 
@@ -323,7 +323,35 @@ async fn vulnerable_and_loaded_first_never_loaded_apart_scoped_by_pool() {
             .contains("org.apache.logging.log4j.core.lookup.JndiLookup")
     );
 
-    // The live stream answers for the page's query.
+    // The live stream: the sections at once, then again when an agent loads something new;
+    // its filters are checked like the page's.
     let live = portal.get("/reachability/live?status=bogus").await;
     assert_eq!(live.status, 400);
+    let (status, ctype, mut body) =
+        open_stream(&t, &portal, "/reachability/live?status=loaded").await;
+    assert_eq!(status, 200);
+    assert!(ctype.starts_with("text/event-stream"), "{ctype}");
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut body, &mut seen, "log4j-core", 10).await,
+        "the first event renders at once: {seen}"
+    );
+    assert!(
+        !seen.contains("snakeyaml"),
+        "the stream keeps the filter: {seen}"
+    );
+    let default_key = default_pool_key(&t).await;
+    let mut other = connect_hello(&t, &default_key, "batch", &[]).await;
+    send(
+        &mut other,
+        &json!({"type": "class_loads", "seq": 1, "initial": true, "initial_done": true,
+        "artifacts": [jar(1, "com.google.guava", "guava", "33.0.0-jre")],
+        "loads": [{"artifact": 1, "classes": ["com.google.common.base.Strings"]}]}),
+    )
+    .await;
+    let mut seen = String::new();
+    assert!(
+        read_until(&mut body, &mut seen, "com.google.guava:guava", 15).await,
+        "an update arrives after the new load: {seen}"
+    );
 }
