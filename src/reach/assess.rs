@@ -399,9 +399,18 @@ mod tests {
     }
 
     fn run(index: &Index, scope: Option<&BTreeSet<String>>, filter: &Filter) -> Assessment {
+        run_with(index, scope, filter, db)
+    }
+
+    fn run_with(
+        index: &Index,
+        scope: Option<&BTreeSet<String>>,
+        filter: &Filter,
+        lookup: impl FnMut(&PackageId) -> Vec<Arc<Advisory>>,
+    ) -> Assessment {
         let pools = filter.pools(scope);
         let rows = index.packages_seen(5_000, filter.seen(pools.as_ref()));
-        assess(rows, filter, db)
+        assess(rows, filter, lookup)
     }
 
     #[test]
@@ -589,5 +598,60 @@ mod tests {
             Some(Status::LoadedWithClasses)
         );
         assert_eq!(Status::parse("Loaded"), None);
+    }
+
+    /// Cost of a scoped, filtered assessment against the plain package query of the same run
+    /// (the page and the API pay both under or right after the index lock): 5,000 packages
+    /// in four agents of two pools. Prints the numbers; asserts only a loose bound.
+    #[test]
+    fn scoped_assessment_costs_a_small_multiple_of_the_plain_query() {
+        let mut index = Index::new();
+        let jars: Vec<Artifact> = (0..5_000)
+            .map(|r| jar(r, &format!("lib{r}"), "1.0"))
+            .collect();
+        let loaded: Vec<u32> = (0..5_000).step_by(2).collect();
+        for (session, pool) in [(1, "p1"), (2, "p1"), (3, "p2"), (4, "p2")] {
+            let id = format!("a{session}");
+            agent(
+                &mut index,
+                session,
+                (&id, pool, &["web"]),
+                &jars,
+                &loaded,
+                1_000,
+            );
+        }
+        let fake = advisory("X-1", Some(Rating::High), Some(75));
+        let lookup = |id: &PackageId| {
+            if id.name.ends_with('7') {
+                vec![Arc::clone(&fake)]
+            } else {
+                Vec::new()
+            }
+        };
+        let time = |f: &mut dyn FnMut() -> usize| {
+            let mut best = std::time::Duration::MAX;
+            let mut n = 0;
+            for _ in 0..3 {
+                let t = std::time::Instant::now();
+                n = f();
+                best = best.min(t.elapsed());
+            }
+            (best, n)
+        };
+        let (plain, rows) = time(&mut || index.packages(5_000).len());
+        let p2: BTreeSet<String> = ["p2".to_string()].into();
+        let filter = Filter {
+            min_severity: Some(Rating::Medium),
+            ..Filter::default()
+        };
+        let (scoped, found) = time(&mut || run_with(&index, Some(&p2), &filter, lookup).rows.len());
+        println!(
+            "assessment of {rows} packages: plain query {plain:?}, scoped + matched + ranked {scoped:?} ({found} rows), ratio {:.2}",
+            scoped.as_secs_f64() / plain.as_secs_f64().max(1e-9)
+        );
+        assert_eq!(rows, 5_000);
+        assert_eq!(found, 500, "every tenth package, loaded or only declared");
+        assert!(scoped < plain * 20 + std::time::Duration::from_millis(50));
     }
 }
