@@ -392,3 +392,135 @@ pub fn package_page(ctx: &PageCtx, v: &PackageView) -> Markup {
         body,
     )
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::reach::PackageId;
+    use crate::reach::assess::{Counts, Group};
+    use crate::reach::{PackageDetail, PackageStatus};
+    use crate::ui::test_support::assert_csp_clean;
+    use crate::vuln::osv::SeveritySummary;
+
+    fn with_ctx<R>(f: impl FnOnce(&PageCtx) -> R) -> R {
+        crate::ui::test_support::with_page_ctx(BASE, f)
+    }
+
+    fn row(name: &str, status: PackageStatus) -> PackageRow {
+        PackageRow {
+            id: PackageId {
+                purl: format!("pkg:maven/org.example/{name}@1.0"),
+                name: format!("org.example:{name}"),
+                version: "1.0".into(),
+                ecosystem: "Maven".into(),
+            },
+            status,
+            agents: vec!["a<1>".into()],
+            declared_by: 1,
+            pools: vec!["p1".into()],
+            tags: vec!["web".into()],
+            first_seen_ms: 1_000,
+            last_seen_ms: 2_000,
+            first_loaded_ms: Some(1_000),
+            classes_loaded: 3,
+            ever_agents: 1,
+        }
+    }
+
+    fn advisory() -> Arc<Advisory> {
+        Arc::new(Advisory {
+            id: "GHSA-1".into(),
+            aliases: vec!["CVE-2021-1".into()],
+            severity: Some(SeveritySummary {
+                rating: Some(Rating::Critical),
+                score_tenths: Some(98),
+                vector: None,
+                source: "CVSS_V3",
+            }),
+            summary: Some("<bad> thing".into()),
+            modified: String::new(),
+        })
+    }
+
+    #[test]
+    fn both_sections_render_with_severity_words_and_escaped_text() {
+        let assessment = Assessment {
+            rows: vec![
+                Assessed {
+                    row: row("hot", PackageStatus::Loaded),
+                    status: ReachStatus::Loaded,
+                    advisories: vec![advisory()],
+                    group: Group::VulnerableLoaded,
+                },
+                Assessed {
+                    row: row("cold", PackageStatus::NotLoaded),
+                    status: ReachStatus::NotLoaded,
+                    advisories: vec![advisory()],
+                    group: Group::VulnerableNotLoaded,
+                },
+            ],
+            counts: Counts {
+                vulnerable_loaded: 1,
+                vulnerable_not_loaded: 1,
+                ..Counts::default()
+            },
+        };
+        let v = ReachView {
+            assessment,
+            query: ReachQuery {
+                status: "loaded".into(),
+                ..ReachQuery::default()
+            },
+            pools: vec![("p1".into(), "Pool <1>".into())],
+            advisories_loaded: true,
+            known: 2,
+            now_ms: 10_000,
+        };
+        let html = with_ctx(|c| list(c, &v)).into_string();
+        assert_csp_clean(&html);
+        let loaded = html.find("aria-label=\"Loaded\"").unwrap();
+        let never = html.find("aria-label=\"Never loaded\"").unwrap();
+        assert!(loaded < html.find("org.example:hot").unwrap());
+        assert!(html.find("org.example:hot").unwrap() < never);
+        assert!(never < html.find("org.example:cold").unwrap());
+        assert!(html.contains("Critical 9.8"));
+        assert!(html.contains("Pool &lt;1&gt;"));
+        assert!(html.contains("data-live=\"/reachability/live?status=loaded\""));
+        assert!(
+            html.contains("href=\"/reachability/packages/pkg%3Amaven%2Forg.example%2Fhot%401.0\"")
+        );
+        assert!(!html.contains("No advisories loaded"));
+    }
+
+    #[test]
+    fn no_advisories_is_a_problem_not_a_clean_bill() {
+        let v = ReachView {
+            known: 1,
+            ..ReachView::default()
+        };
+        let html = live_region(&v).into_string();
+        assert!(html.contains("No advisories loaded"));
+        assert!(html.contains(nav::entry(NavId::PackageEnrichment).path));
+        assert!(html.contains("No packages match"));
+        let pkg = PackageView {
+            detail: PackageDetail {
+                row: row("hot", PackageStatus::Loaded),
+                agents: vec![],
+                ever_agents: vec![],
+                classes: vec!["org.example.A".into()],
+            },
+            status: ReachStatus::Loaded,
+            advisories: vec![],
+            advisories_loaded: false,
+            now_ms: 10_000,
+        };
+        let html = with_ctx(|c| package_page(c, &pkg)).into_string();
+        assert_csp_clean(&html);
+        assert!(html.contains("No advisories loaded"));
+        assert!(!html.contains("No imported advisory affects"));
+        assert!(html.contains("Showing 1 of 3 classes"));
+    }
+}
