@@ -62,7 +62,7 @@ pub(crate) fn time(ms: i64) -> String {
 }
 
 /// Parses an RFC 3339 time or a `YYYY-MM-DD` date (00:00 UTC) into unix ms.
-fn parse_time(field: &'static str, value: &str) -> Result<i64, Error> {
+pub(crate) fn parse_time(field: &'static str, value: &str) -> Result<i64, Error> {
     let rfc3339 =
         time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339);
     if let Ok(t) = rfc3339 {

@@ -691,6 +691,14 @@ mod tests {
                     V::Upload => None,
                 }
             }
+            Endpoint::Reach(r) => {
+                use crate::http::reachability::ReachRoute as P;
+                match r {
+                    P::ApiList => Some(("get", "/reachability/packages")),
+                    P::ApiGet(_) => Some(("get", "/reachability/packages/{purl}")),
+                    P::Live | P::Package(_) => None,
+                }
+            }
             Endpoint::Webhooks(r) => {
                 use crate::http::webhooks::WebhooksRoute as W;
                 match r {
@@ -788,6 +796,10 @@ mod tests {
                 ]
                 .map(Endpoint::Webhooks),
             );
+        }
+        {
+            use crate::http::reachability::ReachRoute as P;
+            v.extend([P::ApiList, P::ApiGet(x())].map(Endpoint::Reach));
         }
         v
     }

@@ -174,18 +174,28 @@ async fn scoped_for(state: &Arc<AppState>, user: User) -> Result<Scoped, Error> 
     let scoped = state
         .store
         .read(move |tx| {
-            let scope = scope::pool_scope(tx, &user, now_ms)?;
+            let (scope, pools) = scope_and_pools(tx, &user, now_ms)?;
             let rows = view::in_scope(view::load(tx, &registry)?, &scope);
-            let mut pools: Vec<(String, String)> = pools::list(tx)?
-                .into_iter()
-                .filter(|p| scope.contains(&p.id))
-                .map(|p| (p.id, p.name))
-                .collect();
-            pools.sort_by_key(|a| a.1.to_lowercase());
             Ok(Scoped { rows, scope, pools })
         })
         .await?;
     Ok(scoped)
+}
+
+/// `user`'s pool scope and the pools in it, `(id, name)` by name (for the pool filters).
+pub(crate) fn scope_and_pools(
+    tx: &impl crate::store::Reads,
+    user: &User,
+    now_ms: i64,
+) -> Result<(PoolScope, Vec<(String, String)>), crate::store::StoreError> {
+    let scope = scope::pool_scope(tx, user, now_ms)?;
+    let mut pools: Vec<(String, String)> = pools::list(tx)?
+        .into_iter()
+        .filter(|p| scope.contains(&p.id))
+        .map(|p| (p.id, p.name))
+        .collect();
+    pools.sort_by_key(|a| a.1.to_lowercase());
+    Ok((scope, pools))
 }
 
 /// [`scoped_for`] the caller.
@@ -229,7 +239,7 @@ pub(crate) fn artifacts_of(
 }
 
 /// Reads a yes/no query value: `true`/`yes`/`1`, `false`/`no`/`0`, or nothing.
-fn flag(field: &'static str, value: Option<&str>) -> Result<Option<bool>, Error> {
+pub(crate) fn flag(field: &'static str, value: Option<&str>) -> Result<Option<bool>, Error> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some("true" | "yes" | "1") => Ok(Some(true)),
@@ -243,13 +253,7 @@ fn flag(field: &'static str, value: Option<&str>) -> Result<Option<bool>, Error>
 
 /// The filters of the Agents list and `GET /api/v1/agents` from a query string.
 pub(crate) fn agent_filter(query: &Form) -> Result<AgentFilter, Error> {
-    let text = |name: &str| {
-        query
-            .get(name)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+    let text = |name: &str| query.filled(name);
     let name = text("name");
     if name.as_ref().is_some_and(|n| n.chars().count() > 128) {
         return Err(Error::Invalid {
@@ -378,11 +382,10 @@ fn sse_event(event: &str, data: &str) -> Bytes {
 
 /// `GET /entities/agents/live`: the list region as server-sent events.
 fn agents_live(call: &Call) -> Result<Response<Body>, Error> {
-    let p = principal(call)?;
     let (q, filter) = list_query(&call.query)?;
     // Getting Started's "waiting for your first agent" step listens to the same changes.
     let view = match call.query.get("view") {
-        None | Some("") | Some("list") => LiveView::List,
+        None | Some("") | Some("list") => LiveView::Agents(q, filter),
         Some("getting-started") => LiveView::GettingStarted,
         Some(_) => {
             return Err(Error::Invalid {
@@ -391,13 +394,18 @@ fn agents_live(call: &Call) -> Result<Response<Body>, Error> {
             });
         }
     };
+    live_stream(call, view)
+}
+
+/// Starts a stream of `view` for the caller's session: re-rendered when the registry changes
+/// (see the module docs), ended when the session or the right to see it is gone.
+pub(crate) fn live_stream(call: &Call, view: LiveView) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
     let (response, tx) = respond::event_stream(4);
     let state = Arc::clone(&call.state);
     let watcher = LiveWatcher {
         session_id: p.session_id.clone(),
         user_id: p.user.id.clone(),
-        query: q,
-        filter,
         view,
     };
     tokio::spawn(async move { watcher.run(state, tx).await });
@@ -408,18 +416,30 @@ fn agents_live(call: &Call) -> Result<Response<Body>, Error> {
 struct LiveWatcher {
     session_id: String,
     user_id: String,
-    query: ListQuery,
-    filter: AgentFilter,
     view: LiveView,
 }
 
 /// Which region a live stream renders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LiveView {
-    /// The Agents list's table.
-    List,
+pub(crate) enum LiveView {
+    /// The Agents list's table for this query.
+    Agents(ListQuery, AgentFilter),
     /// Getting Started's last step: connected agents in the user's pools.
     GettingStarted,
+    /// The Runtime Reachability Assessment's sections for this query.
+    Reachability(
+        crate::reach::assess::Filter,
+        crate::ui::pages::reachability::ReachQuery,
+    ),
+}
+
+impl LiveView {
+    /// What the user must be allowed to see for the stream to go on.
+    fn permission(&self) -> Permission {
+        match self {
+            LiveView::Agents(..) | LiveView::GettingStarted => Permission::Agents,
+            LiveView::Reachability(..) => Permission::Reachability,
+        }
+    }
 }
 
 /// Agents connected now in `user`'s pools (Getting Started's last step).
@@ -471,7 +491,7 @@ impl LiveWatcher {
                     return;
                 }
                 Err(e) => {
-                    tracing::debug!("live agents list not rendered: {e}");
+                    tracing::debug!("live region not rendered: {e}");
                     continue;
                 }
             };
@@ -482,8 +502,8 @@ impl LiveWatcher {
         }
     }
 
-    /// The list region for the session's user as it is now; `None` when the session or the
-    /// user's right to see agents is gone. The session is only peeked at: an open page does
+    /// The region for the session's user as it is now; `None` when the session or the
+    /// user's right to see it is gone. The session is only peeked at: an open page does
     /// not keep a session alive.
     async fn render(&self, state: &Arc<AppState>) -> Result<Option<String>, Error> {
         let Some(session) = state.sessions.peek(&self.session_id) else {
@@ -506,16 +526,24 @@ impl LiveWatcher {
         let Some(user) = user.filter(|u| !u.disabled) else {
             return Ok(None);
         };
-        if !roles::allows(&user.roles, Permission::Agents, Need::View) {
+        if !roles::allows(&user.roles, self.view.permission(), Need::View) {
             return Ok(None);
         }
-        if self.view == LiveView::GettingStarted {
-            let connected = connected_in_scope(state, user).await?;
-            return Ok(Some(
-                crate::ui::pages::getting_started::waiting_step(connected).into_string(),
-            ));
-        }
-        let v = agent_list(state, user, &self.query, &self.filter).await?;
+        let (q, filter) = match &self.view {
+            LiveView::GettingStarted => {
+                let connected = connected_in_scope(state, user).await?;
+                return Ok(Some(
+                    crate::ui::pages::getting_started::waiting_step(connected).into_string(),
+                ));
+            }
+            LiveView::Reachability(filter, q) => {
+                return Ok(Some(
+                    super::reachability::live_region(state, user, filter, q).await?,
+                ));
+            }
+            LiveView::Agents(q, filter) => (q, filter),
+        };
+        let v = agent_list(state, user, q, filter).await?;
         Ok(Some(agents_page::live_region(&v).into_string()))
     }
 }

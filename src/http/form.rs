@@ -57,6 +57,14 @@ impl Form {
         self.get(name).unwrap_or_default()
     }
 
+    /// The first value of `name` trimmed, or `None` when not sent or blank (list filters).
+    pub fn filled(&self, name: &str) -> Option<String> {
+        self.get(name)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    }
+
     /// Every value of `name` (multi-selects, checkboxes).
     pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
         self.fields

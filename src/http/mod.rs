@@ -19,6 +19,7 @@ pub mod handler;
 pub mod mfa;
 pub mod pools;
 pub mod portal;
+pub mod reachability;
 pub mod respond;
 pub mod router;
 pub mod server;

@@ -111,6 +111,9 @@ pub enum Endpoint {
     Vulndb(super::vulndb::VulndbRoute),
     /// Webhooks: the page's forms and `/api/v1/webhooks` (`http::webhooks`).
     Webhooks(super::webhooks::WebhooksRoute),
+    /// Runtime Reachability below the Assessment page, and `/api/v1/reachability/packages`
+    /// (`http::reachability`).
+    Reach(super::reachability::ReachRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -177,6 +180,11 @@ pub(crate) fn object_id(s: &str) -> Option<String> {
 /// are broken, the text is not UTF-8 or holds control characters, or it is empty or over
 /// 128 bytes (the protocol's longest id or tag). `+` stays a plus: this is a path, not a form.
 pub(crate) fn path_text(raw: &str) -> Option<String> {
+    decode_path(raw, crate::agents::protocol::MAX_LABEL_BYTES)
+}
+
+/// [`path_text`] with another bound on the decoded length (package URLs are longer than ids).
+pub(crate) fn decode_path(raw: &str, max_bytes: usize) -> Option<String> {
     let hex = |b: u8| {
         char::from(b)
             .to_digit(16)
@@ -194,10 +202,8 @@ pub(crate) fn path_text(raw: &str) -> Option<String> {
         }
     }
     let text = String::from_utf8(out).ok()?;
-    (!text.is_empty()
-        && text.len() <= crate::agents::protocol::MAX_LABEL_BYTES
-        && !text.chars().any(char::is_control))
-    .then_some(text)
+    (!text.is_empty() && text.len() <= max_bytes && !text.chars().any(char::is_control))
+        .then_some(text)
 }
 
 /// Parses the IAM administration routes; `None` when `path` is not one of them (the lists
@@ -333,6 +339,9 @@ impl Endpoint {
         }
         if let Some(route) = super::webhooks::WebhooksRoute::parse_portal(get, post, path) {
             return route.map(Endpoint::Webhooks);
+        }
+        if let Some(route) = super::reachability::ReachRoute::parse_portal(get, path) {
+            return route.map(Endpoint::Reach);
         }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
@@ -508,6 +517,16 @@ impl Endpoint {
                     Access::Role(P::WatchedPackages, Need::Administer)
                 }
             }
+            // Every reachability read is the "Runtime Reachability view" permission; pool
+            // scope (rows, and 404 for a package outside it) is applied by the handlers.
+            Endpoint::Reach(route) => match route {
+                super::reachability::ReachRoute::Live
+                | super::reachability::ReachRoute::Package(_)
+                | super::reachability::ReachRoute::ApiList
+                | super::reachability::ReachRoute::ApiGet(_) => {
+                    Access::Role(P::Reachability, Need::View)
+                }
+            },
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -540,6 +559,7 @@ impl Endpoint {
                 | Endpoint::EntitiesApi(_)
         ) || matches!(self, Endpoint::Vulndb(route) if route.is_api())
             || matches!(self, Endpoint::Webhooks(route) if route.is_api())
+            || matches!(self, Endpoint::Reach(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -554,6 +574,7 @@ impl Endpoint {
         matches!(
             self,
             Endpoint::Entity(super::entities::EntityRoute::AgentsLive)
+                | Endpoint::Reach(super::reachability::ReachRoute::Live)
         )
     }
 }
@@ -572,6 +593,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .map(Endpoint::Rest)
             .or_else(|| super::vulndb::VulndbRoute::parse_api(m, path).map(Endpoint::Vulndb))
             .or_else(|| super::webhooks::WebhooksRoute::parse_api(m, path).map(Endpoint::Webhooks))
+            .or_else(|| super::reachability::ReachRoute::parse_api(m, path).map(Endpoint::Reach))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

@@ -165,6 +165,33 @@ pub struct PackageDetail {
     pub classes: Vec<String>,
 }
 
+/// Whose view a package query answers: which agents count. Pool scoping (`ROLES.md`) and the
+/// pool and tag filters of the pages are both this.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Seen<'a> {
+    /// Only agents of these pools; `None` for every pool.
+    pub pools: Option<&'a BTreeSet<String>>,
+    /// Only agents carrying this tag.
+    pub tag: Option<&'a str>,
+}
+
+impl Seen<'_> {
+    /// Every agent.
+    pub const ALL: Seen<'static> = Seen {
+        pools: None,
+        tag: None,
+    };
+
+    fn lets_through(&self, info: &AgentInfo) -> bool {
+        self.pools.is_none_or(|p| p.contains(&info.pool_id))
+            && self.tag.is_none_or(|t| info.tags.iter().any(|x| x == t))
+    }
+
+    fn is_restricted(&self) -> bool {
+        self.pools.is_some() || self.tag.is_some()
+    }
+}
+
 /// Sizes, for diagnostics and the bench.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IndexStats {
@@ -778,35 +805,82 @@ impl Index {
         self.agents.get(&session).map(Agent::counts)
     }
 
-    fn row(&self, pkg: &Package, now_ms: i64) -> PackageRow {
+    /// A package as `seen` sees it; `None` when nothing of it can be attributed to the agents
+    /// `seen` lets through.
+    ///
+    /// Live connections count only when `seen` lets their agent through. With none of those,
+    /// the row falls back to the package's history (the pools and tags of every agent that
+    /// ever loaded it): a restricted viewer then sees it only when one of those pools is
+    /// theirs, and sees its tags only when every one of those pools is, because the history
+    /// does not say which tag came from which pool.
+    fn row_seen(&self, pkg: &Package, now_ms: i64, seen: Seen<'_>) -> Option<PackageRow> {
         let mut agents = BTreeSet::new();
         let mut pools = BTreeSet::new();
         let mut tags = BTreeSet::new();
+        let mut declared_by = 0;
         for (session, u) in &pkg.users {
+            let Some(a) = self.agents.get(session) else {
+                continue;
+            };
+            if !seen.lets_through(&a.info) {
+                continue;
+            }
+            declared_by += 1;
             if u.loaded == 0 {
                 continue;
             }
-            if let Some(a) = self.agents.get(session) {
-                agents.insert(a.info.agent_id.clone());
-                pools.insert(a.info.pool_id.clone());
-                tags.extend(a.info.tags.iter().cloned());
-            }
+            agents.insert(a.info.agent_id.clone());
+            pools.insert(a.info.pool_id.clone());
+            tags.extend(a.info.tags.iter().cloned());
         }
-        let live = !pkg.users.is_empty();
-        let status = if !agents.is_empty() || (!live && pkg.first_loaded_ms.is_some()) {
-            PackageStatus::Loaded
+        let live = declared_by > 0;
+        // The history may be shown whole only when every pool in it is the viewer's.
+        let whole = seen.tag.is_none()
+            && seen
+                .pools
+                .is_none_or(|s| pkg.pools.iter().all(|p| s.contains(p)));
+        let ever_agents = if whole {
+            pkg.agents.len()
         } else {
-            PackageStatus::NotLoaded
+            agents.len()
         };
-        if !live {
-            pools = pkg.pools.clone();
-            tags = pkg.tags.clone();
-        }
-        PackageRow {
+        let status = if live {
+            if agents.is_empty() {
+                PackageStatus::NotLoaded
+            } else {
+                PackageStatus::Loaded
+            }
+        } else {
+            pools = pkg
+                .pools
+                .iter()
+                .filter(|p| seen.pools.is_none_or(|s| s.contains(*p)))
+                .cloned()
+                .collect();
+            if seen.is_restricted() {
+                // A tag filter over history: only when the history's tags may be shown.
+                let all_pools = pools.len() == pkg.pools.len();
+                let tagged = seen.tag.is_none_or(|t| all_pools && pkg.tags.contains(t));
+                if pools.is_empty() || !tagged {
+                    return None;
+                }
+                if all_pools {
+                    tags = pkg.tags.clone();
+                }
+            } else {
+                tags = pkg.tags.clone();
+            }
+            if pkg.first_loaded_ms.is_some() {
+                PackageStatus::Loaded
+            } else {
+                PackageStatus::NotLoaded
+            }
+        };
+        Some(PackageRow {
             id: pkg.id.clone(),
             status,
             agents: agents.into_iter().collect(),
-            declared_by: pkg.users.len(),
+            declared_by,
             pools: pools.into_iter().collect(),
             tags: tags.into_iter().collect(),
             first_seen_ms: pkg.first_seen_ms,
@@ -820,13 +894,23 @@ impl Index {
                 .lists
                 .get(pkg.list as usize)
                 .map_or(0, |l| l.order.len()),
-            ever_agents: pkg.agents.len(),
-        }
+            ever_agents,
+        })
     }
 
     /// Every package, by purl.
     pub fn packages(&self, now_ms: i64) -> Vec<PackageRow> {
-        let mut rows: Vec<PackageRow> = self.packages.iter().map(|p| self.row(p, now_ms)).collect();
+        self.packages_seen(now_ms, Seen::ALL)
+    }
+
+    /// The packages `seen` may see, by purl, each with only the agents, pools and tags it
+    /// lets through (see [`Seen`]).
+    pub fn packages_seen(&self, now_ms: i64, seen: Seen<'_>) -> Vec<PackageRow> {
+        let mut rows: Vec<PackageRow> = self
+            .packages
+            .iter()
+            .filter_map(|p| self.row_seen(p, now_ms, seen))
+            .collect();
         rows.sort_by(|a, b| a.id.purl.cmp(&b.id.purl));
         rows
     }
@@ -838,13 +922,27 @@ impl Index {
         now_ms: i64,
         max_classes: usize,
     ) -> Option<PackageDetail> {
+        self.package_detail_seen(purl, now_ms, max_classes, Seen::ALL)
+    }
+
+    /// [`Index::package_detail`] as `seen` sees it: `None` when it may not see the package;
+    /// only the connections it lets through; the agents that ever loaded it only for an
+    /// unrestricted viewer (the history does not say which pool each came from).
+    pub fn package_detail_seen(
+        &self,
+        purl: &str,
+        now_ms: i64,
+        max_classes: usize,
+        seen: Seen<'_>,
+    ) -> Option<PackageDetail> {
         let pkg = self.packages.get(self.package_no(purl)? as usize)?;
+        let row = self.row_seen(pkg, now_ms, seen)?;
         let mut agents: Vec<PackageAgent> = pkg
             .users
             .iter()
             .filter_map(|(session, u)| {
                 let a = self.agents.get(session)?;
-                Some(PackageAgent {
+                seen.lets_through(&a.info).then(|| PackageAgent {
                     session: *session,
                     agent_id: a.info.agent_id.clone(),
                     pool_id: a.info.pool_id.clone(),
@@ -867,9 +965,13 @@ impl Index {
         classes.sort();
         classes.truncate(max_classes);
         Some(PackageDetail {
-            row: self.row(pkg, now_ms),
+            row,
             agents,
-            ever_agents: pkg.agents.iter().cloned().collect(),
+            ever_agents: if seen.is_restricted() {
+                Vec::new()
+            } else {
+                pkg.agents.iter().cloned().collect()
+            },
             classes,
         })
     }

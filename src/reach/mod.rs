@@ -7,8 +7,11 @@
 //!   per name;
 //! - [`purl`]: the package identity of an artifact;
 //! - [`index`]: live connections, shared class lists, packages, the queries;
-//! - [`durable`]: what a restart must not lose, as byte records, and the rebuild.
+//! - [`durable`]: what a restart must not lose, as byte records, and the rebuild;
+//! - [`assess`]: the Runtime Reachability Assessment: rows joined with advisories, filtered
+//!   and ranked.
 
+pub mod assess;
 pub mod durable;
 pub mod index;
 pub mod interner;
@@ -21,7 +24,7 @@ pub use durable::{DirtyBatch, PackageRecord, RestoreError};
 pub use index::{
     AgentCounts, AgentInfo, ArtifactView, Index, IndexStats, IngestError, LoadRef,
     MAX_ARTIFACTS_PER_AGENT, MAX_CLASSES_PER_AGENT, PackageAgent, PackageDetail, PackageRow,
-    PackageStatus, Prepared, Session,
+    PackageStatus, Prepared, Seen, Session,
 };
 pub use interner::Interner;
 pub use purl::PackageId;

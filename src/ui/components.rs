@@ -495,6 +495,55 @@ pub fn empty_state(title: &str, message: &str, action: Option<Markup>) -> Markup
     }
 }
 
+/// What the name-pattern field of a filter bar says: label, placeholder and the help read
+/// out by screen readers.
+#[derive(Clone, Copy, Debug)]
+pub struct PatternField<'a> {
+    /// The label.
+    pub label: &'a str,
+    /// An example pattern.
+    pub placeholder: &'a str,
+    /// What the pattern matches.
+    pub help: &'a str,
+}
+
+/// The name-pattern, pool and tag fields the filter bars of the live lists share (fields
+/// `name`, `pool`, `tag`); `pools` are `(id, label)` with the "all" choice first.
+pub fn name_pool_tag_fields(
+    name: PatternField<'_>,
+    values: (&str, &str, &str),
+    pools: &[(&str, &str)],
+) -> Markup {
+    let (name_value, pool, tag_value) = values;
+    html! {
+        div class="field" {
+            label for="f-name" { (name.label) }
+            input id="f-name" type="search" name="name" value=(name_value) placeholder=(name.placeholder)
+                aria-describedby="f-name-help";
+            span id="f-name-help" class="sr-only" { (name.help) }
+        }
+        (select("pool", "Pool", pools, pool, None, &FormErrors::none()))
+        div class="field" {
+            label for="f-tag" { "Tag" }
+            input id="f-tag" type="text" name="tag" value=(tag_value) placeholder="production";
+        }
+    }
+}
+
+/// A live list region: the "Live" indicator and Pause button (revealed by `lantern.js`) and
+/// the region it replaces with what the event stream at `stream` (with its query) pushes.
+pub fn live_list(stream: &str, region: Markup) -> Markup {
+    html! {
+        div class="live-controls" {
+            span class="live-indicator" data-live-indicator hidden { "Live" }
+            button type="button" class="button button-small" data-live-toggle hidden { "Pause" }
+        }
+        div data-live=(stream) aria-live="off" {
+            (region)
+        }
+    }
+}
+
 /// A titled box grouping related content on a page.
 pub fn card(title: &str, body: Markup) -> Markup {
     html! {

@@ -9,6 +9,7 @@
 use lantern::http::api_agents::EntitiesApiRoute;
 use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
+use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::http::vulndb::VulndbRoute;
 use lantern::http::webhooks::WebhooksRoute;
@@ -192,12 +193,19 @@ fn expected(e: &Endpoint) -> &'static str {
             | WebhooksRoute::ApiTest(_)
             | WebhooksRoute::ApiRotate(_) => "y---y--",
         },
+        // Runtime Reachability view: R R S R R R S — everyone, developers and group admins
+        // within their pools (the rows are scoped by the handlers, tests/it/reachability.rs).
+        Endpoint::Reach(r) => match r {
+            ReachRoute::Live | ReachRoute::Package(_) | ReachRoute::ApiList | ReachRoute::ApiGet(_) => {
+                ALL
+            }
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 115;
+const ROUTES_BESIDES_PAGES: usize = 119;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -368,6 +376,15 @@ fn samples() -> Vec<Endpoint> {
             WebhooksRoute::ApiDeliveries(x()),
         ]
         .map(Endpoint::Webhooks),
+    );
+    v.extend(
+        [
+            ReachRoute::Live,
+            ReachRoute::Package(x()),
+            ReachRoute::ApiList,
+            ReachRoute::ApiGet(x()),
+        ]
+        .map(Endpoint::Reach),
     );
     assert_eq!(
         v.len(),

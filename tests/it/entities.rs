@@ -51,7 +51,7 @@ async fn admin(t: &TestApp) -> (String, Client, String) {
 }
 
 /// Creates a pool through the API; answers its id and key.
-async fn new_pool(t: &TestApp, admin: &str, name: &str) -> (String, String) {
+pub async fn new_pool(t: &TestApp, admin: &str, name: &str) -> (String, String) {
     let c = t.client();
     let r = api(
         &c,
@@ -275,7 +275,7 @@ async fn the_agents_list_without_agents_says_how_to_connect_one() {
 
 /// Opens the live stream as the signed-in client `c`; answers the status, the content type
 /// and the body to read from.
-async fn open_stream(t: &TestApp, c: &Client, path: &str) -> (u16, String, Incoming) {
+pub async fn open_stream(t: &TestApp, c: &Client, path: &str) -> (u16, String, Incoming) {
     let tls = tls_stream(t).await;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
         .await
@@ -307,7 +307,7 @@ async fn open_stream(t: &TestApp, c: &Client, path: &str) -> (u16, String, Incom
 }
 
 /// Reads the stream into `seen` until it holds `needle` (true) or `secs` pass (false).
-async fn read_until(body: &mut Incoming, seen: &mut String, needle: &str, secs: u64) -> bool {
+pub async fn read_until(body: &mut Incoming, seen: &mut String, needle: &str, secs: u64) -> bool {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
     while !seen.contains(needle) {
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());

@@ -25,6 +25,7 @@ mod headers;
 mod mfa;
 mod pools;
 mod profile;
+mod reachability;
 mod rest_api;
 mod shutdown;
 mod sign_in;

@@ -13,9 +13,9 @@ use crate::agents::protocol::{ArtifactKind, Coordinates};
 use crate::agents::registry::ArtifactView;
 use crate::agents::view::{AgentRow, SortKey};
 use crate::ui::components::{
-    ButtonKind, FormErrors, Status, Tone, badge, card, confirm_action, empty_state, facts,
-    human_count, human_millis, link_button, notice, query_string, rel_time, select, submit, tag,
-    url_encode,
+    ButtonKind, FormErrors, PatternField, Status, Tone, badge, card, confirm_action, empty_state,
+    facts, human_count, human_millis, link_button, live_list, name_pool_tag_fields, notice,
+    query_string, rel_time, select, submit, tag, url_encode,
 };
 use crate::ui::layout::{PageCtx, page};
 use crate::ui::nav::{self, NavId};
@@ -333,17 +333,11 @@ pub fn list(ctx: &PageCtx, v: &AgentList) -> Markup {
     let none = FormErrors::none();
     let body = html! {
         form class="filter-bar" method="get" action=(BASE) role="search" {
-            div class="field" {
-                label for="f-name" { "Name" }
-                input id="f-name" type="search" name="name" value=(q.name) placeholder="orders-*"
-                    aria-describedby="f-name-help";
-                span id="f-name-help" class="sr-only" { "Display name; * matches anything." }
-            }
-            (select("pool", "Pool", &pools, &q.pool, None, &none))
-            div class="field" {
-                label for="f-tag" { "Tag" }
-                input id="f-tag" type="text" name="tag" value=(q.tag) placeholder="production";
-            }
+            (name_pool_tag_fields(
+                PatternField { label: "Name", placeholder: "orders-*", help: "Display name; * matches anything." },
+                (&q.name, &q.pool, &q.tag),
+                &pools,
+            ))
             (select("runtime", "Runtime", &runtimes, &q.runtime, None, &none))
             (select("connected", "Status", &statuses, &q.connected, None, &none))
             @if q.sort != SortKey::Name { input type="hidden" name="sort" value=(q.sort.as_str()); }
@@ -353,13 +347,7 @@ pub fn list(ctx: &PageCtx, v: &AgentList) -> Markup {
                 a href=(BASE) { "Clear filters" }
             }
         }
-        div class="live-controls" {
-            span class="live-indicator" data-live-indicator hidden { "Live" }
-            button type="button" class="button button-small" data-live-toggle hidden { "Pause" }
-        }
-        div data-live={ (LIVE) (q.current()) } aria-live="off" {
-            (live_region(v))
-        }
+        (live_list(&format!("{LIVE}{}", q.current()), live_region(v)))
     };
     let entry = nav::entry(NavId::Agents);
     page(ctx, entry.label, entry.summary, None, body)

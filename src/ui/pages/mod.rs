@@ -15,6 +15,7 @@ pub mod package_enrichment;
 pub mod planned;
 pub mod pools;
 pub mod profile;
+pub mod reachability;
 pub mod tags;
 pub mod users;
 pub mod webhooks;
