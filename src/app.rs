@@ -248,6 +248,8 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
     // Packages seen before the restart are known again before the first agent connects.
     let packages = crate::agents::reach_store::load(&store, &agents.registry).await?;
     tracing::info!(packages, "reachability index restored");
+    let live_actions = agents.actions.load().await?;
+    tracing::info!(actions = live_actions, "live actions loaded");
     let webhook_settings = crate::integrations::delivery::Settings::from_config(&config.webhooks)
         .map_err(AppError::Other)?;
     tracing::info!(
@@ -285,11 +287,15 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         listener,
         Arc::clone(&state),
         tls_config,
-        shutdown_rx,
+        shutdown_rx.clone(),
     ));
     let reach = tokio::spawn(crate::agents::reach_store::run(
         state.store.clone(),
         Arc::clone(&state.agents.registry),
+    ));
+    tokio::spawn(expire_actions(
+        Arc::clone(&state.agents.actions),
+        shutdown_rx.clone(),
     ));
     state.ready.store(true, Ordering::SeqCst);
     Ok(Appliance {
@@ -301,6 +307,25 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         control,
         reach,
     })
+}
+
+/// Takes expired actions off their agents, once a second, until shutdown.
+async fn expire_actions(
+    actions: Arc<crate::actions::live::Live>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let expired = actions.expire().await;
+                if !expired.is_empty() {
+                    tracing::info!(count = expired.len(), "actions expired");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
 }
 
 impl Appliance {

@@ -148,6 +148,10 @@ pub struct Action {
     pub expires_at_ms: i64,
     /// Which agents.
     pub target: Target,
+    /// The pools its author could reach when it was made; it reaches agents of these pools
+    /// only. `None` for a company-wide role: every pool.
+    #[serde(default)]
+    pub scope_pools: Option<Vec<String>>,
     /// Whether quotas are ignored (only roles that may).
     pub ignore_quota: bool,
     /// Who made it (user id or API key label).
@@ -530,6 +534,7 @@ impl NewAction {
             max_hits,
             expires_at_ms,
             target,
+            scope_pools: None,
             ignore_quota: self.ignore_quota.unwrap_or(false),
             author,
             created_ms: now_ms,

@@ -27,7 +27,7 @@ use super::protocol::{
     self, AgentMessage, CloseReason, DecodeError, ErrorCode, ErrorMessage, Hello, HelloAck, LIMITS,
     ServerMessage,
 };
-use super::registry::{AgentSummary, IngestError, Registry, SessionNo};
+use super::registry::{AgentSummary, IngestError, Registry};
 use crate::clock::SharedClock;
 use crate::iam::pools::Pool;
 use crate::iam::tokens;
@@ -64,6 +64,8 @@ pub fn websocket_config() -> WebSocketConfig {
 pub struct Gateway {
     /// Who is connected.
     pub registry: Arc<Registry>,
+    /// Which actions run where, and their results (`crate::actions::live`).
+    pub actions: Arc<crate::actions::live::Live>,
     store: Store,
     clock: SharedClock,
 }
@@ -98,8 +100,15 @@ type Source<S> = SplitStream<WebSocketStream<Metered<S>>>;
 impl Gateway {
     /// A gateway over `store`, with an empty registry.
     pub fn new(store: Store, clock: SharedClock) -> Gateway {
+        let registry = Arc::new(Registry::new());
+        let actions = Arc::new(crate::actions::live::Live::new(
+            store.clone(),
+            Arc::clone(&registry),
+            clock.clone(),
+        ));
         Gateway {
-            registry: Arc::new(Registry::new()),
+            registry,
+            actions,
             store,
             clock,
         }
@@ -164,25 +173,22 @@ impl Gateway {
         {
             tracing::warn!(agent = %hello.agent_id, "agent history not written: {e}");
         }
-        self.registry.register(
-            AgentSummary {
-                session,
-                session_id: session_id.clone(),
-                hello: hello.clone(),
-                pool_id: pool.id.clone(),
-                pool_name: pool.name.clone(),
-                peer,
-                protocol,
-                connected_ms: now,
-                last_heartbeat_ms: now,
-                classes_loaded: 0,
-                artifacts: 0,
-                initial_done: false,
-                stats: None,
-            },
-            kick,
-            outbox,
-        );
+        let summary = AgentSummary {
+            session,
+            session_id: session_id.clone(),
+            hello: hello.clone(),
+            pool_id: pool.id.clone(),
+            pool_name: pool.name.clone(),
+            peer,
+            protocol,
+            connected_ms: now,
+            last_heartbeat_ms: now,
+            classes_loaded: 0,
+            artifacts: 0,
+            initial_done: false,
+            stats: None,
+        };
+        self.registry.register(summary.clone(), kick, outbox);
         tracing::info!(agent = %hello.agent_id, name = %hello.display_name, pool = %pool.name, %peer, "agent connected");
         let ack = ServerMessage::HelloAck(HelloAck {
             protocol,
@@ -193,10 +199,12 @@ impl Gateway {
         let ending = match send(sink, &protocol::encode(&ack)).await {
             Err(ending) => ending,
             Ok(()) => {
+                // The whole action set follows the acknowledgement (queued; sent by `stream`).
+                self.actions.connected(session, &summary).await;
                 self.stream(
                     sink,
                     source,
-                    session,
+                    &summary,
                     bytes_read,
                     &mut kicked,
                     &mut outgoing,
@@ -228,7 +236,7 @@ impl Gateway {
         &self,
         sink: &mut Sink<S>,
         source: &mut Source<S>,
-        session: SessionNo,
+        agent: &AgentSummary,
         bytes_read: &AtomicU64,
         kicked: &mut mpsc::Receiver<CloseReason>,
         outgoing: &mut mpsc::Receiver<String>,
@@ -236,6 +244,7 @@ impl Gateway {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        let session = agent.session;
         let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
         let mut last_heard = Instant::now();
         let mut bytes_seen = bytes_read.load(Ordering::Relaxed);
@@ -258,7 +267,7 @@ impl Gateway {
                     };
                     match frame {
                         Message::Text(text) => {
-                            if let Some(ending) = self.on_text(sink, session, text.as_str()).await {
+                            if let Some(ending) = self.on_text(sink, agent, text.as_str()).await {
                                 return ending;
                             }
                         }
@@ -287,10 +296,16 @@ impl Gateway {
     }
 
     /// One text frame after `hello_ack`; `Some` ends the connection.
-    async fn on_text<S>(&self, sink: &mut Sink<S>, session: SessionNo, text: &str) -> Option<Ending>
+    async fn on_text<S>(
+        &self,
+        sink: &mut Sink<S>,
+        agent: &AgentSummary,
+        text: &str,
+    ) -> Option<Ending>
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        let session = agent.session;
         let reply = match protocol::decode(text) {
             Err(DecodeError::Malformed(_)) => {
                 return Some(Ending::Closed(CloseReason::ProtocolError));
@@ -331,9 +346,49 @@ impl Gateway {
                 tracing::info!(code = %e.code, "agent reported: {}", e.message);
                 return None;
             }
+            Ok(AgentMessage::ActionStatus(s)) => {
+                self.actions.status(agent, s);
+                return None;
+            }
+            Ok(AgentMessage::Metric(m)) => {
+                self.actions.metric(agent, m);
+                return None;
+            }
+            Ok(AgentMessage::Snapshot(snap)) => {
+                let id = snap.id.clone();
+                match self.actions.snapshot(agent, snap).await {
+                    Ok(true) => return None,
+                    Ok(false) => unknown_action("snapshot", &id),
+                    Err(e) => {
+                        tracing::warn!(agent = %agent.hello.agent_id, "snapshot not stored: {e}");
+                        return None;
+                    }
+                }
+            }
+            Ok(AgentMessage::Log(line)) => {
+                let id = line.id.clone();
+                match self.actions.log(agent, line).await {
+                    Ok(true) => return None,
+                    Ok(false) => unknown_action("log", &id),
+                    Err(e) => {
+                        tracing::warn!(agent = %agent.hello.agent_id, "log line not stored: {e}");
+                        return None;
+                    }
+                }
+            }
         };
         send(sink, &reply).await.err()
     }
+}
+
+/// A result for an action the appliance does not have (deleted meanwhile): said once per
+/// result, so the agent can drop the probe; nothing is stored.
+fn unknown_action(kind: &str, id: &str) -> String {
+    error_reply(
+        ErrorCode::InvalidMessage,
+        format!("no action {id:?}: the {kind} was not kept"),
+        Some(kind.to_string()),
+    )
 }
 
 fn error_reply(code: ErrorCode, message: String, about: Option<String>) -> String {

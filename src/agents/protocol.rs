@@ -68,6 +68,18 @@ pub enum AgentMessage {
     /// The agent could not handle something the appliance sent.
     #[serde(rename = "error")]
     Error(ErrorMessage),
+    /// An action's status on this agent changed (capability `actions`).
+    #[serde(rename = "action.status")]
+    ActionStatus(ActionStatus),
+    /// A snapshot action was hit.
+    #[serde(rename = "snapshot")]
+    Snapshot(Snapshot),
+    /// A log action printed a line.
+    #[serde(rename = "log")]
+    Log(LogLine),
+    /// Aggregates of counter, duration, tic-toc and metric actions.
+    #[serde(rename = "metric")]
+    Metric(Metrics),
 }
 
 impl<'de> Deserialize<'de> for AgentMessage {
@@ -87,6 +99,10 @@ impl AgentMessageVisitor {
             "class_loads" => AgentMessage::ClassLoads(ClassLoads::deserialize(rest)?),
             "agent_stats" => AgentMessage::AgentStats(AgentStats::deserialize(rest)?),
             "error" => AgentMessage::Error(ErrorMessage::deserialize(rest)?),
+            "action.status" => AgentMessage::ActionStatus(ActionStatus::deserialize(rest)?),
+            "snapshot" => AgentMessage::Snapshot(Snapshot::deserialize(rest)?),
+            "log" => AgentMessage::Log(LogLine::deserialize(rest)?),
+            "metric" => AgentMessage::Metric(Metrics::deserialize(rest)?),
             other => {
                 return Err(de::Error::unknown_variant(other, &KNOWN_AGENT_TYPES));
             }
@@ -325,6 +341,125 @@ pub struct AgentStats {
     pub uptime_ms: u64,
 }
 
+/// `action.status`: where an action stands on this agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionStatus {
+    /// The action.
+    pub id: String,
+    /// `pending`, `installed`, `error`, `completed`, `expired`, `rate_limited`,
+    /// `paused_quota`, `condition_error`.
+    pub status: String,
+    /// The reason, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Where the probe sits, once installed: `{"class", "method", "line"}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved: Option<Resolved>,
+}
+
+/// The place a probe was installed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolved {
+    /// Class name.
+    pub class: String,
+    /// Method name.
+    pub method: String,
+    /// Line, absent for a method entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// The statuses an agent may report.
+pub const ACTION_STATUSES: [&str; 8] = [
+    "pending",
+    "installed",
+    "error",
+    "completed",
+    "expired",
+    "rate_limited",
+    "paused_quota",
+    "condition_error",
+];
+
+/// `snapshot`: the stack and variables at a hit. The value trees are kept as JSON: the
+/// appliance stores and shows them, and the message's size is already bounded by the frame
+/// limits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// The action.
+    pub id: String,
+    /// When, ms since the epoch.
+    pub time: i64,
+    /// The thread's name.
+    #[serde(default)]
+    pub thread: String,
+    /// Frames, innermost first.
+    pub frames: Vec<serde_json::Value>,
+    /// The probed object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub this: Option<serde_json::Value>,
+    /// The probed frame's locals.
+    #[serde(default)]
+    pub locals: Vec<serde_json::Value>,
+    /// Watch values.
+    #[serde(default)]
+    pub watches: Vec<serde_json::Value>,
+    /// Whether a budget cut something.
+    #[serde(default)]
+    pub truncated: bool,
+}
+
+/// `log`: one formatted line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogLine {
+    /// The action.
+    pub id: String,
+    /// When, ms since the epoch.
+    pub time: i64,
+    /// `debug`, `info`, `warn`, `error`.
+    pub level: String,
+    /// The thread's name.
+    #[serde(default)]
+    pub thread: String,
+    /// The line.
+    pub text: String,
+}
+
+/// `metric`: one interval's aggregates.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// The interval, ms.
+    pub interval_ms: u64,
+    /// End of the interval, ms since the epoch.
+    pub end: i64,
+    /// Per action.
+    pub actions: Vec<Aggregate>,
+}
+
+/// One action's aggregate over an interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Aggregate {
+    /// The action.
+    pub id: String,
+    /// Hits.
+    pub count: u64,
+    /// Sum of the values (ns for durations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum: Option<f64>,
+    /// Smallest value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min: Option<f64>,
+    /// Largest value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max: Option<f64>,
+}
+
 /// An error report, from either side.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorMessage {
@@ -449,7 +584,16 @@ struct TypeOnly {
     kind: String,
 }
 
-const KNOWN_AGENT_TYPES: [&str; 4] = ["hello", "class_loads", "agent_stats", "error"];
+const KNOWN_AGENT_TYPES: [&str; 8] = [
+    "hello",
+    "class_loads",
+    "agent_stats",
+    "error",
+    "action.status",
+    "snapshot",
+    "log",
+    "metric",
+];
 
 /// Decodes and checks one text frame from an agent.
 pub fn decode(text: &str) -> Result<AgentMessage, DecodeError> {
@@ -484,6 +628,10 @@ pub fn message_type(message: &AgentMessage) -> &'static str {
         AgentMessage::ClassLoads(_) => "class_loads",
         AgentMessage::AgentStats(_) => "agent_stats",
         AgentMessage::Error(_) => "error",
+        AgentMessage::ActionStatus(_) => "action.status",
+        AgentMessage::Snapshot(_) => "snapshot",
+        AgentMessage::Log(_) => "log",
+        AgentMessage::Metric(_) => "metric",
     }
 }
 
@@ -593,6 +741,42 @@ fn check(message: &AgentMessage) -> Result<(), String> {
             Ok(())
         }
         AgentMessage::AgentStats(_) => Ok(()),
+        AgentMessage::ActionStatus(a) => {
+            action_id_ok(&a.id)?;
+            if !ACTION_STATUSES.contains(&a.status.as_str()) {
+                return Err(format!("unknown status {:?}", a.status));
+            }
+            if a.message.as_ref().is_some_and(|m| m.len() > 1024) {
+                return Err("message ≤ 1024 bytes".into());
+            }
+            Ok(())
+        }
+        AgentMessage::Snapshot(s) => {
+            action_id_ok(&s.id)?;
+            if s.frames.len() > 20 || s.locals.len() > 1000 || s.watches.len() > 20 {
+                return Err("at most 20 frames, 1000 locals and 20 watches".into());
+            }
+            if !s.thread.is_empty() && !label_ok(&s.thread) {
+                return Err("thread name too long or with control characters".into());
+            }
+            Ok(())
+        }
+        AgentMessage::Log(l) => {
+            action_id_ok(&l.id)?;
+            if !matches!(l.level.as_str(), "debug" | "info" | "warn" | "error") {
+                return Err(format!("unknown level {:?}", l.level));
+            }
+            if l.text.len() > 8192 || l.thread.len() > MAX_LABEL_BYTES {
+                return Err("text ≤ 8192 bytes".into());
+            }
+            Ok(())
+        }
+        AgentMessage::Metric(m) => {
+            if m.actions.len() > 1000 {
+                return Err("at most 1000 actions per metric message".into());
+            }
+            m.actions.iter().try_for_each(|a| action_id_ok(&a.id))
+        }
         AgentMessage::Error(e) => {
             if e.code.len() > MAX_LABEL_BYTES || e.message.len() > 4096 {
                 return Err("error code ≤ 128 bytes, message ≤ 4096 bytes".into());
@@ -600,6 +784,19 @@ fn check(message: &AgentMessage) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// An action id: 1–64 bytes of letters, digits, `-` and `_`.
+fn action_id_ok(id: &str) -> Result<(), String> {
+    if id.is_empty()
+        || id.len() > 64
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("an action id is 1 to 64 letters, digits, - or _".into());
+    }
+    Ok(())
 }
 
 /// A tag: 1–64 of letters, digits and `. _ - : /`.

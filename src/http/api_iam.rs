@@ -691,6 +691,19 @@ mod tests {
                     V::Upload => None,
                 }
             }
+            Endpoint::Actions(r) => {
+                use crate::http::actions::ActionsRoute as A;
+                Some(match r {
+                    A::List => ("get", "/actions"),
+                    A::Create => ("post", "/actions"),
+                    A::Get(_) => ("get", "/actions/{id}"),
+                    A::Delete(_) => ("delete", "/actions/{id}"),
+                    A::Status(_) => ("get", "/actions/{id}/status"),
+                    A::Snapshots(_) => ("get", "/actions/{id}/snapshots"),
+                    A::Logs(_) => ("get", "/actions/{id}/logs"),
+                    A::Metrics(_) => ("get", "/actions/{id}/metrics"),
+                })
+            }
             Endpoint::Reach(r) => {
                 use crate::http::reachability::ReachRoute as P;
                 match r {

@@ -2,6 +2,7 @@
 //! authorisation and CSRF checks, and the handlers that render portal pages. Handlers parse,
 //! authorise, call the domain and render; the rules live in the domain modules.
 
+pub mod actions;
 pub mod admin;
 pub mod agent_upgrade;
 pub mod api;

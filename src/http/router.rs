@@ -114,6 +114,8 @@ pub enum Endpoint {
     /// Runtime Reachability below the Assessment page, and `/api/v1/reachability/packages`
     /// (`http::reachability`).
     Reach(super::reachability::ReachRoute),
+    /// Actions and their results: `/api/v1/actions` (`http::actions`).
+    Actions(super::actions::ActionsRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -519,6 +521,12 @@ impl Endpoint {
             }
             // Every reachability read is the "Runtime Reachability view" permission; pool
             // scope (rows, and 404 for a package outside it) is applied by the handlers.
+            // Actions: the permission of each route; pool scope and ownership (deleting
+            // another user's action) are decided by the handlers.
+            Endpoint::Actions(route) => {
+                let (permission, need) = route.access();
+                Access::Role(permission, need)
+            }
             Endpoint::Reach(route) => match route {
                 super::reachability::ReachRoute::Live
                 | super::reachability::ReachRoute::Package(_)
@@ -560,6 +568,7 @@ impl Endpoint {
         ) || matches!(self, Endpoint::Vulndb(route) if route.is_api())
             || matches!(self, Endpoint::Webhooks(route) if route.is_api())
             || matches!(self, Endpoint::Reach(route) if route.is_api())
+            || matches!(self, Endpoint::Actions(_))
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -594,6 +603,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| super::vulndb::VulndbRoute::parse_api(m, path).map(Endpoint::Vulndb))
             .or_else(|| super::webhooks::WebhooksRoute::parse_api(m, path).map(Endpoint::Webhooks))
             .or_else(|| super::reachability::ReachRoute::parse_api(m, path).map(Endpoint::Reach))
+            .or_else(|| super::actions::ActionsRoute::parse(m, path).map(Endpoint::Actions))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

@@ -1,0 +1,491 @@
+//! Actions at run time: which connected agents each action reaches, the messages that put it
+//! there and take it away (`action.set`, `action.remove`, `action.sync` on every connect), the
+//! status each agent reports, and the results they send (snapshots and log lines to the store,
+//! metric aggregates kept in memory for [`METRIC_WINDOW_MS`]).
+//!
+//! The set of live actions is cached here, loaded from the store at start; the store stays the
+//! truth. Sending never waits: a connection whose outbox is full misses the message and gets
+//! the whole set again with its next `action.sync` (on reconnect).
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Arc, Mutex, RwLock};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::model::{Action, TargetKind};
+use super::records::{self, FromAgent, StoredLog, StoredSnapshot};
+use crate::agents::protocol::{ActionStatus, LogLine, Metrics, Resolved, Snapshot};
+use crate::agents::registry::{AgentSummary, Registry, SessionNo};
+use crate::agents::sources::{self, Matcher};
+use crate::clock::SharedClock;
+use crate::store::{Store, StoreError};
+
+/// The capability an agent lists in `hello` when it runs actions.
+pub const CAPABILITY: &str = "actions";
+/// How long metric aggregates are kept at full resolution.
+pub const METRIC_WINDOW_MS: i64 = 300_000;
+/// Most aggregates kept per action (a 10 s interval gives 30 in the window, per agent).
+const MAX_POINTS_PER_ACTION: usize = 3000;
+/// Most agents whose status is kept per action.
+const MAX_STATUSES_PER_ACTION: usize = 10_000;
+
+/// Where an action stands on one agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentStatus {
+    /// The agent.
+    pub agent_id: String,
+    /// Its display name.
+    pub agent_name: String,
+    /// `sent` until the agent answers, then what it reported.
+    pub status: String,
+    /// The reason, for people.
+    pub message: Option<String>,
+    /// Where the probe sits.
+    pub resolved: Option<Resolved>,
+    /// When this status was reported, ms.
+    pub at_ms: i64,
+}
+
+/// One interval's aggregate from one agent.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricPoint {
+    /// The agent.
+    pub agent_id: String,
+    /// End of the interval, ms.
+    pub end_ms: i64,
+    /// Interval length, ms.
+    pub interval_ms: u64,
+    /// Hits.
+    pub count: u64,
+    /// Sum of values.
+    pub sum: Option<f64>,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+}
+
+/// The live side of actions.
+pub struct Live {
+    store: Store,
+    registry: Arc<Registry>,
+    clock: SharedClock,
+    actions: RwLock<HashMap<String, Arc<Action>>>,
+    statuses: Mutex<HashMap<String, BTreeMap<String, AgentStatus>>>,
+    metrics: Mutex<HashMap<String, VecDeque<MetricPoint>>>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+/// What decides whether an action reaches an agent.
+struct Facts<'a> {
+    agent_id: &'a str,
+    name: &'a str,
+    pool_id: &'a str,
+    tags: &'a [String],
+}
+
+impl<'a> Facts<'a> {
+    fn of(a: &'a AgentSummary) -> Facts<'a> {
+        Facts {
+            agent_id: &a.hello.agent_id,
+            name: &a.hello.display_name,
+            pool_id: &a.pool_id,
+            tags: &a.hello.tags,
+        }
+    }
+}
+
+fn reaches(action: &Action, agent: &Facts<'_>, sources: &HashMap<String, Matcher>) -> bool {
+    if let Some(pools) = &action.scope_pools
+        && !pools.iter().any(|p| p == agent.pool_id)
+    {
+        return false;
+    }
+    let target = &action.target;
+    match target.kind {
+        TargetKind::Agent => target.id == agent.agent_id,
+        TargetKind::Tag => agent.tags.contains(&target.id),
+        TargetKind::Pool => target.id == agent.pool_id,
+        TargetKind::CustomSource => sources
+            .get(&target.id)
+            .is_some_and(|m| m.matches(agent.pool_id, agent.name, agent.tags)),
+    }
+}
+
+fn capable(a: &AgentSummary) -> bool {
+    a.hello.capabilities.iter().any(|c| c == CAPABILITY)
+}
+
+/// `action.set` for one action.
+pub fn set_message(action: &Action) -> String {
+    let mut body = action.wire();
+    if let Some(m) = body.as_object_mut() {
+        m.insert("type".into(), json!("action.set"));
+    }
+    body.to_string()
+}
+
+/// `action.remove` for some actions.
+pub fn remove_message(ids: &[String]) -> String {
+    json!({"type": "action.remove", "ids": ids}).to_string()
+}
+
+/// `action.sync` with the whole set an agent should run.
+pub fn sync_message(actions: &[Arc<Action>]) -> String {
+    let list: Vec<Value> = actions.iter().map(|a| a.wire()).collect();
+    json!({"type": "action.sync", "actions": list}).to_string()
+}
+
+impl Live {
+    /// An empty live set; [`Live::load`] fills it from the store.
+    pub fn new(store: Store, registry: Arc<Registry>, clock: SharedClock) -> Live {
+        Live {
+            store,
+            registry,
+            clock,
+            actions: RwLock::default(),
+            statuses: Mutex::default(),
+            metrics: Mutex::default(),
+        }
+    }
+
+    /// Loads the unexpired actions from the store (at start).
+    pub async fn load(&self) -> Result<usize, StoreError> {
+        let now = self.clock.now_ms();
+        let all = self.store.read(records::list).await?;
+        let mut map = self.actions.write().unwrap_or_else(|p| p.into_inner());
+        map.clear();
+        for a in all.into_iter().filter(|a| a.expires_at_ms > now) {
+            map.insert(a.id.clone(), Arc::new(a));
+        }
+        Ok(map.len())
+    }
+
+    async fn sources(&self) -> HashMap<String, Matcher> {
+        self.store
+            .read(sources::list)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.id.clone(), s.matcher()))
+            .collect()
+    }
+
+    /// The live actions, by id.
+    pub fn active(&self) -> Vec<Arc<Action>> {
+        let map = self.actions.read().unwrap_or_else(|p| p.into_inner());
+        let mut v: Vec<Arc<Action>> = map.values().cloned().collect();
+        v.sort_by(|a, b| a.id.cmp(&b.id));
+        v
+    }
+
+    /// Whether the action is live (not expired, not deleted).
+    pub fn is_active(&self, id: &str) -> bool {
+        self.actions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(id)
+    }
+
+    /// A new (already stored) action: sent to every connected agent it reaches. Answers how
+    /// many agents it was sent to.
+    pub async fn added(&self, action: Action) -> usize {
+        let action = Arc::new(action);
+        self.actions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(action.id.clone(), Arc::clone(&action));
+        let sources = self.sources().await;
+        let text = set_message(&action);
+        let now = self.clock.now_ms();
+        let mut sent = 0;
+        for agent in self.registry.list() {
+            if capable(&agent) && reaches(&action, &Facts::of(&agent), &sources) {
+                if self.registry.send_to(agent.session, text.clone()) {
+                    sent += 1;
+                }
+                self.set_status(&action.id, &agent, "sent", None, None, now);
+            }
+        }
+        sent
+    }
+
+    /// An action deleted, disabled or expired: taken off every agent that runs it.
+    pub async fn removed(&self, id: &str) {
+        let Some(action) = self
+            .actions
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id)
+        else {
+            return;
+        };
+        let sources = self.sources().await;
+        let text = remove_message(std::slice::from_ref(&action.id));
+        for agent in self.registry.list() {
+            if capable(&agent) && reaches(&action, &Facts::of(&agent), &sources) {
+                self.registry.send_to(agent.session, text.clone());
+            }
+        }
+    }
+
+    /// Removes expired actions from the live set (and from their agents); answers their ids.
+    /// Their records and results stay for retention.
+    pub async fn expire(&self) -> Vec<String> {
+        let now = self.clock.now_ms();
+        let expired: Vec<String> = self
+            .actions
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .filter(|a| a.expires_at_ms <= now)
+            .map(|a| a.id.clone())
+            .collect();
+        for id in &expired {
+            self.removed(id).await;
+            let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+            for s in statuses.entry(id.clone()).or_default().values_mut() {
+                s.status = "expired".into();
+                s.message = None;
+                s.at_ms = now;
+            }
+        }
+        expired
+    }
+
+    /// A capable agent connected: it gets the whole set it should run.
+    pub async fn connected(&self, session: SessionNo, agent: &AgentSummary) {
+        if !capable(agent) {
+            return;
+        }
+        let sources = self.sources().await;
+        let facts = Facts::of(agent);
+        let mine: Vec<Arc<Action>> = self
+            .active()
+            .into_iter()
+            .filter(|a| reaches(a, &facts, &sources))
+            .collect();
+        let now = self.clock.now_ms();
+        for a in &mine {
+            self.set_status(&a.id, agent, "sent", None, None, now);
+        }
+        self.registry.send_to(session, sync_message(&mine));
+    }
+
+    fn set_status(
+        &self,
+        id: &str,
+        agent: &AgentSummary,
+        status: &str,
+        message: Option<String>,
+        resolved: Option<Resolved>,
+        now: i64,
+    ) {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let per = statuses.entry(id.to_string()).or_default();
+        if per.len() >= MAX_STATUSES_PER_ACTION && !per.contains_key(&agent.hello.agent_id) {
+            return;
+        }
+        per.insert(
+            agent.hello.agent_id.clone(),
+            AgentStatus {
+                agent_id: agent.hello.agent_id.clone(),
+                agent_name: agent.hello.display_name.clone(),
+                status: status.to_string(),
+                message,
+                resolved,
+                at_ms: now,
+            },
+        );
+    }
+
+    /// An agent's `action.status`. Reports for actions that are gone are ignored.
+    pub fn status(&self, agent: &AgentSummary, s: ActionStatus) {
+        if !self.is_active(&s.id) {
+            return;
+        }
+        let now = self.clock.now_ms();
+        self.set_status(&s.id, agent, &s.status, s.message, s.resolved, now);
+    }
+
+    /// Every agent's status for one action, by agent id.
+    pub fn statuses(&self, id: &str) -> Vec<AgentStatus> {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// A snapshot: stored under its action (a hit may arrive before `installed`: accepted).
+    /// Answers whether it was kept (its action exists).
+    pub async fn snapshot(&self, agent: &AgentSummary, s: Snapshot) -> Result<bool, StoreError> {
+        let id = s.id;
+        let stored = StoredSnapshot {
+            from: from_agent(agent),
+            seq: 0,
+            time_ms: s.time,
+            thread: s.thread,
+            frames: Value::Array(s.frames),
+            this: s.this,
+            locals: Value::Array(s.locals),
+            watches: Value::Array(s.watches),
+            truncated: s.truncated,
+        };
+        let kept = self
+            .store
+            .write(move |tx| records::add_snapshot(tx, &id, stored.clone()))
+            .await?;
+        Ok(kept.is_some())
+    }
+
+    /// A log line, stored under its action.
+    pub async fn log(&self, agent: &AgentSummary, l: LogLine) -> Result<bool, StoreError> {
+        let line = StoredLog {
+            from: from_agent(agent),
+            seq: 0,
+            time_ms: l.time,
+            level: l.level,
+            thread: l.thread,
+            text: l.text,
+        };
+        let id = l.id;
+        let kept = self
+            .store
+            .write(move |tx| records::add_log(tx, &id, line.clone()))
+            .await?;
+        Ok(kept.is_some())
+    }
+
+    /// Metric aggregates: kept in memory for [`METRIC_WINDOW_MS`].
+    pub fn metric(&self, agent: &AgentSummary, m: Metrics) {
+        let now = self.clock.now_ms();
+        let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        for a in m.actions {
+            if !self.is_active(&a.id) && !metrics.contains_key(&a.id) {
+                continue;
+            }
+            let points = metrics.entry(a.id).or_default();
+            points.push_back(MetricPoint {
+                agent_id: agent.hello.agent_id.clone(),
+                end_ms: m.end,
+                interval_ms: m.interval_ms,
+                count: a.count,
+                sum: a.sum,
+                min: a.min,
+                max: a.max,
+            });
+            while points.len() > MAX_POINTS_PER_ACTION
+                || points
+                    .front()
+                    .is_some_and(|p| p.end_ms < now - METRIC_WINDOW_MS)
+            {
+                points.pop_front();
+            }
+        }
+    }
+
+    /// An action's metric points in the window, oldest first.
+    pub fn metric_points(&self, id: &str) -> Vec<MetricPoint> {
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .map(|p| p.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Forgets what is kept in memory for a deleted action.
+    pub fn forget(&self, id: &str) {
+        self.statuses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+        self.metrics
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+}
+
+fn from_agent(a: &AgentSummary) -> FromAgent {
+    FromAgent {
+        agent_id: a.hello.agent_id.clone(),
+        agent_name: a.hello.display_name.clone(),
+        pool_id: a.pool_id.clone(),
+        tags: a.hello.tags.clone(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::actions::model::Target;
+
+    #[test]
+    fn targets_reach_the_right_agents() {
+        let tags = vec!["prod".to_string(), "eu".to_string()];
+        let agent = Facts {
+            agent_id: "ag-1",
+            name: "orders-1",
+            pool_id: "pool-a",
+            tags: &tags,
+        };
+        let t = |kind, id: &str| {
+            let mut a = crate::actions::model::NewAction {
+                kind: Some("counter".into()),
+                location: Some(json!({"file": "A.java", "line": 1})),
+                target: Some(json!({"kind": "agent", "id": "x"})),
+                ..Default::default()
+            }
+            .validate(
+                crate::actions::model::Origin::Api,
+                &crate::actions::model::Caps::default(),
+                "a1".into(),
+                "me".into(),
+                0,
+            )
+            .unwrap();
+            a.target = Target {
+                kind,
+                id: String::from(id),
+            };
+            a
+        };
+        let none = HashMap::new();
+        assert!(reaches(&t(TargetKind::Agent, "ag-1"), &agent, &none));
+        assert!(!reaches(&t(TargetKind::Agent, "ag-2"), &agent, &none));
+        assert!(reaches(&t(TargetKind::Tag, "eu"), &agent, &none));
+        assert!(!reaches(&t(TargetKind::Tag, "us"), &agent, &none));
+        assert!(reaches(&t(TargetKind::Pool, "pool-a"), &agent, &none));
+        assert!(!reaches(&t(TargetKind::Pool, "pool-b"), &agent, &none));
+        assert!(
+            !reaches(&t(TargetKind::CustomSource, "s1"), &agent, &none),
+            "an unknown source reaches nobody"
+        );
+        let mut scoped = t(TargetKind::Tag, "eu");
+        scoped.scope_pools = Some(vec!["pool-b".into()]);
+        assert!(
+            !reaches(&scoped, &agent, &none),
+            "an action reaches only the pools its author could"
+        );
+        scoped.scope_pools = Some(vec!["pool-a".into()]);
+        assert!(reaches(&scoped, &agent, &none));
+    }
+
+    #[test]
+    fn messages_have_the_protocol_shape() {
+        let v: Value = serde_json::from_str(&remove_message(&["a-1".into()])).unwrap();
+        assert_eq!(v, json!({"type": "action.remove", "ids": ["a-1"]}));
+        let v: Value = serde_json::from_str(&sync_message(&[])).unwrap();
+        assert_eq!(v, json!({"type": "action.sync", "actions": []}));
+    }
+}
