@@ -287,9 +287,17 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         tls_config,
         shutdown_rx,
     ));
+    let events = crate::integrations::watched::Notifier {
+        store: state.store.clone(),
+        vulndb: state.vulndb.clone(),
+        webhooks: state.webhooks.clone(),
+        clock: Arc::clone(&state.clock),
+    }
+    .start();
     let reach = tokio::spawn(crate::agents::reach_store::run(
         state.store.clone(),
         Arc::clone(&state.agents.registry),
+        Some(events),
     ));
     state.ready.store(true, Ordering::SeqCst);
     Ok(Appliance {
