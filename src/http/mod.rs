@@ -25,4 +25,5 @@ pub mod router;
 pub mod server;
 pub mod users;
 pub mod vulndb;
+pub mod watched;
 pub mod webhooks;

@@ -12,6 +12,7 @@ use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::http::vulndb::VulndbRoute;
+use lantern::http::watched::WatchedRoute;
 use lantern::http::webhooks::WebhooksRoute;
 use lantern::iam::roles::{Role, allows};
 use lantern::ui::nav::{self, NavId};
@@ -200,12 +201,24 @@ fn expected(e: &Endpoint) -> &'static str {
                 ALL
             }
         },
+        // Watched Packages: W R — — W — —.
+        Endpoint::Watched(w) => match w {
+            WatchedRoute::Detail(_) | WatchedRoute::ApiList | WatchedRoute::ApiGet(_) => "yy--y--",
+            WatchedRoute::Create
+            | WatchedRoute::Import
+            | WatchedRoute::Update(_)
+            | WatchedRoute::Delete(_)
+            | WatchedRoute::ApiCreate
+            | WatchedRoute::ApiImport
+            | WatchedRoute::ApiUpdate(_)
+            | WatchedRoute::ApiDelete(_) => "y---y--",
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 119;
+const ROUTES_BESIDES_PAGES: usize = 130;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -385,6 +398,22 @@ fn samples() -> Vec<Endpoint> {
             ReachRoute::ApiGet(x()),
         ]
         .map(Endpoint::Reach),
+    );
+    v.extend(
+        [
+            WatchedRoute::Create,
+            WatchedRoute::Import,
+            WatchedRoute::Detail(x()),
+            WatchedRoute::Update(x()),
+            WatchedRoute::Delete(x()),
+            WatchedRoute::ApiList,
+            WatchedRoute::ApiCreate,
+            WatchedRoute::ApiImport,
+            WatchedRoute::ApiGet(x()),
+            WatchedRoute::ApiUpdate(x()),
+            WatchedRoute::ApiDelete(x()),
+        ]
+        .map(Endpoint::Watched),
     );
     assert_eq!(
         v.len(),
