@@ -201,13 +201,17 @@ pub(crate) fn watched_with_classes(
     watched: &[crate::reach::watch::Entry],
     rows: &[crate::reach::PackageRow],
 ) -> BTreeSet<String> {
-    rows.iter()
-        .filter(|r| {
-            watched.iter().any(|e| {
-                e.matches(&r.id) && e.classes.iter().any(|c| index.has_class(&r.id.purl, c))
-            })
+    let by_name = crate::reach::watch::RowsByName::new(rows);
+    watched
+        .iter()
+        .filter(|e| !e.classes.is_empty())
+        .flat_map(|e| {
+            by_name
+                .matching(e)
+                .into_iter()
+                .filter(|r| e.classes.iter().any(|c| index.has_class(&r.id.purl, c)))
+                .map(|r| r.id.purl.clone())
         })
-        .map(|r| r.id.purl.clone())
         .collect()
 }
 
@@ -235,11 +239,15 @@ async fn assessment_for(
         let mut rows = index.packages_seen(now_ms, filter.seen(visible.as_ref()));
         let with_classes = watched_with_classes(index, &watched, &rows);
         // A watched package nothing in this view has reported is listed as never loaded.
-        for e in &watched {
-            if !rows.iter().any(|r| e.matches(&r.id)) {
-                rows.push(crate::reach::watch::unseen_row(e));
-            }
-        }
+        let unseen: Vec<_> = {
+            let by_name = crate::reach::watch::RowsByName::new(&rows);
+            watched
+                .iter()
+                .filter(|e| by_name.matching(e).is_empty())
+                .map(crate::reach::watch::unseen_row)
+                .collect()
+        };
+        rows.extend(unseen);
         // The empty state needs to know whether anything is there before the filters.
         let known = if filter.pool.is_none() && filter.tag.is_none() {
             rows.len()

@@ -326,10 +326,12 @@ async fn statuses(
     };
     Ok(state.agents.registry.with_index(|index| {
         let rows = index.packages_seen(now_ms, Seen { pools, tag: None });
+        let by_name = watch::RowsByName::new(&rows);
         entries
             .into_iter()
             .map(|e| {
-                let s = watch::status_of(&e, &rows, |purl, c| index.has_class(purl, c));
+                let s =
+                    watch::status_of(&e, by_name.matching(&e), |purl, c| index.has_class(purl, c));
                 (e, s)
             })
             .collect()

@@ -20,7 +20,7 @@
 //!   a watch names the code a finding is about, not a family of it.
 
 use std::cmp::Ordering;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -638,9 +638,9 @@ pub struct EntryStatus {
 
 /// The status of `entry` from the index rows a viewer sees; `has_class(purl, name)` answers
 /// whether a class was ever loaded from a package.
-pub fn status_of(
+pub fn status_of<'r>(
     entry: &Entry,
-    rows: &[PackageRow],
+    rows: impl IntoIterator<Item = &'r PackageRow>,
     mut has_class: impl FnMut(&str, &str) -> bool,
 ) -> EntryStatus {
     let mut packages = Vec::new();
@@ -649,7 +649,7 @@ pub fn status_of(
     let mut pools = BTreeSet::new();
     let (mut first, mut last, mut loaded_at) = (None::<i64>, None::<i64>, None::<i64>);
     let mut loaded = false;
-    for row in rows.iter().filter(|r| entry.matches(&r.id)) {
+    for row in rows.into_iter().filter(|r| entry.matches(&r.id)) {
         packages.push(row.id.purl.clone());
         first = Some(first.map_or(row.first_seen_ms, |f| f.min(row.first_seen_ms)));
         last = Some(last.map_or(row.last_seen_ms, |l| l.max(row.last_seen_ms)));
@@ -682,6 +682,42 @@ pub fn status_of(
         first_seen_ms: first,
         last_seen_ms: last,
         first_loaded_ms: loaded_at,
+    }
+}
+
+/// Index rows by ecosystem and compared name, so that matching many entries against many
+/// rows looks only at each entry's candidates (and normalises each row's name once).
+#[derive(Debug, Default)]
+pub struct RowsByName<'a> {
+    map: HashMap<(&'a str, String), Vec<&'a PackageRow>>,
+}
+
+impl<'a> RowsByName<'a> {
+    /// Groups `rows`; rows of other ecosystems are left out (no entry can match them).
+    pub fn new(rows: &'a [PackageRow]) -> RowsByName<'a> {
+        let mut map: HashMap<(&'a str, String), Vec<&'a PackageRow>> = HashMap::new();
+        for r in rows {
+            let eco = r.id.ecosystem.as_str();
+            if eco == "Maven" || eco == "PyPI" {
+                map.entry((eco, normalize_name(eco, &r.id.name)))
+                    .or_default()
+                    .push(r);
+            }
+        }
+        RowsByName { map }
+    }
+
+    /// The rows `entry` matches.
+    pub fn matching(&self, entry: &Entry) -> Vec<&'a PackageRow> {
+        self.map
+            .get(&(entry.ecosystem.as_str(), entry.package.clone()))
+            .map(|rows| {
+                rows.iter()
+                    .copied()
+                    .filter(|r| entry.matches(&r.id))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -982,7 +1018,19 @@ mod tests {
         let p = entry("PyYAML", "", &[]);
         let mut r = row("pyyaml", "6.0", true);
         r.id.name = "PyYAML".into();
-        assert_eq!(status_of(&p, &[r], |_, _| false).status, Status::Loaded);
+        assert_eq!(
+            status_of(&p, &[r.clone()], |_, _| false).status,
+            Status::Loaded
+        );
+        let rows = [r, row("g:a", "1.5", true), row("g:a", "2.5", true)];
+        let by = RowsByName::new(&rows);
+        assert_eq!(by.matching(&p).len(), 1);
+        let got: Vec<_> = by
+            .matching(&e)
+            .iter()
+            .map(|r| r.id.version.as_str())
+            .collect();
+        assert_eq!(got, ["1.5"]);
     }
 
     fn record(first_loaded: Option<i64>, pools: &[&str]) -> PackageRecord {
