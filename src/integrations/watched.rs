@@ -414,7 +414,16 @@ impl Notifier {
                         );
                     }
                 }
-                Ok((list(tx)?, packages))
+                // An entry whose webhook was deleted since falls back to every webhook
+                // rather than to none.
+                let hooks: HashSet<String> = hooks::list(tx)?.into_iter().map(|h| h.id).collect();
+                let mut entries = list(tx)?;
+                for e in &mut entries {
+                    if e.webhook.as_ref().is_some_and(|w| !hooks.contains(w)) {
+                        e.webhook = None;
+                    }
+                }
+                Ok((entries, packages))
             })
             .await?;
         for c in &changes.packages {
