@@ -10,7 +10,7 @@ use crate::reach::assess::Status as ReachStatus;
 use crate::reach::watch::{Entry, EntryStatus, LineError, MAX_CSV_ROWS, WatchInput};
 use crate::ui::components::{
     ButtonKind, Field, FormErrors, Status, Tone, badge, card, confirm_action, empty_state,
-    error_summary, notice, post_form, rel_time, select, submit, table,
+    error_summary, field_id, notice, post_form, rel_time, select, submit, table,
 };
 use crate::ui::layout::{PageCtx, page};
 
@@ -170,6 +170,11 @@ pub fn list(ctx: &PageCtx, v: &ListView) -> Markup {
                 (submit(ButtonKind::Primary, "Watch package"))
             })))
             (card("Import a CSV file", post_form(IMPORT, ctx.csrf, html! {
+                // Shown by lantern.js, which reads the chosen file into the text field.
+                div class="field" hidden {
+                    label for="csv-file" { "CSV file" }
+                    input type="file" id="csv-file" accept=".csv,text/csv,text/plain" data-fill=(field_id("csv"));
+                }
                 (Field::textarea("csv", "CSV").value(v.csv).required()
                     .placeholder("package,version,classes,webhook")
                     .help(&format!("Paste the file. First line: package,version,classes,webhook (an optional fifth column note). Classes separated by ; or spaces; webhook is a webhook id or empty. At most {MAX_CSV_ROWS} rows and 1 MiB. Bad lines are listed with their number; good lines are kept; an existing entry with the same package and version gets the line's classes added.")).render(&FormErrors::none()))
@@ -219,4 +224,98 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
         None,
         body,
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+    use crate::reach::watch::Ecosystem;
+    use crate::ui::test_support::assert_csp_clean;
+
+    fn with_ctx<R>(f: impl FnOnce(&PageCtx) -> R) -> R {
+        crate::ui::test_support::with_page_ctx(BASE, f)
+    }
+
+    fn entry() -> (Entry, EntryStatus) {
+        (
+            Entry {
+                id: "e1".into(),
+                ecosystem: Ecosystem::Maven,
+                package: "g:<a>".into(),
+                version: "[1.0,2.0)".into(),
+                classes: vec!["g.A".into()],
+                webhook: Some("h1".into()),
+                note: String::new(),
+                created_ms: 0,
+                updated_ms: 0,
+            },
+            EntryStatus {
+                status: ReachStatus::LoadedWithClasses,
+                packages: vec!["pkg:maven/g/a@1.5".into()],
+                classes_loaded: vec!["g.A".into()],
+                agents: vec!["a1".into()],
+                pools: vec!["default".into()],
+                first_seen_ms: Some(1_000),
+                last_seen_ms: Some(2_000),
+                first_loaded_ms: Some(1_500),
+            },
+        )
+    }
+
+    #[test]
+    fn the_list_escapes_shows_status_and_reports_each_refused_line() {
+        let entries = [entry()];
+        let import = ImportView {
+            created: 1,
+            updated: 0,
+            errors: vec![LineError {
+                line: 3,
+                reason: "package: <bad>".into(),
+            }],
+            refused: None,
+        };
+        let html = with_ctx(|ctx| {
+            list(
+                ctx,
+                &ListView {
+                    entries: &entries,
+                    hooks: &[],
+                    can_change: true,
+                    form: &WatchInput::default(),
+                    errors: &FormErrors::none(),
+                    csv: "",
+                    import: Some(&import),
+                    notice: None,
+                    now_ms: 3_000,
+                },
+            )
+            .into_string()
+        });
+        assert!(html.contains("g:&lt;a&gt;"));
+        assert!(html.contains("Watched classes loaded"));
+        assert!(html.contains("package: &lt;bad&gt;"));
+        assert!(html.contains("1 added, 0 updated, 1 lines refused"));
+        assert!(html.contains("data-fill=\"") && html.contains("Watch a package"));
+        assert_csp_clean(&html);
+        let read_only = with_ctx(|ctx| {
+            list(
+                ctx,
+                &ListView {
+                    entries: &[],
+                    hooks: &[],
+                    can_change: false,
+                    form: &WatchInput::default(),
+                    errors: &FormErrors::none(),
+                    csv: "",
+                    import: None,
+                    notice: None,
+                    now_ms: 0,
+                },
+            )
+            .into_string()
+        });
+        assert!(read_only.contains("No watched packages yet"));
+        assert!(!read_only.contains("Import a CSV file"));
+    }
 }
