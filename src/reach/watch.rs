@@ -1033,6 +1033,42 @@ mod tests {
         assert_eq!(got, ["1.5"]);
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Any file: refused as a whole, or every non-blank data line is either kept or
+        /// refused with its own number, never a panic.
+        #[test]
+        fn any_csv_is_parsed_or_refused(
+            body in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("\n".to_string()),
+                    proptest::strategy::Just(",".to_string()),
+                    proptest::strategy::Just("\"".to_string()),
+                    proptest::strategy::Just(";".to_string()),
+                    "[a-z0-9:.\\[\\](<>=_ -]{0,8}",
+                ],
+                0..40,
+            )
+        ) {
+            let text = format!("package,version,classes,webhook\n{}", body.concat());
+            let r = parse_csv(text.as_bytes()).unwrap();
+            let lines: Vec<usize> = text
+                .lines()
+                .enumerate()
+                .skip(1)
+                .filter(|(_, l)| !l.trim().is_empty())
+                .map(|(i, _)| i + 1)
+                .collect();
+            let mut seen: Vec<usize> = r.rows.iter().map(|(l, _)| *l).chain(r.errors.iter().map(|e| e.line)).collect();
+            seen.sort_unstable();
+            proptest::prop_assert_eq!(seen, lines);
+            for (_, c) in &r.rows {
+                proptest::prop_assert!(VersionSpec::parse(&c.version).is_ok());
+            }
+        }
+    }
+
     fn record(first_loaded: Option<i64>, pools: &[&str]) -> PackageRecord {
         PackageRecord {
             purl: "pkg:maven/g/a@1.0".into(),
