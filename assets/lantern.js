@@ -14,7 +14,9 @@
  *   - an "Add a rule" button on forms with repeated rule rows;
  *   - uploads with progress: a <form data-upload="/url"> sends each chosen file as its own
  *     request body (CSRF token in X-CSRF-Token), shows a progress bar and each file's
- *     result, then reloads the page to show the import list.
+ *     result, then reloads the page to show the import list;
+ *   - a file chooser (<input type=file data-fill="FIELD-ID">, in a hidden field revealed
+ *     here) that puts a chosen text file into a textarea, so a CSV need not be pasted.
  */
 (function () {
   "use strict";
@@ -333,6 +335,27 @@
 
     var uploads = document.querySelectorAll("form[data-upload]");
     for (var u = 0; u < uploads.length; u++) { setupUpload(uploads[u]); }
+
+    var fills = document.querySelectorAll("input[type=file][data-fill]");
+    for (var f = 0; f < fills.length; f++) { setupFill(fills[f]); }
+  }
+
+  /* ------------------------------------------------------- a file into a field */
+  function setupFill(input) {
+    var target = document.getElementById(input.getAttribute("data-fill"));
+    if (!target) { return; }
+    var wrap = input.closest(".field");
+    if (wrap) { wrap.hidden = false; }
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      if (!file) { return; }
+      var reader = new FileReader();
+      reader.addEventListener("load", function () {
+        target.value = String(reader.result || "");
+        announce(file.name + " is in the form; press Import to send it.");
+      });
+      reader.readAsText(file);
+    });
   }
 
   if (document.readyState === "loading") {

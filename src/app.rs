@@ -289,9 +289,17 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         tls_config,
         shutdown_rx.clone(),
     ));
+    let events = crate::integrations::watched::Notifier {
+        store: state.store.clone(),
+        vulndb: state.vulndb.clone(),
+        webhooks: state.webhooks.clone(),
+        clock: Arc::clone(&state.clock),
+    }
+    .start();
     let reach = tokio::spawn(crate::agents::reach_store::run(
         state.store.clone(),
         Arc::clone(&state.agents.registry),
+        Some(events),
     ));
     tokio::spawn(expire_actions(
         Arc::clone(&state.agents.actions),

@@ -2,13 +2,20 @@
 //! index at start-up, and writes the index's changed records in batches through the
 //! group-commit writer every [`FLUSH_INTERVAL`] (at most [`FLUSH_RECORDS`] per commit), and
 //! once more at shutdown. What the records hold and why is `crate::reach::durable`'s to say;
-//! this module only moves bytes between the index and two tables.
+//! this module only moves bytes between the index and two tables, and tells the watched-package
+//! events what the writes changed.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use super::registry::Registry;
-use crate::reach::DirtyBatch;
+use crate::integrations::watched::watched_class_names;
+use crate::reach::durable::split_class_key;
+use crate::reach::watch::{Changes, package_change};
+use crate::reach::{DirtyBatch, PackageRecord};
 use crate::store::{ReadTx, Row, Store, StoreError, Table};
 
 /// Package records by purl.
@@ -66,18 +73,43 @@ pub async fn load(store: &Store, registry: &Registry) -> Result<usize, StoreErro
     Ok(registry.with_index(|index| index.stats().packages))
 }
 
-/// Writes one batch; on failure the index gets it back for the next try.
-async fn write(store: &Store, registry: &Registry, batch: DirtyBatch) -> Result<(), StoreError> {
+/// Writes one batch; on failure the index gets it back for the next try. Answers what the
+/// batch changed that webhook events care about (`reach::watch::package_change`, compared
+/// with the stored records in the same transaction), and the first loads of the classes some
+/// watched package names.
+async fn write(
+    store: &Store,
+    registry: &Registry,
+    batch: DirtyBatch,
+) -> Result<Changes, StoreError> {
     let rows = Arc::new((batch.packages.clone(), batch.classes.clone()));
     let result = store
         .write(move |tx| {
+            let mut changes = Changes::default();
             for (key, value) in &rows.0 {
+                if let Ok(new) = serde_json::from_slice::<PackageRecord>(value) {
+                    let old = tx
+                        .get(&REACH_PACKAGES, key)?
+                        .and_then(|v| serde_json::from_slice::<PackageRecord>(&v).ok());
+                    changes.packages.extend(package_change(old.as_ref(), &new));
+                }
                 tx.put(&REACH_PACKAGES, key, value)?;
             }
+            let watched = if rows.1.is_empty() {
+                HashSet::new()
+            } else {
+                watched_class_names(tx)?
+            };
             for key in &rows.1 {
+                if !watched.is_empty()
+                    && let Some((purl, class)) = split_class_key(key)
+                    && watched.contains(class)
+                {
+                    changes.classes.push((purl.to_string(), class.to_string()));
+                }
                 tx.put(&REACH_CLASSES, key, &[])?;
             }
-            Ok(())
+            Ok(changes)
         })
         .await;
     if result.is_err() {
@@ -88,6 +120,15 @@ async fn write(store: &Store, registry: &Registry, batch: DirtyBatch) -> Result<
 
 /// Writes everything the index has changed, in batches of at most [`FLUSH_RECORDS`].
 pub async fn flush(store: &Store, registry: &Registry) -> Result<usize, StoreError> {
+    flush_changes(store, registry, &mut Changes::default()).await
+}
+
+/// [`flush`], adding what the writes changed to `changes`.
+pub async fn flush_changes(
+    store: &Store,
+    registry: &Registry,
+    changes: &mut Changes,
+) -> Result<usize, StoreError> {
     let mut written = 0;
     // Bounded: each round takes what is queued now; new changes wait for the next call.
     for _ in 0..1_000 {
@@ -96,20 +137,31 @@ pub async fn flush(store: &Store, registry: &Registry) -> Result<usize, StoreErr
             break;
         }
         written += batch.len();
-        write(store, registry, batch).await?;
+        let c = write(store, registry, batch).await?;
+        changes.packages.extend(c.packages);
+        changes.classes.extend(c.classes);
     }
     Ok(written)
 }
 
 /// The writer task: flushes every [`FLUSH_INTERVAL`] until aborted (the shutdown path
-/// aborts it and calls [`flush`] once more after the agents are gone).
-pub async fn run(store: Store, registry: Arc<Registry>) {
+/// aborts it and calls [`flush`] once more after the agents are gone), handing what each
+/// flush changed to `events` (the watched-package and vulnerable-package webhooks) without
+/// waiting: a full queue drops the change set with a warning.
+pub async fn run(store: Store, registry: Arc<Registry>, events: Option<mpsc::Sender<Changes>>) {
     let mut tick = tokio::time::interval(FLUSH_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = flush(&store, &registry).await {
+        let mut changes = Changes::default();
+        if let Err(e) = flush_changes(&store, &registry, &mut changes).await {
             tracing::warn!("reachability records not written yet: {e}");
+        }
+        if let Some(events) = &events
+            && !changes.is_empty()
+            && events.try_send(changes).is_err()
+        {
+            tracing::warn!("watched package events dropped: the event queue is full");
         }
     }
 }

@@ -731,6 +731,18 @@ mod tests {
                     | W::Delete(_) => None,
                 }
             }
+            Endpoint::Watched(r) => {
+                use crate::http::watched::WatchedRoute as W;
+                match r {
+                    W::ApiList => Some(("get", "/watched-packages")),
+                    W::ApiCreate => Some(("post", "/watched-packages")),
+                    W::ApiImport => Some(("post", "/watched-packages/import")),
+                    W::ApiGet(_) => Some(("get", "/watched-packages/{id}")),
+                    W::ApiUpdate(_) => Some(("put", "/watched-packages/{id}")),
+                    W::ApiDelete(_) => Some(("delete", "/watched-packages/{id}")),
+                    W::Create | W::Import | W::Detail(_) | W::Update(_) | W::Delete(_) => None,
+                }
+            }
         }
     }
 
@@ -813,6 +825,20 @@ mod tests {
         {
             use crate::http::reachability::ReachRoute as P;
             v.extend([P::ApiList, P::ApiGet(x())].map(Endpoint::Reach));
+        }
+        {
+            use crate::http::watched::WatchedRoute as W;
+            v.extend(
+                [
+                    W::ApiList,
+                    W::ApiCreate,
+                    W::ApiImport,
+                    W::ApiGet(x()),
+                    W::ApiUpdate(x()),
+                    W::ApiDelete(x()),
+                ]
+                .map(Endpoint::Watched),
+            );
         }
         v
     }

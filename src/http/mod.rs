@@ -26,4 +26,5 @@ pub mod router;
 pub mod server;
 pub mod users;
 pub mod vulndb;
+pub mod watched;
 pub mod webhooks;

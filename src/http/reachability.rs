@@ -195,6 +195,26 @@ fn scope_ids(scope: &PoolScope) -> Option<&BTreeSet<String>> {
     }
 }
 
+/// The purls among `rows` from which a class some watched entry names was loaded.
+pub(crate) fn watched_with_classes(
+    index: &crate::reach::Index,
+    watched: &[crate::reach::watch::Entry],
+    rows: &[crate::reach::PackageRow],
+) -> BTreeSet<String> {
+    let by_name = crate::reach::watch::RowsByName::new(rows);
+    watched
+        .iter()
+        .filter(|e| !e.classes.is_empty())
+        .flat_map(|e| {
+            by_name
+                .matching(e)
+                .into_iter()
+                .filter(|r| e.classes.iter().any(|c| index.has_class(&r.id.purl, c)))
+                .map(|r| r.id.purl.clone())
+        })
+        .collect()
+}
+
 /// The advisories of a package in the current advisory index.
 fn lookup(index: &crate::vuln::index::Index) -> impl FnMut(&PackageId) -> Vec<Arc<Advisory>> {
     |id| index.query(&id.ecosystem, &id.name, &id.version)
@@ -207,13 +227,27 @@ async fn assessment_for(
     filter: &Filter,
 ) -> Result<Reading, Error> {
     let now_ms = state.clock.now_ms();
-    let (scope, pools) = state
+    let (scope, pools, watched) = state
         .store
-        .read(move |tx| scope_and_pools(tx, &user, now_ms))
+        .read(move |tx| {
+            let (scope, pools) = scope_and_pools(tx, &user, now_ms)?;
+            Ok((scope, pools, crate::integrations::watched::list(tx)?))
+        })
         .await?;
     let visible = filter.pools(scope_ids(&scope));
-    let (rows, known) = state.agents.registry.with_index(|index| {
-        let rows = index.packages_seen(now_ms, filter.seen(visible.as_ref()));
+    let (rows, known, with_classes) = state.agents.registry.with_index(|index| {
+        let mut rows = index.packages_seen(now_ms, filter.seen(visible.as_ref()));
+        let with_classes = watched_with_classes(index, &watched, &rows);
+        // A watched package nothing in this view has reported is listed as never loaded.
+        let unseen: Vec<_> = {
+            let by_name = crate::reach::watch::RowsByName::new(&rows);
+            watched
+                .iter()
+                .filter(|e| by_name.matching(e).is_empty())
+                .map(crate::reach::watch::unseen_row)
+                .collect()
+        };
+        rows.extend(unseen);
         // The empty state needs to know whether anything is there before the filters.
         let known = if filter.pool.is_none() && filter.tag.is_none() {
             rows.len()
@@ -222,10 +256,12 @@ async fn assessment_for(
                 .packages_seen(now_ms, Filter::default().seen(scope_ids(&scope)))
                 .len()
         };
-        (rows, known)
+        (rows, known, with_classes)
     });
     let advisories = state.vulndb.snapshot();
-    let assessment = assess::assess(rows, filter, lookup(&advisories));
+    let assessment = assess::assess_watched(rows, filter, lookup(&advisories), |row| {
+        with_classes.contains(&row.id.purl)
+    });
     Ok(Reading {
         assessment,
         pools,
@@ -278,23 +314,32 @@ async fn package_for(
     classes: usize,
 ) -> Result<PackageView, Error> {
     let now_ms = state.clock.now_ms();
-    let scope = state
+    let (scope, watched) = state
         .store
-        .read(move |tx| Ok(scope_and_pools(tx, &user, now_ms)?.0))
+        .read(move |tx| {
+            Ok((
+                scope_and_pools(tx, &user, now_ms)?.0,
+                crate::integrations::watched::list(tx)?,
+            ))
+        })
         .await?;
-    let detail = state
+    let (detail, with_classes) = state
         .agents
         .registry
         .with_index(|index| {
             let seen = Filter::default();
-            index.package_detail_seen(purl, now_ms, classes, seen.seen(scope_ids(&scope)))
+            let d =
+                index.package_detail_seen(purl, now_ms, classes, seen.seen(scope_ids(&scope)))?;
+            let w = watched_with_classes(index, &watched, std::slice::from_ref(&d.row));
+            Some((d, !w.is_empty()))
         })
         .ok_or(Error::NotFound)?;
     let advisories_index = state.vulndb.snapshot();
-    let mut one = assess::assess(
+    let mut one = assess::assess_watched(
         vec![detail.row.clone()],
         &Filter::default(),
         lookup(&advisories_index),
+        |_| with_classes,
     );
     let Some(Assessed {
         status, advisories, ..

@@ -116,6 +116,8 @@ pub enum Endpoint {
     Reach(super::reachability::ReachRoute),
     /// Actions and their results: `/api/v1/actions` (`http::actions`).
     Actions(super::actions::ActionsRoute),
+    /// Watched Packages: the page's forms and `/api/v1/watched-packages` (`http::watched`).
+    Watched(super::watched::WatchedRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -345,6 +347,9 @@ impl Endpoint {
         if let Some(route) = super::reachability::ReachRoute::parse_portal(get, path) {
             return route.map(Endpoint::Reach);
         }
+        if let Some(route) = super::watched::WatchedRoute::parse_portal(get, post, path) {
+            return route.map(Endpoint::Watched);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -519,6 +524,14 @@ impl Endpoint {
                     Access::Role(P::WatchedPackages, Need::Administer)
                 }
             }
+            // ROLES.md "Watched Packages": W for Company Admin and AppSec, R for Company Viewer.
+            Endpoint::Watched(route) => {
+                if route.reads_only() {
+                    Access::Role(P::WatchedPackages, Need::View)
+                } else {
+                    Access::Role(P::WatchedPackages, Need::Administer)
+                }
+            }
             // Every reachability read is the "Runtime Reachability view" permission; pool
             // scope (rows, and 404 for a package outside it) is applied by the handlers.
             // Actions: the permission of each route; pool scope and ownership (deleting
@@ -569,6 +582,7 @@ impl Endpoint {
             || matches!(self, Endpoint::Webhooks(route) if route.is_api())
             || matches!(self, Endpoint::Reach(route) if route.is_api())
             || matches!(self, Endpoint::Actions(_))
+            || matches!(self, Endpoint::Watched(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -604,6 +618,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| super::webhooks::WebhooksRoute::parse_api(m, path).map(Endpoint::Webhooks))
             .or_else(|| super::reachability::ReachRoute::parse_api(m, path).map(Endpoint::Reach))
             .or_else(|| super::actions::ActionsRoute::parse(m, path).map(Endpoint::Actions))
+            .or_else(|| super::watched::WatchedRoute::parse_api(m, path).map(Endpoint::Watched))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

@@ -25,8 +25,7 @@ pub enum Status {
     NotLoaded,
     /// Classes of it are loaded.
     Loaded,
-    /// Classes a watch entry names are loaded. Watched Packages do not exist yet, so the
-    /// assessment never answers it; the name is part of the API and the filter accepts it.
+    /// Classes a Watched Packages entry names are loaded from it (`reach::watch`).
     LoadedWithClasses,
 }
 
@@ -197,12 +196,27 @@ pub fn matchable(id: &PackageId) -> bool {
 pub fn assess(
     rows: Vec<PackageRow>,
     filter: &Filter,
+    advisories_of: impl FnMut(&PackageId) -> Vec<Arc<Advisory>>,
+) -> Assessment {
+    assess_watched(rows, filter, advisories_of, |_| false)
+}
+
+/// [`assess`] where `watched_classes_loaded` answers whether a loaded row has classes a
+/// Watched Packages entry names: those rows are `loaded_with_classes` (before the status
+/// filter, so that filtering on it works).
+pub fn assess_watched(
+    rows: Vec<PackageRow>,
+    filter: &Filter,
     mut advisories_of: impl FnMut(&PackageId) -> Vec<Arc<Advisory>>,
+    mut watched_classes_loaded: impl FnMut(&PackageRow) -> bool,
 ) -> Assessment {
     let name = filter.name.as_deref().map(Glob::new);
     let mut out = Vec::new();
     for row in rows {
-        let status = Status::of(row.status);
+        let mut status = Status::of(row.status);
+        if status == Status::Loaded && watched_classes_loaded(&row) {
+            status = Status::LoadedWithClasses;
+        }
         if filter.status.is_some_and(|s| s != status) {
             continue;
         }

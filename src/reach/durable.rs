@@ -95,7 +95,7 @@ fn record_of(pkg: &Package, last_seen_ms: i64) -> PackageRecord {
 }
 
 /// Splits a class key into purl and class name.
-fn split_class_key(key: &[u8]) -> Option<(&str, &str)> {
+pub fn split_class_key(key: &[u8]) -> Option<(&str, &str)> {
     let nul = key.iter().position(|b| *b == 0)?;
     let purl = std::str::from_utf8(key.get(..nul)?).ok()?;
     let class = std::str::from_utf8(key.get(nul + 1..)?).ok()?;

@@ -976,6 +976,19 @@ impl Index {
         })
     }
 
+    /// Whether the class (or module) `name` was ever loaded from the package `purl`: a hash
+    /// lookup of the name and one of its position in the package's list. For the watched
+    /// classes' status; not on the ingest path.
+    pub fn has_class(&self, purl: &str, name: &str) -> bool {
+        let Some(id) = self.names.get(name) else {
+            return false;
+        };
+        self.package_no(purl)
+            .and_then(|n| self.packages.get(n as usize))
+            .and_then(|p| self.lists.get(p.list as usize))
+            .is_some_and(|l| l.pos.contains_key(&id))
+    }
+
     /// Sizes.
     pub fn stats(&self) -> IndexStats {
         IndexStats {

@@ -9,13 +9,15 @@
 //! - [`index`]: live connections, shared class lists, packages, the queries;
 //! - [`durable`]: what a restart must not lose, as byte records, and the rebuild;
 //! - [`assess`]: the Runtime Reachability Assessment: rows joined with advisories, filtered
-//!   and ranked.
+//!   and ranked;
+//! - [`watch`]: Watched Packages: entries, version rules, the CSV format, their status.
 
 pub mod assess;
 pub mod durable;
 pub mod index;
 pub mod interner;
 pub mod purl;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;

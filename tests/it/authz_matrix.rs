@@ -13,6 +13,7 @@ use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::http::vulndb::VulndbRoute;
+use lantern::http::watched::WatchedRoute;
 use lantern::http::webhooks::WebhooksRoute;
 use lantern::iam::roles::{Role, allows};
 use lantern::ui::nav::{self, NavId};
@@ -210,12 +211,24 @@ fn expected(e: &Endpoint) -> &'static str {
                 "yyyy-yy"
             }
         },
+        // Watched Packages: W R — — W — —.
+        Endpoint::Watched(w) => match w {
+            WatchedRoute::Detail(_) | WatchedRoute::ApiList | WatchedRoute::ApiGet(_) => "yy--y--",
+            WatchedRoute::Create
+            | WatchedRoute::Import
+            | WatchedRoute::Update(_)
+            | WatchedRoute::Delete(_)
+            | WatchedRoute::ApiCreate
+            | WatchedRoute::ApiImport
+            | WatchedRoute::ApiUpdate(_)
+            | WatchedRoute::ApiDelete(_) => "y---y--",
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 127;
+const ROUTES_BESIDES_PAGES: usize = 138;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -408,6 +421,22 @@ fn samples() -> Vec<Endpoint> {
             ActionsRoute::Metrics(x()),
         ]
         .map(Endpoint::Actions),
+    );
+    v.extend(
+        [
+            WatchedRoute::Create,
+            WatchedRoute::Import,
+            WatchedRoute::Detail(x()),
+            WatchedRoute::Update(x()),
+            WatchedRoute::Delete(x()),
+            WatchedRoute::ApiList,
+            WatchedRoute::ApiCreate,
+            WatchedRoute::ApiImport,
+            WatchedRoute::ApiGet(x()),
+            WatchedRoute::ApiUpdate(x()),
+            WatchedRoute::ApiDelete(x()),
+        ]
+        .map(Endpoint::Watched),
     );
     assert_eq!(
         v.len(),

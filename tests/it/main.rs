@@ -38,4 +38,5 @@ mod tls;
 mod tomcat;
 mod users;
 mod vulndb;
+mod watched;
 mod webhooks;

@@ -34,7 +34,7 @@ fn json_of(r: &Resp) -> Value {
 }
 
 /// Imports the log4j-core (critical) and snakeyaml (high) advisories of the fixtures.
-async fn import_advisories(t: &TestApp, key: &str) {
+pub async fn import_advisories(t: &TestApp, key: &str) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/vuln/osv/records/maven");
     let records: Vec<Value> = ["GHSA-jfh8-c2jp-5v3q.json", "GHSA-mjmj-j48q-9wg2.json"]
         .iter()
@@ -55,7 +55,7 @@ async fn import_advisories(t: &TestApp, key: &str) {
     assert_eq!(r.status, 201, "{}", r.body);
 }
 
-fn jar(r: u32, group: &str, name: &str, version: &str) -> Value {
+pub fn jar(r: u32, group: &str, name: &str, version: &str) -> Value {
     json!({"ref": r, "location": format!("/srv/lib/{name}-{version}.jar"), "kind": "jar",
            "coordinates": [{"source": "pom_properties", "group": group, "name": name, "version": version}]})
 }

@@ -21,14 +21,14 @@ use crate::support::*;
 
 /// What the receiver saw of one request.
 #[derive(Debug)]
-struct Seen {
-    headers: hyper::HeaderMap,
-    body: Vec<u8>,
+pub struct Seen {
+    pub headers: hyper::HeaderMap,
+    pub body: Vec<u8>,
 }
 
 /// Starts a receiver that answers the statuses in `script` in turn (then 200), over TLS
 /// when `tls` is given. Answers its address and the requests it receives.
-async fn receiver(
+pub async fn receiver(
     tls: Option<Arc<rustls::ServerConfig>>,
     script: Vec<u16>,
 ) -> (SocketAddr, mpsc::UnboundedReceiver<Seen>) {
@@ -99,7 +99,7 @@ fn receiver_tls(dir: &std::path::Path) -> (std::path::PathBuf, Arc<rustls::Serve
 }
 
 /// An API key of a new user holding `role` (made by the admin's key through the API).
-async fn key(t: &TestApp, role: &str) -> String {
+pub async fn key(t: &TestApp, role: &str) -> String {
     let admin = lantern::cli::api_key_create(&t.data_dir(), ADMIN_EMAIL, "admin", &[], 5)
         .await
         .unwrap();
@@ -116,7 +116,7 @@ async fn key(t: &TestApp, role: &str) -> String {
         .unwrap()
 }
 
-async fn api(c: &Client, method: &str, path: &str, key: &str, body: Value) -> (u16, Value) {
+pub async fn api(c: &Client, method: &str, path: &str, key: &str, body: Value) -> (u16, Value) {
     let auth = format!("Bearer {key}");
     let body = if body.is_null() {
         Bytes::new()
@@ -142,7 +142,7 @@ async fn api(c: &Client, method: &str, path: &str, key: &str, body: Value) -> (u
     (r.status, v)
 }
 
-fn hmac_hex(secret: &str, material: &[u8]) -> String {
+pub fn hmac_hex(secret: &str, material: &[u8]) -> String {
     let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
     ring::hmac::sign(&key, material)
         .as_ref()

@@ -18,4 +18,5 @@ pub mod profile;
 pub mod reachability;
 pub mod tags;
 pub mod users;
+pub mod watched;
 pub mod webhooks;
