@@ -33,8 +33,14 @@ impl Drop for Reaper {
 
 /// Starts `lantern serve` on a fixed port; answers the process and the pin it printed.
 pub(crate) fn serve_on(data: &Path, port: u16) -> (Reaper, String) {
+    serve_with(data, port, &[])
+}
+
+/// [`serve_on`] with more configuration in the environment.
+pub(crate) fn serve_with(data: &Path, port: u16, vars: &[(&str, &str)]) -> (Reaper, String) {
     let mut child = lantern(data)
         .env("LANTERN_LISTEN", format!("127.0.0.1:{port}"))
+        .envs(vars.iter().copied())
         .arg("serve")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -4,7 +4,10 @@
 //! 16 Debian jars with known versions. The program uses snakeyaml, jackson and guava and never
 //! touches the rest. The API and the portal page must then say exactly which vulnerable
 //! packages are loaded and which are vulnerable but never loaded, as the shared fixtures
-//! (`demo-observations.json`, `expected-matches.json`) predict. Every wait is bounded.
+//! (`demo-observations.json`, `expected-matches.json`) predict. A watched entry for snakeyaml
+//! and an HTTPS webhook receiver on loopback (trusted through the site CA bundle) check the
+//! signed events: watched package and class loaded, and each vulnerable package first loaded
+//! in the pool, once. Every wait is bounded.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -17,6 +20,8 @@ use serde_json::Value;
 use crate::e2e::*;
 use crate::smoke::lantern;
 use crate::support::*;
+use crate::watched::{expect_events, types};
+use crate::webhooks::{receiver, receiver_tls};
 
 /// The demo's class path: Debian's jar files, as `demo-observations.json` lists them.
 const CLASS_PATH: [&str; 16] = [
@@ -128,6 +133,23 @@ async fn purls(c: &Client, key: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
+/// A JSON API call that must succeed.
+async fn api_with(c: &Client, key: &str, method: &str, path: &str, body: Value) -> Value {
+    let r = c
+        .request(
+            method,
+            &format!("/api/v1{path}"),
+            &[
+                ("authorization", &format!("Bearer {key}")),
+                ("content-type", "application/json"),
+            ],
+            body.to_string().into_bytes().into(),
+        )
+        .await;
+    assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
 fn ids(item: &Value) -> Vec<String> {
     item["vulnerabilities"]
         .as_array()
@@ -155,7 +177,13 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
     let agent_jar = dir.path().join("lantern-agent.jar");
     std::fs::write(&agent_jar, jar_bytes).unwrap();
     let port = free_port();
-    let (_appliance, pin) = serve_on(&data, port);
+    let (bundle, receiver_config) = receiver_tls(dir.path());
+    let (hook_addr, mut seen) = receiver(Some(receiver_config), vec![]).await;
+    let (_appliance, pin) = serve_with(
+        &data,
+        port,
+        &[("LANTERN_WEBHOOKS_CA_BUNDLE", bundle.to_str().unwrap())],
+    );
     let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let c = Client::new(addr, &data);
     let key = admin_and_key(&data);
@@ -177,6 +205,26 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
         "{}",
         String::from_utf8_lossy(&import.stderr)
     );
+
+    // A webhook, and snakeyaml's loader watched.
+    let hook = api_with(
+        &c,
+        &key,
+        "POST",
+        "/webhooks",
+        serde_json::json!({"name": "SOC", "url": format!("https://{hook_addr}/hook")}),
+    )
+    .await;
+    let secret = hook["secret"].as_str().unwrap().to_string();
+    api_with(
+        &c,
+        &key,
+        "POST",
+        "/watched-packages",
+        serde_json::json!({"package": "org.yaml:snakeyaml", "version": "<2.0",
+                           "classes": ["org.yaml.snakeyaml.Yaml"], "webhook": hook["id"]}),
+    )
+    .await;
 
     // The program, with the agent, until the test closes its input.
     let class_path = CLASS_PATH
@@ -230,13 +278,28 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
     );
     // Its loads arrive in batches; wait until the last library it uses is indexed.
     within(30, "guava's classes are indexed", || async {
-        let loaded = purls(&c, &key, "&status=loaded").await;
+        let mut loaded = purls(&c, &key, "&status=loaded").await;
+        loaded.extend(purls(&c, &key, "&status=loaded_with_classes").await);
         VULNERABLE_LOADED
             .iter()
             .all(|(p, _)| loaded.iter().any(|l| l == p))
             .then_some(())
     })
     .await;
+
+    // The signed events: snakeyaml watched and loaded with its watched class, and the two
+    // vulnerable packages it uses, each first loaded in the Default pool, once.
+    let mut got = types(&expect_events(&mut seen, &secret, 4).await);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            "vulnerable_package_loaded",
+            "vulnerable_package_loaded",
+            "watched_class_loaded",
+            "watched_package_loaded"
+        ]
+    );
 
     // The whole assessment, in triage order.
     let all = api(&c, &key, "GET", "/reachability/packages?limit=100").await;
@@ -250,7 +313,16 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
     };
     for (purl, advisory) in VULNERABLE_LOADED {
         let item = by_purl(purl);
-        assert_eq!(item["status"], "loaded", "{item}");
+        let watched = purl.contains("snakeyaml");
+        assert_eq!(
+            item["status"],
+            if watched {
+                "loaded_with_classes"
+            } else {
+                "loaded"
+            },
+            "{item}"
+        );
         assert_eq!(ids(item), [advisory], "{item}");
         assert_eq!(item["tags"], serde_json::json!(["e2e", "reach-demo"]));
     }
@@ -308,6 +380,7 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
 
     // The filters a user triages with.
     let mut vulnerable_loaded = purls(&c, &key, "&vulnerable=true&status=loaded").await;
+    vulnerable_loaded.extend(purls(&c, &key, "&vulnerable=true&status=loaded_with_classes").await);
     vulnerable_loaded.sort_unstable();
     assert_eq!(vulnerable_loaded, VULNERABLE_LOADED.map(|(p, _)| p));
     let mut never = purls(&c, &key, "&vulnerable=true&status=not_loaded").await;

@@ -63,7 +63,7 @@ async fn events(
 }
 
 /// Waits until `n` events came, then a little more for strays; answers them all.
-async fn expect_events(
+pub async fn expect_events(
     rx: &mut mpsc::UnboundedReceiver<Seen>,
     secret: &str,
     n: usize,
@@ -79,7 +79,7 @@ async fn expect_events(
     out
 }
 
-fn types(events: &[Value]) -> Vec<String> {
+pub fn types(events: &[Value]) -> Vec<String> {
     let mut t: Vec<String> = events
         .iter()
         .map(|e| e["type"].as_str().unwrap().to_string())

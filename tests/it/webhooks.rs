@@ -80,7 +80,7 @@ pub async fn receiver(
 }
 
 /// A self-signed certificate for 127.0.0.1, written as the CA bundle, and the server side.
-fn receiver_tls(dir: &std::path::Path) -> (std::path::PathBuf, Arc<rustls::ServerConfig>) {
+pub fn receiver_tls(dir: &std::path::Path) -> (std::path::PathBuf, Arc<rustls::ServerConfig>) {
     let key = rcgen::KeyPair::generate().unwrap();
     let params = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()]).unwrap();
     let cert = params.self_signed(&key).unwrap();
