@@ -159,7 +159,7 @@ final class FakeAppliance implements AutoCloseable {
                     + "\"max_artifacts_per_batch\":5000,\"batch_interval_ms\":1000,\"max_name_bytes\":1024,"
                     + "\"max_tags\":32},\"future_field\":true}").getBytes(StandardCharsets.UTF_8));
                 // A message type this agent does not know must be answered with unknown_type.
-                send(out, 1, "{\"type\":\"config.update\",\"x\":1}".getBytes(StandardCharsets.UTF_8));
+                send(out, 1, "{\"type\":\"teleport\",\"x\":1}".getBytes(StandardCharsets.UTF_8));
             }
         }
     }
