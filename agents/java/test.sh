@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 "$here/build.sh" "$work/lantern-agent.jar"
 mkdir -p "$work/test-classes"
 find "$here/src/test/java" -name '*.java' > "$work/sources"
-javac --release 17 -Xlint:all -Werror -encoding UTF-8 -cp "$work/lantern-agent.jar" \
+javac --release 17 -g -Xlint:all -Werror -encoding UTF-8 -cp "$work/lantern-agent.jar" \
   -d "$work/test-classes" @"$work/sources"
 cp -R "$here/src/test/resources/." "$work/test-classes/"
 
