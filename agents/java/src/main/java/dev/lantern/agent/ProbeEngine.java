@@ -698,10 +698,14 @@ final class ProbeEngine {
         if (!a.takeHit()) {
             return;
         }
-        outbox.result(snapshotJson(a, p, self, locals, scope, now, Redactor.current()));
+        // DEFAULTS.md: 10 ms "after warm-up". An action's first capture meets its classes for
+        // the first time (reflection accessors are made on first use) and gets a cold budget.
+        long budget = a.hits.get() <= 1 ? ValueCapture.COLD_NANOS : ValueCapture.MAX_NANOS;
+        outbox.result(snapshotJson(a, p, self, locals, scope, now, Redactor.current(), budget));
     }
 
-    static String snapshotJson(Action a, ProbePoint p, Object self, Object[] locals, ProbeScope scope, long now, Redactor redactor) {
+    static String snapshotJson(Action a, ProbePoint p, Object self, Object[] locals, ProbeScope scope, long now,
+                               Redactor redactor, long budgetNanos) {
         StringBuilder b = new StringBuilder(4096).append("{\"type\":\"snapshot\",\"id\":");
         Json.string(b, a.spec.id);
         b.append(",\"time\":").append(now).append(",\"thread\":");
@@ -730,7 +734,7 @@ final class ProbeEngine {
             b.append('}');
         }
         b.append(']');
-        ValueCapture cap = new ValueCapture(b, redactor, ValueCapture.MAX_BYTES, ValueCapture.MAX_NANOS);
+        ValueCapture cap = new ValueCapture(b, redactor, ValueCapture.MAX_BYTES, budgetNanos);
         if (self != null) {
             b.append(",\"this\":");
             cap.node(null, null, null, self, 0);

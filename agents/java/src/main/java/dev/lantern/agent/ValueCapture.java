@@ -25,6 +25,8 @@ final class ValueCapture {
     static final int MAX_CHARS = 255;
     static final int MAX_BYTES = 64 * 1024;
     static final long MAX_NANOS = 10_000_000L;
+    /** The budget of an action's first capture, which meets its classes cold. */
+    static final long COLD_NANOS = 100_000_000L;
     /** Room kept for closing brackets and the frames after the values. */
     private static final int RESERVE = 6 * 1024;
 

@@ -155,8 +155,26 @@ public class ProbeEndToEndTest {
             // A counter, then removed: its metrics stop.
             a.sendToAgent("{\"type\":\"action.set\",\"id\":\"cnt\",\"action\":\"counter\",\"location\":"
                 + line("ProbeApp.java", ProbeApp.COUNT_LINE) + ",\"expires_at\":" + FAR + "}");
-            waitFor(child, a, () -> hasStatus(a, "cnt", "installed"), 20_000, "cnt installed");
-            waitFor(child, a, () -> metricCount(a, "cnt") > 0, 25_000, "the counter's metrics");
+            // Method duration, tic-toc between two lines, and a custom metric: aggregated, sent every 10 s.
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"dur\",\"action\":\"duration\",\"location\":"
+                + "{\"class\":\"dev.lantern.agent.ProbeApp\",\"method\":\"handle\"},\"expires_at\":" + FAR + "}");
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"tt\",\"action\":\"tictoc\",\"location\":"
+                + line("ProbeApp.java", ProbeApp.SNAPSHOT_LINE) + ",\"end\":" + line("ProbeApp.java", ProbeApp.COUNT_LINE)
+                + ",\"expires_at\":" + FAR + "}");
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"qty\",\"action\":\"metric\",\"location\":"
+                + line("ProbeApp.java", ProbeApp.COUNT_LINE) + ",\"value\":{\"op\":\"path\",\"path\":[\"qty\"]},\"expires_at\":" + FAR + "}");
+            waitFor(child, a, () -> hasStatus(a, "cnt", "installed") && hasStatus(a, "dur", "installed")
+                && hasStatus(a, "tt", "installed") && hasStatus(a, "qty", "installed"), 20_000, "aggregates installed");
+            Check.equal(Map.of("class", "dev.lantern.agent.ProbeApp", "method", "handle"),
+                status(a, "dur", "installed").get("resolved"), "a method location resolves without a line");
+            waitFor(child, a, () -> metricCount(a, "cnt") > 0 && metricCount(a, "dur") > 0 && metricCount(a, "tt") > 0
+                && metricCount(a, "qty") > 0, 25_000, "the metrics");
+            Map<?, ?> qtyMetric = metric(a, "qty");
+            Check.isTrue((Long) qtyMetric.get("min") >= 1 && (Long) qtyMetric.get("max") <= 5, "qty within 1..5: " + qtyMetric);
+            Map<?, ?> dur = metric(a, "dur");
+            Check.isTrue((Long) dur.get("min") > 0 && (Long) dur.get("max") >= (Long) dur.get("min"), "durations in ns: " + dur);
+            Check.isTrue(!metric(a, "cnt").containsKey("sum"), "a counter has a count only");
+            a.sendToAgent("{\"type\":\"action.remove\",\"ids\":[\"dur\",\"tt\",\"qty\"]}");
 
             // A log without cap, removed: no more lines.
             a.sendToAgent("{\"type\":\"action.set\",\"id\":\"live\",\"action\":\"log\",\"location\":"
@@ -184,6 +202,17 @@ public class ProbeEndToEndTest {
             Check.isTrue(!child.err().contains("called"), "no getter or toString ran: " + child.err());
             Check.equal(List.of(), a.protocolErrors, "frames as RFC 6455 wants");
         }
+    }
+
+    static Map<?, ?> metric(FakeAppliance a, String id) {
+        for (Map<?, ?> m : a.ofType("metrics")) {
+            for (Object o : (List<?>) m.get("actions")) {
+                if (id.equals(((Map<?, ?>) o).get("id"))) {
+                    return (Map<?, ?>) o;
+                }
+            }
+        }
+        return null;
     }
 
     static long metricCount(FakeAppliance a, String id) {
