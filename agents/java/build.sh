@@ -21,8 +21,8 @@ trap 'rm -rf "$work"' EXIT INT TERM
 
 # ASM from Debian's libasm-java (BSD-3-Clause): bundled, never on the application's path.
 asmdir=${LANTERN_ASM_DIR:-/usr/share/java}
-asm="$asmdir/asm-9.4.jar"
-asmtree="$asmdir/asm-tree-9.4.jar"
+asm="$asmdir/asm.jar"
+asmtree="$asmdir/asm-tree.jar"
 for j in "$asm" "$asmtree"; do
   [ -f "$j" ] || { echo "build.sh: $j is missing (apt-get install libasm-java)" >&2; exit 1; }
 done

@@ -16,6 +16,7 @@ final class Session {
     static final long TICK_MS = 100;
     /** Outgoing probe messages per tick, so that reading the appliance is never starved. */
     static final int MAX_RESULTS_PER_TICK = 64;
+    static final int MAX_ACTION_SET_CHARS = 64 * 1024;
 
     private final Sender sender;
     private final ApplianceSocket socket;
@@ -102,7 +103,7 @@ final class Session {
                     + (sessionId instanceof String ? " (session " + sessionId + ")" : ""));
                 return null;
             }
-            handleOther(m, type);
+            handleOther(m, type, e.text.length());
         }
         abort();
         return new Failure("the appliance did not acknowledge hello within "
@@ -126,7 +127,7 @@ final class Session {
                 }
                 Map<?, ?> m = parse(e.text);
                 if (m != null) {
-                    handleOther(m, m.get("type"));
+                    handleOther(m, m.get("type"), e.text.length());
                 }
             }
             if (socket.silentMillis() > silenceLimitMs) {
@@ -177,14 +178,16 @@ final class Session {
     }
 
     /** Anything but {@code hello_ack}: errors are logged, unknown types answered as the protocol asks. */
-    private void handleOther(Map<?, ?> m, Object type) throws InterruptedException, SendFailed {
+    private void handleOther(Map<?, ?> m, Object type, int textLength) throws InterruptedException, SendFailed {
         if ("error".equals(type)) {
             Log.repeated("the appliance reported " + m.get("code") + ": " + m.get("message"));
         } else if ("hello_ack".equals(type)) {
             // A repeated acknowledgement changes nothing.
             return;
         } else if (ProbeEngine.handles(type) && sender.probes() != null) {
-            String problem = sender.probes().onMessage(m);
+            // PROTOCOL.md bounds one action at 64 KiB (a sync carries many and is bounded by count).
+            String problem = "action.set".equals(type) && textLength > MAX_ACTION_SET_CHARS
+                ? "action.set over 64 KiB" : sender.probes().onMessage(m);
             if (problem != null) {
                 StringBuilder b = new StringBuilder("{\"type\":\"error\",\"code\":\"invalid_message\",\"message\":");
                 Json.string(b, Utf8.truncate(problem, 1000));
