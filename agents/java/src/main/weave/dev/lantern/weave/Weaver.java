@@ -29,7 +29,8 @@ import org.objectweb.asm.tree.VarInsnNode;
  * own ASM copy, so its interface to the agent uses JDK types only: {@link #apply} takes the
  * class bytes and one request per string, {@code "POINT\tKIND\tARG\tFILE"}, where KIND is
  * {@code L} (hit with locals at line ARG), {@code B}/{@code F} (begin/end of a timed region at
- * line ARG), {@code M} (hit with the parameters at the entry of every method named ARG) or
+ * line ARG), {@code M} (hit with the parameters at the entry of the first method named ARG, in
+ * class-file order: one point has one list of local names) or
  * {@code D} (begin at entry and end at every exit of the methods named ARG); FILE, when not
  * empty, must equal the class's {@code SourceFile}. It returns the new bytes (null when nothing
  * changed) and one result string per request: {@code "POINT\tok\tMETHOD\tLINE\tNAME:DESC,..."},
@@ -145,13 +146,19 @@ public final class Weaver implements BiFunction<byte[], String[], Object[]> {
 
     private static String method(ClassNode cn, int point, char kind, String name) {
         boolean found = false;
+        String locals = "";
         for (MethodNode m : cn.methods) {
             if (!m.name.equals(name) || !hasCode(m)) {
                 continue;
             }
-            found = true;
             if (kind == 'M') {
+                if (found) {
+                    // One point has one list of local names: only the first overload gets it.
+                    break;
+                }
+                // Named before the insertion: afterwards the parameters' labels no longer come first.
                 List<LocalVariableNode> params = parameters(m);
+                locals = describeLocals(params);
                 m.instructions.insert(hitCall(m, point, params));
             } else {
                 for (AbstractInsnNode n = m.instructions.getFirst(); n != null; n = n.getNext()) {
@@ -162,18 +169,10 @@ public final class Weaver implements BiFunction<byte[], String[], Object[]> {
                 }
                 m.instructions.insert(timeCall(point, "begin"));
             }
+            found = true;
         }
         if (!found) {
             return point + "\tnone\tno method " + name;
-        }
-        String locals = "";
-        if (kind == 'M') {
-            for (MethodNode m : cn.methods) {
-                if (m.name.equals(name) && hasCode(m)) {
-                    locals = describeLocals(parameters(m));
-                    break;
-                }
-            }
         }
         return point + "\tok\t" + name + "\t0\t" + locals;
     }
