@@ -63,7 +63,11 @@ public final class ProbeApp {
         alice.next = alice;
         long deadline = System.currentTimeMillis() + 120_000;
         int seq = 0;
+        File late = new File(args[0] + ".late");
         while (!stop.exists() && System.currentTimeMillis() < deadline) {
+            if (late.exists()) {
+                ProbeLate.run(seq);
+            }
             Order o = new Order(40 + seq % 3, alice);
             o.lines.add(seq);
             handle(o, 1 + seq % 5, seq);

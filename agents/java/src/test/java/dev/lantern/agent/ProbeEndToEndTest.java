@@ -197,6 +197,25 @@ public class ProbeEndToEndTest {
             waitFor(child, a, () -> hasStatus(a, "bad", "condition_error"), 20_000, "bad condition_error");
             Check.contains((String) status(a, "bad", "condition_error").get("message"), "cannot order java.lang.String", "why");
 
+            // Pending until the class loads, then installed and hit.
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"late\",\"action\":\"snapshot\",\"location\":"
+                + line("ProbeLate.java", ProbeLate.LINE) + ",\"max_hits\":1,\"expires_at\":" + FAR + "}");
+            waitFor(child, a, () -> hasStatus(a, "late", "pending"), 20_000, "late pending");
+            java.nio.file.Files.write(new java.io.File(child.stop.getPath() + ".late").toPath(), new byte[0]);
+            waitFor(child, a, () -> of(a, "snapshot", "late").size() == 1, 20_000, "a snapshot of the late class");
+            Check.equal("n", named(of(a, "snapshot", "late").get(0).get("locals"), "n").get("name"), "its parameter");
+            Check.isTrue(hasStatus(a, "late", "installed"), "installed when it loaded");
+
+            // One snapshot per second: the rest are dropped and the status says so.
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"rate\",\"action\":\"snapshot\",\"location\":"
+                + line("ProbeApp.java", ProbeApp.COUNT_LINE) + ",\"expires_at\":" + (System.currentTimeMillis() + 3_000) + "}");
+            waitFor(child, a, () -> hasStatus(a, "rate", "rate_limited"), 20_000, "rate_limited");
+            waitFor(child, a, () -> hasStatus(a, "rate", "expired"), 20_000, "expired");
+            int rated = of(a, "snapshot", "rate").size();
+            Check.isTrue(rated >= 1 && rated <= 5, "about one snapshot per second over 3 s: " + rated);
+            Thread.sleep(500);
+            Check.equal(rated, of(a, "snapshot", "rate").size(), "none after expiry");
+
             Check.equal(0, child.finish(), "exit code");
             Check.contains(child.out(), "app done", "the application ran to its end");
             Check.isTrue(!child.err().contains("called"), "no getter or toString ran: " + child.err());

@@ -1,0 +1,17 @@
+package dev.lantern.agent;
+
+/**
+ * A class {@link ProbeApp} loads only when the test asks (the file {@code STOP.late}), so that a
+ * probe set before it loads is {@code pending} first. LINE NUMBERS MATTER: see {@link #LINE}.
+ */
+final class ProbeLate {
+    /** The line {@code int doubled = n * 2;}. */
+    static final int LINE = 14;
+
+    private ProbeLate() {}
+
+    static int run(int n) {
+        int doubled = n * 2;
+        return doubled + 1;
+    }
+}
