@@ -66,7 +66,7 @@ public final class ProbeApp {
         File late = new File(args[0] + ".late");
         while (!stop.exists() && System.currentTimeMillis() < deadline) {
             if (late.exists()) {
-                ProbeLate.run(seq);
+                new ProbeLate().run(seq);
             }
             Order o = new Order(40 + seq % 3, alice);
             o.lines.add(seq);

@@ -205,6 +205,9 @@ public class ProbeEndToEndTest {
             waitFor(child, a, () -> of(a, "snapshot", "late").size() == 1, 20_000, "a snapshot of the late class");
             Check.equal("n", named(of(a, "snapshot", "late").get(0).get("locals"), "n").get("name"), "its parameter");
             Check.isTrue(hasStatus(a, "late", "installed"), "installed when it loaded");
+            Map<?, ?> self = (Map<?, ?>) of(a, "snapshot", "late").get(0).get("this");
+            Check.equal("dev.lantern.agent.ProbeLate", self.get("type"), "this");
+            Check.equal(5L, named(self.get("fields"), "base").get("value"), "a field of this");
 
             // One snapshot per second: the rest are dropped and the status says so.
             a.sendToAgent("{\"type\":\"action.set\",\"id\":\"rate\",\"action\":\"snapshot\",\"location\":"
