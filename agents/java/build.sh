@@ -1,7 +1,9 @@
 #!/bin/sh
-# Builds the Lantern Java agent: compiles src/main/java with javac (release 17, every lint
-# as an error) and packs lantern-agent.jar with the manifest the JVM needs for -javaagent and
-# for attaching later. Usage: build.sh [OUTPUT.jar]  (default: build/lantern-agent.jar beside
+# Builds the Lantern Java agent: compiles src/main/java (the agent), src/main/hook (the probe
+# hook, put on the bootstrap path at run time) and src/main/weave (the ASM weaver) with javac
+# (release 17, every lint as an error) and packs lantern-agent.jar, with the hook, the weaver
+# and Debian's ASM jars nested under lantern-lib/, and the manifest the JVM needs for
+# -javaagent and for attaching later. Usage: build.sh [OUTPUT.jar]  (default: build/lantern-agent.jar beside
 # this script). With an output path nothing is written into the source tree, so the
 # appliance's build.rs can call it from any directory.
 set -eu
