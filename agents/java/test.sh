@@ -23,5 +23,5 @@ else
 fi
 # shellcheck disable=SC2086  # one word per class name
 java -Dlantern.test.agentJar="$work/lantern-agent.jar" -Dlantern.test.classes="$work/test-classes" \
-  -Dtest.only="${TEST_ONLY:-}" -cp "$work/lantern-agent.jar:$work/test-classes" \
+  -Dlantern.test.protocolDoc="$here/../PROTOCOL.md" -Dtest.only="${TEST_ONLY:-}" -cp "$work/lantern-agent.jar:$work/test-classes" \
   dev.lantern.agent.TestRunner $classes

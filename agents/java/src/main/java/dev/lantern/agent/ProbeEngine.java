@@ -43,6 +43,19 @@ final class ProbeEngine {
     private final String unavailable;
     private final AtomicReferenceArray<ProbePoint> table = new AtomicReferenceArray<>(SLOTS);
     private final Map<String, Action> actions = new LinkedHashMap<>();
+    /**
+     * Actions that ended here (completed, expired, condition error) by id, with their definition
+     * and final status: the same definition sent again (an action.sync after a reconnect) gets
+     * that status instead of a second run, so a hit cap stays a cap. Bounded, oldest forgotten.
+     */
+    private final Map<String, Object[]> finished = new LinkedHashMap<String, Object[]>(16, 0.75f, false) {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<String, Object[]> eldest) {
+            return size() > MAX_ACTIONS;
+        }
+    };
     private volatile Map<String, ProbePoint[]> index = Map.of();
     private volatile boolean installing;
     private int nextId = 1;
@@ -167,6 +180,11 @@ final class ProbeEngine {
             outbox.status(statusJson(id, "error", e.getMessage(), null));
             return null;
         }
+        Object[] ended = finished.get(id);
+        if (old == null && ended != null && ended[0].equals(spec.definition)) {
+            outbox.status(statusJson(id, (String) ended[1], (String) ended[2], null));
+            return null;
+        }
         if (old != null) {
             if (keepSame && old.spec.definition.equals(spec.definition) && !old.finishing.get()) {
                 sendStatus(old);
@@ -277,6 +295,7 @@ final class ProbeEngine {
                 a.status = status;
                 a.message = message;
             }
+            finished.put(a.spec.id, new Object[] {a.spec.definition, status, message});
             outbox.status(statusJson(a.spec.id, status, message, null));
         }
     }

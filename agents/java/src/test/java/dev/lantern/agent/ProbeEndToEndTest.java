@@ -255,7 +255,8 @@ public class ProbeEndToEndTest {
         try (FakeAppliance a = new FakeAppliance(cert, "pool-key-123")) {
             a.afterHello.add("{\"type\":\"action.sync\",\"actions\":[{\"id\":\"seq\",\"action\":\"log\",\"location\":"
                 + line("ProbeApp.java", ProbeApp.COUNT_LINE) + ",\"template\":[\"seq=\",{\"op\":\"path\",\"path\":[\"seq\"]}],"
-                + "\"expires_at\":" + FAR + "}]}");
+                + "\"expires_at\":" + FAR + "},{\"id\":\"once\",\"action\":\"snapshot\",\"location\":"
+                + line("ProbeApp.java", ProbeApp.COUNT_LINE) + ",\"max_hits\":1,\"expires_at\":" + FAR + "}]}");
             EndToEndTest.Child child = start(a, cert);
             waitFor(child, a, () -> hasStatus(a, "seq", "installed"), 40_000, "seq installed");
             waitFor(child, a, () -> of(a, "log", "seq").size() >= 5, 20_000, "lines");
@@ -277,6 +278,8 @@ public class ProbeEndToEndTest {
                 Check.isTrue(!"pending".equals(m.get("status")) || installed == 0, "never pending again: " + m);
             }
             Check.equal(2L, installed, "installed reported once per connection");
+            Check.equal(1, of(a, "snapshot", "once").size(), "a completed action is not run again by the next sync");
+            Check.equal(2, count(a, "once", "completed"), "its final status again after the second sync");
         }
     }
 }
