@@ -12,7 +12,7 @@ trap 'rm -rf "$work"' EXIT INT TERM
 "$here/build.sh" "$work/lantern-agent.jar"
 mkdir -p "$work/test-classes"
 find "$here/src/test/java" -name '*.java' > "$work/sources"
-javac --release 17 -Xlint:all -Werror -encoding UTF-8 -cp "$work/lantern-agent.jar" \
+javac --release 17 -g -Xlint:all -Werror -encoding UTF-8 -cp "$work/lantern-agent.jar" \
   -d "$work/test-classes" @"$work/sources"
 cp -R "$here/src/test/resources/." "$work/test-classes/"
 
@@ -23,5 +23,5 @@ else
 fi
 # shellcheck disable=SC2086  # one word per class name
 java -Dlantern.test.agentJar="$work/lantern-agent.jar" -Dlantern.test.classes="$work/test-classes" \
-  -Dtest.only="${TEST_ONLY:-}" -cp "$work/lantern-agent.jar:$work/test-classes" \
+  -Dlantern.test.protocolDoc="$here/../PROTOCOL.md" -Dtest.only="${TEST_ONLY:-}" -cp "$work/lantern-agent.jar:$work/test-classes" \
   dev.lantern.agent.TestRunner $classes

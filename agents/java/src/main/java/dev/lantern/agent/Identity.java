@@ -167,6 +167,6 @@ final class Identity {
             }
             Json.string(b, tags.get(i));
         }
-        return b.append("],\"capabilities\":[\"class_loads\"]}").toString();
+        return b.append("],\"capabilities\":[\"class_loads\",\"actions\"]}").toString();
     }
 }

@@ -51,7 +51,7 @@ public final class LanternAgent {
             // Registered first, scanned second: a class loaded in between is seen twice and
             // counted once (names are de-duplicated), never missed.
             Class<?>[] loaded = inst.getAllLoadedClasses();
-            Sender sender = new Sender(options, version(), recorder, ownLocation(), loaded);
+            Sender sender = new Sender(options, version(), recorder, ownLocation(), loaded, inst, ownUrl());
             Thread thread = new Thread(sender, "lantern-agent");
             thread.setDaemon(true);
             Thread hook = new Thread(new ShutdownHook(sender), "lantern-agent-shutdown");
@@ -63,6 +63,12 @@ public final class LanternAgent {
         } finally {
             ClassLoadObserver.AGENT_THREAD.remove();
         }
+    }
+
+    /** The agent's jar as a URL, whose classes are never probed. */
+    private static URL ownUrl() {
+        CodeSource cs = LanternAgent.class.getProtectionDomain().getCodeSource();
+        return cs == null ? null : cs.getLocation();
     }
 
     /** The agent's jar, whose classes are never reported. */

@@ -1,5 +1,7 @@
 package dev.lantern.agent;
 
+import java.lang.instrument.Instrumentation;
+import java.net.URL;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.time.Duration;
@@ -42,8 +44,13 @@ final class Sender implements Runnable {
     private volatile Class<?>[] initialClasses;
     private volatile ApplianceSocket current;
     private Identity identity;
+    private final Instrumentation inst;
+    private final URL ownJar;
+    private final ProbeOutbox outbox = new ProbeOutbox();
+    private volatile ProbeEngine probes;
 
-    Sender(Options options, String agentVersion, LoadRecorder recorder, Location ownLocation, Class<?>[] initialClasses) {
+    Sender(Options options, String agentVersion, LoadRecorder recorder, Location ownLocation, Class<?>[] initialClasses,
+           Instrumentation inst, URL ownJar) {
         this.options = options;
         this.agentVersion = agentVersion;
         this.recorder = recorder;
@@ -55,6 +62,8 @@ final class Sender implements Runnable {
         this.intake = new LoadIntake(recorder, catalog, presence);
         this.trust = new PinningTrustManager(options.pins);
         this.initialClasses = initialClasses;
+        this.inst = inst;
+        this.ownJar = ownJar;
     }
 
     @Override
@@ -70,6 +79,9 @@ final class Sender implements Runnable {
             presence.classPath(System.getProperty("java.class.path"));
             intake.drain();
             settle();
+            // After start-up has calmed down, like the connection: loading ASM and warming the
+            // capture path costs CPU the application's own start should not compete with.
+            probes = ProbeEngine.start(inst, outbox, ownJar);
             HttpClient client = ApplianceSocket.client(trust, CONNECT_TIMEOUT);
             while (!stopping()) {
                 long wait = connectOnce(client);
@@ -200,6 +212,19 @@ final class Sender implements Runnable {
 
     void intake() {
         intake.drain();
+        ProbeEngine p = probes;
+        if (p != null) {
+            p.tick();
+        }
+    }
+
+    /** The probe engine; null until start-up has settled (no connection exists before). */
+    ProbeEngine probes() {
+        return probes;
+    }
+
+    ProbeOutbox outbox() {
+        return outbox;
     }
 
     /** Reads every artifact not read yet, and what it implies (nested jars), until nothing new appears. */
@@ -216,7 +241,7 @@ final class Sender implements Runnable {
     String statsJson() {
         long uptime = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
         return "{\"type\":\"agent_stats\",\"classes_seen\":" + recorder.seen() + ",\"messages_dropped\":"
-            + recorder.dropped() + ",\"uptime_ms\":" + uptime + "}";
+            + (recorder.dropped() + outbox.dropped()) + ",\"uptime_ms\":" + uptime + "}";
     }
 
     boolean stopping() {

@@ -14,6 +14,9 @@ final class Session {
     static final long HELLO_ACK_TIMEOUT_MS = 15_000;
     static final long STATS_EVERY_MS = 60_000;
     static final long TICK_MS = 100;
+    /** Outgoing probe messages per tick, so that reading the appliance is never starved. */
+    static final int MAX_RESULTS_PER_TICK = 64;
+    static final int MAX_ACTION_SET_CHARS = 64 * 1024;
 
     private final Sender sender;
     private final ApplianceSocket socket;
@@ -92,12 +95,15 @@ final class Session {
                     silenceLimitMs = Math.max(60_000, 2_000 * (Long) hb + 10_000);
                 }
                 Object sessionId = m.get("session_id");
+                // Statuses queued for an earlier connection are stale: the appliance's
+                // action.sync after this acknowledgement brings every action's status again.
+                sender.outbox().clearStatuses();
                 Log.resetRepeated();
                 Log.info("connected to " + sender.serverText() + " as " + sender.identity().agentId
                     + (sessionId instanceof String ? " (session " + sessionId + ")" : ""));
                 return null;
             }
-            handleOther(m, type);
+            handleOther(m, type, e.text.length());
         }
         abort();
         return new Failure("the appliance did not acknowledge hello within "
@@ -121,7 +127,7 @@ final class Session {
                 }
                 Map<?, ?> m = parse(e.text);
                 if (m != null) {
-                    handleOther(m, m.get("type"));
+                    handleOther(m, m.get("type"), e.text.length());
                 }
             }
             if (socket.silentMillis() > silenceLimitMs) {
@@ -146,10 +152,22 @@ final class Session {
                     pendingSince = 0;
                 }
             }
+            sendProbeResults();
             if (now - lastStats >= STATS_EVERY_MS) {
                 send(sender.statsJson());
                 lastStats = now;
             }
+        }
+    }
+
+    /** Statuses, snapshots, logs and metrics waiting in the outbox; a bounded number per tick. */
+    private void sendProbeResults() throws InterruptedException, SendFailed {
+        for (int i = 0; i < MAX_RESULTS_PER_TICK; i++) {
+            String out = sender.outbox().poll();
+            if (out == null) {
+                return;
+            }
+            send(out);
         }
     }
 
@@ -160,12 +178,23 @@ final class Session {
     }
 
     /** Anything but {@code hello_ack}: errors are logged, unknown types answered as the protocol asks. */
-    private void handleOther(Map<?, ?> m, Object type) throws InterruptedException, SendFailed {
+    private void handleOther(Map<?, ?> m, Object type, int textLength) throws InterruptedException, SendFailed {
         if ("error".equals(type)) {
             Log.repeated("the appliance reported " + m.get("code") + ": " + m.get("message"));
         } else if ("hello_ack".equals(type)) {
             // A repeated acknowledgement changes nothing.
             return;
+        } else if (ProbeEngine.handles(type) && sender.probes() != null) {
+            // PROTOCOL.md bounds one action at 64 KiB (a sync carries many and is bounded by count).
+            String problem = "action.set".equals(type) && textLength > MAX_ACTION_SET_CHARS
+                ? "action.set over 64 KiB" : sender.probes().onMessage(m);
+            if (problem != null) {
+                StringBuilder b = new StringBuilder("{\"type\":\"error\",\"code\":\"invalid_message\",\"message\":");
+                Json.string(b, Utf8.truncate(problem, 1000));
+                b.append(",\"about\":");
+                Json.string(b, (String) type);
+                send(b.append('}').toString());
+            }
         } else {
             String t = type instanceof String ? (String) type : "";
             String about = Utf8.truncate(Utf8.replaceControls(t, '?'), 128);

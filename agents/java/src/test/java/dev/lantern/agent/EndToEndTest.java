@@ -29,6 +29,10 @@ public class EndToEndTest {
         }
 
         Child(String agentArgs, boolean withJar, boolean javaagent) throws Exception {
+            this(agentArgs, withJar, javaagent, "dev.lantern.agent.E2eApp");
+        }
+
+        Child(String agentArgs, boolean withJar, boolean javaagent, String mainClass) throws Exception {
             String jar = System.getProperty("lantern.test.agentJar");
             String classes = System.getProperty("lantern.test.classes");
             if (jar == null || classes == null) {
@@ -50,7 +54,7 @@ public class EndToEndTest {
             }
             cmd.add("-cp");
             cmd.add(cp);
-            cmd.add("dev.lantern.agent.E2eApp");
+            cmd.add(mainClass);
             cmd.add(stop.getPath());
             if (io) {
                 cmd.add("org.apache.commons.io.IOUtils");

@@ -39,6 +39,10 @@ final class FakeAppliance implements AutoCloseable {
     final List<Integer> closeCodes = Collections.synchronizedList(new ArrayList<>());
     final List<String> protocolErrors = Collections.synchronizedList(new ArrayList<>());
     private volatile boolean closed;
+    /** Sent after every hello_ack, in order (an action.sync, say). */
+    final List<String> afterHello = Collections.synchronizedList(new ArrayList<>());
+    private volatile OutputStream current;
+    private volatile Socket currentSocket;
 
     FakeAppliance(TestCertificate cert, String key) throws Exception {
         KeyStore ks = KeyStore.getInstance("PKCS12");
@@ -98,6 +102,8 @@ final class FakeAppliance implements AutoCloseable {
             out.write(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                 + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             out.flush();
+            current = out;
+            currentSocket = socket;
             frames(in, out);
         } catch (Exception e) {
             // The agent went away: normal for these tests.
@@ -159,7 +165,12 @@ final class FakeAppliance implements AutoCloseable {
                     + "\"max_artifacts_per_batch\":5000,\"batch_interval_ms\":1000,\"max_name_bytes\":1024,"
                     + "\"max_tags\":32},\"future_field\":true}").getBytes(StandardCharsets.UTF_8));
                 // A message type this agent does not know must be answered with unknown_type.
-                send(out, 1, "{\"type\":\"config.update\",\"x\":1}".getBytes(StandardCharsets.UTF_8));
+                send(out, 1, "{\"type\":\"teleport\",\"x\":1}".getBytes(StandardCharsets.UTF_8));
+                synchronized (afterHello) {
+                    for (String m : afterHello) {
+                        send(out, 1, m.getBytes(StandardCharsets.UTF_8));
+                    }
+                }
             }
         }
     }
@@ -211,6 +222,23 @@ final class FakeAppliance implements AutoCloseable {
             }
         }
         return h;
+    }
+
+    /** Sends one text message to the agent on the newest connection. */
+    void sendToAgent(String json) throws IOException {
+        OutputStream out = current;
+        if (out == null) {
+            throw new IOException("no agent connected");
+        }
+        send(out, 1, json.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Breaks the newest connection without a close frame, as a network failure would. */
+    void dropConnection() throws IOException {
+        Socket s = currentSocket;
+        if (s != null) {
+            s.close();
+        }
     }
 
     /** The messages of one type, parsed. */

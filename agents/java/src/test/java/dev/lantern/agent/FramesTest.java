@@ -212,7 +212,7 @@ public class FramesTest {
         Check.equal(Set.of("name", "version", "vendor"), ((Map<?, ?>) m.get("runtime")).keySet(), "runtime fields");
         Check.equal(1L, m.get("protocol"), "protocol");
         Check.equal(4242L, m.get("pid"), "pid");
-        Check.equal(List.of("class_loads"), m.get("capabilities"), "capabilities");
+        Check.equal(List.of("class_loads", "actions"), m.get("capabilities"), "capabilities");
         Check.equal("java", ((Map<?, ?>) m.get("runtime")).get("name"), "runtime name");
     }
 }
