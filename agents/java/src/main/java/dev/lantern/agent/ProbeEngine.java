@@ -528,7 +528,7 @@ final class ProbeEngine {
     }
 
     static String statusJson(String id, String status, String message, String resolved) {
-        StringBuilder b = new StringBuilder(128).append("{\"type\":\"action_status\",\"id\":");
+        StringBuilder b = new StringBuilder(128).append("{\"type\":\"action.status\",\"id\":");
         Json.string(b, id);
         b.append(",\"status\":\"").append(status).append('"');
         if (message != null) {
@@ -583,7 +583,7 @@ final class ProbeEngine {
             }
         }
         for (int from = 0; from < entries.size(); from += 1000) {
-            StringBuilder b = new StringBuilder("{\"type\":\"metrics\",\"interval_ms\":").append(interval)
+            StringBuilder b = new StringBuilder("{\"type\":\"metric\",\"interval_ms\":").append(interval)
                 .append(",\"end\":").append(now).append(",\"actions\":[");
             List<String> part = entries.subList(from, Math.min(entries.size(), from + 1000));
             b.append(String.join(",", part)).append("]}");

@@ -5,7 +5,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Owns what probes have to say until the sender thread writes it: {@code action_status}
+ * Owns what probes have to say until the sender thread writes it: {@code action.status}
  * messages in a queue of their own (they are few and must not be crowded out by data), and
  * results ({@code snapshot}, {@code log}, {@code metrics}) in a queue bounded by count and
  * bytes that drops its oldest entry when full. Application threads only ever offer; nothing

@@ -35,7 +35,7 @@ public class ProbeEndToEndTest {
     }
 
     static boolean hasStatus(FakeAppliance a, String id, String status) {
-        for (Map<?, ?> m : of(a, "action_status", id)) {
+        for (Map<?, ?> m : of(a, "action.status", id)) {
             if (status.equals(m.get("status"))) {
                 return true;
             }
@@ -45,14 +45,14 @@ public class ProbeEndToEndTest {
 
     static int count(FakeAppliance a, String id, String status) {
         int n = 0;
-        for (Map<?, ?> m : of(a, "action_status", id)) {
+        for (Map<?, ?> m : of(a, "action.status", id)) {
             n += status.equals(m.get("status")) ? 1 : 0;
         }
         return n;
     }
 
     static Map<?, ?> status(FakeAppliance a, String id, String status) {
-        for (Map<?, ?> m : of(a, "action_status", id)) {
+        for (Map<?, ?> m : of(a, "action.status", id)) {
             if (status.equals(m.get("status"))) {
                 return m;
             }
@@ -227,7 +227,7 @@ public class ProbeEndToEndTest {
     }
 
     static Map<?, ?> metric(FakeAppliance a, String id) {
-        for (Map<?, ?> m : a.ofType("metrics")) {
+        for (Map<?, ?> m : a.ofType("metric")) {
             for (Object o : (List<?>) m.get("actions")) {
                 if (id.equals(((Map<?, ?>) o).get("id"))) {
                     return (Map<?, ?>) o;
@@ -239,7 +239,7 @@ public class ProbeEndToEndTest {
 
     static long metricCount(FakeAppliance a, String id) {
         long n = 0;
-        for (Map<?, ?> m : a.ofType("metrics")) {
+        for (Map<?, ?> m : a.ofType("metric")) {
             for (Object o : (List<?>) m.get("actions")) {
                 if (id.equals(((Map<?, ?>) o).get("id"))) {
                     n += (Long) ((Map<?, ?>) o).get("count");
@@ -273,7 +273,7 @@ public class ProbeEndToEndTest {
                 Check.isTrue(seen.add((String) m.get("text")), "no line twice: " + m.get("text"));
             }
             long installed = 0;
-            for (Map<?, ?> m : of(a, "action_status", "seq")) {
+            for (Map<?, ?> m : of(a, "action.status", "seq")) {
                 installed += "installed".equals(m.get("status")) ? 1 : 0;
                 Check.isTrue(!"pending".equals(m.get("status")) || installed == 0, "never pending again: " + m);
             }

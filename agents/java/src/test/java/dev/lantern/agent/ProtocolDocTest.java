@@ -7,9 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The live-debugging examples of agents/PROTOCOL.md (fenced as plain {@code json} until the
- * appliance's types decode them) are what this agent accepts: every {@code action.set} and every
- * action of an {@code action.sync} parses, the {@code config.update} is a valid pattern set.
+ * The appliance → agent live-debugging examples of agents/PROTOCOL.md (fenced as plain
+ * {@code json}; the appliance's doc test decodes the other direction) are what this agent
+ * accepts: every {@code action.set} and every action of an {@code action.sync} parses, the
+ * {@code config.update} is a valid pattern set.
  */
 public class ProtocolDocTest {
     @Test
@@ -37,6 +38,6 @@ public class ProtocolDocTest {
                 Check.equal(null, Redactor.update(m.get("redaction")), "the example's pattern set");
             }
         }
-        Check.isTrue(seen >= 12, "the live-debugging examples were found: " + seen);
+        Check.isTrue(seen >= 7, "the live-debugging examples were found: " + seen);
     }
 }

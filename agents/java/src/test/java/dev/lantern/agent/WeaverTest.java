@@ -60,7 +60,7 @@ public class WeaverTest {
         long far = 4_102_444_800_000L;
         Check.equal(null, engine.onMessage((Map<?, ?>) Json.parse("{\"type\":\"action.set\",\"id\":\"a1\",\"action\":\"snapshot\","
             + "\"location\":{\"file\":\"A.java\",\"line\":3},\"expires_at\":" + far + "}")), "accepted");
-        Check.equal("{\"type\":\"action_status\",\"id\":\"a1\",\"status\":\"error\",\"message\":\"probes unavailable: test\"}",
+        Check.equal("{\"type\":\"action.status\",\"id\":\"a1\",\"status\":\"error\",\"message\":\"probes unavailable: test\"}",
             outbox.poll(), "error status");
         engine.onMessage((Map<?, ?>) Json.parse("{\"type\":\"action.set\",\"id\":\"a2\",\"action\":\"tictoc\","
             + "\"location\":{\"file\":\"A.java\",\"line\":3},\"expires_at\":" + far + "}"));
