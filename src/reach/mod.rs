@@ -9,13 +9,15 @@
 //! - [`index`]: live connections, shared class lists, packages, the queries;
 //! - [`durable`]: what a restart must not lose, as byte records, and the rebuild;
 //! - [`assess`]: the Runtime Reachability Assessment: rows joined with advisories, filtered
-//!   and ranked.
+//!   and ranked;
+//! - [`sbom`]: the Runtime SBOM (CycloneDX 1.6, SPDX 2.3, CSV) of what the agents loaded.
 
 pub mod assess;
 pub mod durable;
 pub mod index;
 pub mod interner;
 pub mod purl;
+pub mod sbom;
 
 #[cfg(test)]
 mod tests;
