@@ -718,6 +718,13 @@ mod tests {
                     | W::Delete(_) => None,
                 }
             }
+            Endpoint::Sbom(r) => {
+                use crate::http::sbom::SbomRoute as S;
+                match r {
+                    S::Api => Some(("get", "/sbom")),
+                    S::Download => None,
+                }
+            }
         }
     }
 
@@ -801,6 +808,7 @@ mod tests {
             use crate::http::reachability::ReachRoute as P;
             v.extend([P::ApiList, P::ApiGet(x())].map(Endpoint::Reach));
         }
+        v.push(Endpoint::Sbom(crate::http::sbom::SbomRoute::Api));
         v
     }
 

@@ -295,6 +295,8 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Webhooks(route) => super::webhooks::handle(&call, route).await,
         Endpoint::Page(NavId::Reachability) => super::reachability::list_page(&call).await,
         Endpoint::Reach(route) => super::reachability::handle(&call, route).await,
+        Endpoint::Page(NavId::Sbom) => super::sbom::page(&call).await,
+        Endpoint::Sbom(route) => super::sbom::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

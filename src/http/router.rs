@@ -114,6 +114,8 @@ pub enum Endpoint {
     /// Runtime Reachability below the Assessment page, and `/api/v1/reachability/packages`
     /// (`http::reachability`).
     Reach(super::reachability::ReachRoute),
+    /// The Runtime SBOM: the page's download and `/api/v1/sbom` (`http::sbom`).
+    Sbom(super::sbom::SbomRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -343,6 +345,9 @@ impl Endpoint {
         if let Some(route) = super::reachability::ReachRoute::parse_portal(get, path) {
             return route.map(Endpoint::Reach);
         }
+        if let Some(route) = super::sbom::SbomRoute::parse_portal(get, path) {
+            return route.map(Endpoint::Sbom);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -527,6 +532,11 @@ impl Endpoint {
                     Access::Role(P::Reachability, Need::View)
                 }
             },
+            // "Runtime Reachability view, SBOM export" (R R S R R R S): one permission; the
+            // handler bounds the components by the caller's pool scope.
+            Endpoint::Sbom(super::sbom::SbomRoute::Download | super::sbom::SbomRoute::Api) => {
+                Access::Role(P::Reachability, Need::View)
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -560,6 +570,7 @@ impl Endpoint {
         ) || matches!(self, Endpoint::Vulndb(route) if route.is_api())
             || matches!(self, Endpoint::Webhooks(route) if route.is_api())
             || matches!(self, Endpoint::Reach(route) if route.is_api())
+            || matches!(self, Endpoint::Sbom(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -594,6 +605,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| super::vulndb::VulndbRoute::parse_api(m, path).map(Endpoint::Vulndb))
             .or_else(|| super::webhooks::WebhooksRoute::parse_api(m, path).map(Endpoint::Webhooks))
             .or_else(|| super::reachability::ReachRoute::parse_api(m, path).map(Endpoint::Reach))
+            .or_else(|| super::sbom::SbomRoute::parse_api(m, path).map(Endpoint::Sbom))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

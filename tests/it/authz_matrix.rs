@@ -11,6 +11,7 @@ use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
+use lantern::http::sbom::SbomRoute;
 use lantern::http::vulndb::VulndbRoute;
 use lantern::http::webhooks::WebhooksRoute;
 use lantern::iam::roles::{Role, allows};
@@ -200,12 +201,14 @@ fn expected(e: &Endpoint) -> &'static str {
                 ALL
             }
         },
+        // "SBOM export" shares the row: R R S R R R S (scoped by the handler, tests/it/sbom.rs).
+        Endpoint::Sbom(SbomRoute::Download | SbomRoute::Api) => ALL,
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 119;
+const ROUTES_BESIDES_PAGES: usize = 121;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -386,6 +389,7 @@ fn samples() -> Vec<Endpoint> {
         ]
         .map(Endpoint::Reach),
     );
+    v.extend([SbomRoute::Download, SbomRoute::Api].map(Endpoint::Sbom));
     assert_eq!(
         v.len(),
         ROUTES_BESIDES_PAGES,
