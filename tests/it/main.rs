@@ -27,6 +27,7 @@ mod pools;
 mod profile;
 mod reachability;
 mod rest_api;
+mod sbom;
 mod shutdown;
 mod sign_in;
 mod smoke;
