@@ -241,3 +241,38 @@ pub fn osv_record(data: &[u8]) {
         }
     }
 }
+
+/// Action expressions and log templates: any text is parsed or refused with a position inside
+/// it, never a panic; a parsed tree keeps the protocol's bounds (nodes, depth, operands).
+pub fn action_expr(data: &[u8]) {
+    use crate::actions::expr::{MAX_DEPTH, MAX_NODES, parse, parse_template};
+    fn bounds(v: &serde_json::Value, depth: usize, nodes: &mut usize) {
+        *nodes += 1;
+        #[allow(clippy::panic)] // a broken property is what the fuzzer looks for
+        if depth > MAX_DEPTH || *nodes > MAX_NODES * 2 {
+            panic!("a tree over the protocol's bounds: {v}");
+        }
+        if let Some(args) = v.get("args").and_then(|a| a.as_array()) {
+            for a in args {
+                bounds(a, depth + 1, nodes);
+            }
+        }
+    }
+    let text = String::from_utf8_lossy(data);
+    match parse(&text) {
+        Ok(tree) => bounds(&tree, 1, &mut 0),
+        #[allow(clippy::panic)]
+        Err(e) if e.position > text.len() => panic!("{e} is outside {text:?}"),
+        Err(_) => {}
+    }
+    match parse_template(&text) {
+        Ok(parts) => {
+            for p in parts.iter().filter(|p| p.is_object()) {
+                bounds(p, 1, &mut 0);
+            }
+        }
+        #[allow(clippy::panic)]
+        Err(e) if e.position > text.len() => panic!("{e} is outside {text:?}"),
+        Err(_) => {}
+    }
+}

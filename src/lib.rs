@@ -5,6 +5,7 @@
 //! Layers: `http` parses, authorises and renders; the domain modules (`iam`, ...) hold the
 //! rules and know nothing of HTTP; only `store` knows redb.
 
+pub mod actions;
 pub mod agents;
 pub mod app;
 pub mod cli;

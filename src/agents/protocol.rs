@@ -274,6 +274,9 @@ pub struct Coordinates {
 pub enum CoordinateSource {
     /// `META-INF/maven/**/pom.properties`.
     PomProperties,
+    /// The operating system's Maven repository (`/usr/share/maven-repo` on Debian) links to
+    /// the file under these coordinates: the packager's word, for jars without pom.properties.
+    SystemMavenRepo,
     /// Python distribution metadata (`importlib.metadata`).
     DistMetadata,
     /// The manifest's `Bundle-SymbolicName` / `Bundle-Version`.

@@ -22,8 +22,11 @@ pub struct PackageId {
     pub ecosystem: String,
 }
 
-/// The packages an artifact claims to be: one per distinct trustworthy coordinate (a shaded
-/// jar names several), best source first. Empty when it has only guesses or nothing.
+/// The packages an artifact claims to be, best source first. A jar with Maven coordinates
+/// (its pom.properties, or the system's Maven repository) is those packages — several for a
+/// shaded jar — and its manifest names are only other names for the same files, so they
+/// give no package of their own; without Maven coordinates, the best other trustworthy
+/// source names it. Empty when it has only guesses or nothing.
 pub fn packages_of(artifact: &Artifact) -> Vec<PackageId> {
     let mut coords: Vec<&Coordinates> = artifact
         .coordinates
@@ -31,25 +34,41 @@ pub fn packages_of(artifact: &Artifact) -> Vec<PackageId> {
         .filter(|c| !c.source.is_guess())
         .collect();
     coords.sort_by_key(|c| source_rank(c.source));
+    let maven = coords.iter().any(|c| is_maven_source(c.source));
     let mut out: Vec<PackageId> = Vec::new();
     for c in coords {
+        if maven && !is_maven_source(c.source) {
+            continue;
+        }
         let id = package_of(artifact.kind, c);
         if !out.iter().any(|o| o.purl == id.purl) {
             out.push(id);
+        }
+        if !maven {
+            break;
         }
     }
     out
 }
 
+/// Sources that give real Maven coordinates (a groupId the Maven ecosystem knows).
+fn is_maven_source(source: CoordinateSource) -> bool {
+    matches!(
+        source,
+        CoordinateSource::PomProperties | CoordinateSource::SystemMavenRepo
+    )
+}
+
 fn source_rank(source: CoordinateSource) -> u8 {
     match source {
         CoordinateSource::PomProperties => 0,
-        CoordinateSource::DistMetadata => 1,
-        CoordinateSource::ManifestBundle => 2,
-        CoordinateSource::ManifestImplementation => 3,
-        CoordinateSource::ManifestModule => 4,
-        CoordinateSource::Runtime => 5,
-        CoordinateSource::FileNameGuess => 6,
+        CoordinateSource::SystemMavenRepo => 1,
+        CoordinateSource::DistMetadata => 2,
+        CoordinateSource::ManifestBundle => 3,
+        CoordinateSource::ManifestImplementation => 4,
+        CoordinateSource::ManifestModule => 5,
+        CoordinateSource::Runtime => 6,
+        CoordinateSource::FileNameGuess => 7,
     }
 }
 
@@ -153,10 +172,64 @@ mod tests {
             ],
         );
         let p = packages_of(&jar);
-        assert_eq!(p.len(), 2, "the guess is no identity");
+        assert_eq!(
+            p.len(),
+            1,
+            "the guess is no identity, the bundle name another name"
+        );
         assert_eq!(p[0].purl, "pkg:maven/org.yaml/snakeyaml@1.33");
         assert_eq!(p[0].name, "org.yaml:snakeyaml");
-        assert_eq!(p[1].purl, "pkg:generic/org.yaml.snakeyaml@1.33");
+        let mut bundle_only = jar.clone();
+        bundle_only
+            .coordinates
+            .retain(|c| c.source != CoordinateSource::PomProperties);
+        assert_eq!(
+            packages_of(&bundle_only)[0].purl,
+            "pkg:generic/org.yaml.snakeyaml@1.33",
+            "without Maven coordinates the manifest names the package"
+        );
+        assert_eq!(packages_of(&bundle_only).len(), 1);
+        // Debian's log4j 1.2 has no pom.properties; the system repository gives its GAV.
+        let log4j = artifact(
+            ArtifactKind::Jar,
+            vec![
+                co(
+                    CoordinateSource::ManifestBundle,
+                    None,
+                    "org.apache.log4j",
+                    Some("1.2.17"),
+                ),
+                co(
+                    CoordinateSource::SystemMavenRepo,
+                    Some("log4j"),
+                    "log4j",
+                    Some("1.2.17"),
+                ),
+            ],
+        );
+        let p = packages_of(&log4j);
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].purl, "pkg:maven/log4j/log4j@1.2.17");
+        // A shaded jar is every package it holds.
+        let shaded = artifact(
+            ArtifactKind::Jar,
+            vec![
+                co(
+                    CoordinateSource::PomProperties,
+                    Some("a"),
+                    "outer",
+                    Some("1"),
+                ),
+                co(
+                    CoordinateSource::PomProperties,
+                    Some("b"),
+                    "inner",
+                    Some("2"),
+                ),
+                co(CoordinateSource::ManifestBundle, None, "outer", Some("1")),
+            ],
+        );
+        assert_eq!(packages_of(&shaded).len(), 2);
         let dist = artifact(
             ArtifactKind::Distribution,
             vec![co(

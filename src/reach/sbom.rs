@@ -234,6 +234,12 @@ fn method_of(source: CoordinateSource) -> (&'static str, &'static str, u8) {
             "META-INF/maven pom.properties of the artifact",
             95,
         ),
+        // The operating system's packager linked the file under these coordinates.
+        CoordinateSource::SystemMavenRepo => (
+            "manifest-analysis",
+            "the system's Maven repository (/usr/share/maven-repo) links to the file",
+            85,
+        ),
         CoordinateSource::DistMetadata => (
             "manifest-analysis",
             "Python distribution metadata (importlib.metadata)",
@@ -1396,6 +1402,10 @@ mod tests {
             Err(SbomError::Control { field: "name" })
         );
         assert_eq!(uuid_v4([0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        assert_eq!(
+            method_of(CoordinateSource::SystemMavenRepo).0,
+            "manifest-analysis"
+        );
         assert_eq!(spdx_id_part("a b/c@1.0_x"), "a-b-c-1.0-x");
         assert_eq!(spdx_id_part(""), "-");
         let index = fixture();

@@ -43,3 +43,8 @@ fn pep440_version_corpus() {
 fn osv_record_corpus() {
     replay("osv_record", lantern::fuzzing::osv_record);
 }
+
+#[test]
+fn action_expr_corpus() {
+    replay("action_expr", lantern::fuzzing::action_expr);
+}

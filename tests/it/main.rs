@@ -8,6 +8,7 @@
 )]
 
 mod agent_client;
+mod e2e;
 mod support;
 
 mod agents;
@@ -25,6 +26,7 @@ mod headers;
 mod mfa;
 mod pools;
 mod profile;
+mod reach_demo;
 mod reachability;
 mod rest_api;
 mod sbom;

@@ -1,6 +1,7 @@
 package dev.lantern.agent;
 
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
@@ -10,7 +11,7 @@ import java.util.jar.Manifest;
 /**
  * Owns the rules that turn what a jar carries into coordinates, most trustworthy first:
  * every {@code META-INF/maven/**}{@code /pom.properties} (several mean a shaded jar: all are
- * reported), the manifest's {@code Bundle-SymbolicName}/{@code Bundle-Version},
+ * reported), the system's Maven repository ({@link SystemMavenRepo}), the manifest's {@code Bundle-SymbolicName}/{@code Bundle-Version},
  * {@code Implementation-Title} (or {@code Extension-Name})/{@code -Version} (with
  * {@code -Vendor-Id} as group),
  * {@code Automatic-Module-Name}, and last a guess from the file name. Every source that says
@@ -22,10 +23,19 @@ final class CoordinateResolver {
     private CoordinateResolver() {}
 
     static List<Coordinates> resolve(List<Properties> poms, Manifest manifest, String fileName) {
+        return resolve(poms, Collections.emptyList(), manifest, fileName);
+    }
+
+    /** As above, with what the system's Maven repository says about the file ({@link SystemMavenRepo}). */
+    static List<Coordinates> resolve(List<Properties> poms, List<Coordinates> systemRepo, Manifest manifest,
+                                     String fileName) {
         List<Coordinates> out = new ArrayList<>();
         for (Properties p : poms) {
             add(out, Coordinates.of(Coordinates.POM_PROPERTIES, p.getProperty("groupId"),
                 p.getProperty("artifactId"), p.getProperty("version")));
+        }
+        for (Coordinates c : systemRepo) {
+            add(out, c);
         }
         if (manifest != null) {
             Attributes main = manifest.getMainAttributes();

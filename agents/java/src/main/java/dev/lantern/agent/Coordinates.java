@@ -9,6 +9,7 @@ import java.util.Objects;
  */
 final class Coordinates {
     static final String POM_PROPERTIES = "pom_properties";
+    static final String SYSTEM_MAVEN_REPO = "system_maven_repo";
     static final String MANIFEST_BUNDLE = "manifest_bundle";
     static final String MANIFEST_IMPLEMENTATION = "manifest_implementation";
     static final String MANIFEST_MODULE = "manifest_module";

@@ -61,7 +61,8 @@ final class JarInspector {
         } catch (IOException | RuntimeException e) {
             // Not a zip, or a damaged one: coordinates from the file name only.
         }
-        return new ArtifactInfo(sha, CoordinateResolver.resolve(poms, manifest, file.getName()),
+        List<Coordinates> systemRepo = SystemMavenRepo.system().coordinatesOf(file.toPath());
+        return new ArtifactInfo(sha, CoordinateResolver.resolve(poms, systemRepo, manifest, file.getName()),
             Collections.unmodifiableList(nested));
     }
 

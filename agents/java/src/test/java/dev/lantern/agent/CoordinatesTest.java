@@ -162,6 +162,56 @@ public class CoordinatesTest {
         }
     }
 
+    /**
+     * Every present fixture jar with a Debian maven-repo GAV gets it as {@code system_maven_repo}:
+     * 78 of them have no pom.properties, so this is their only Maven identity.
+     */
+    @Test
+    public void systemMavenRepoGivesDebiansGav() throws Exception {
+        if (!java.nio.file.Files.isDirectory(SystemMavenRepo.DEFAULT_ROOT)) {
+            Check.skip("no /usr/share/maven-repo here");
+        }
+        int checked = 0;
+        for (DebianJars.Row row : DebianJars.present()) {
+            if (row.debianGav == null) {
+                continue;
+            }
+            ArtifactInfo info = JarInspector.inspectFile(row.file());
+            String[] p = row.debianGav.split(":");
+            Coordinates c = find(info.coordinates, Coordinates.SYSTEM_MAVEN_REPO, p[1]);
+            Check.notNull(c, row + ": system_maven_repo " + row.debianGav + " in " + info.coordinates);
+            Check.equal(p[0], c.group, row + " group");
+            Check.equal(p[2], c.version, row + " version");
+            checked++;
+        }
+        DebianJars.Row log4j = DebianJars.require("/usr/share/java/log4j-1.2-1.2.17.jar");
+        Check.isTrue(log4j.pomGavs.isEmpty(), "log4j 1.2 carries no pom.properties");
+        Check.isTrue(checked > 0, "some fixture jar was checked");
+    }
+
+    /** Pseudo-versions and classifier jars name no release; dangling links name nothing. */
+    @Test
+    public void systemMavenRepoLayoutRules() throws Exception {
+        java.nio.file.Path root = Files.createTempDirectory("lantern-repo");
+        java.nio.file.Path lib = Files.createTempDirectory("lantern-lib").resolve("thing.jar");
+        Files.write(lib, new byte[] {1});
+        link(root, "org/example/thing/2.5/thing-2.5.jar", lib);
+        link(root, "org/example/thing/2.x/thing-2.x.jar", lib);
+        link(root, "org/example/thing/debian/thing-debian.jar", lib);
+        link(root, "org/example/thing/2.5/thing-2.5-tests.jar", lib);
+        link(root, "org/example/gone/1.0/gone-1.0.jar", root.resolve("missing.jar"));
+        List<Coordinates> got = SystemMavenRepo.read(root).coordinatesOf(lib);
+        Check.equal(1, got.size(), "only the real release: " + got);
+        Check.equal("system_maven_repo:org.example:thing:2.5", got.get(0).toString(), "GAV from the path");
+        Check.equal(0, SystemMavenRepo.read(root.resolve("nowhere")).coordinatesOf(lib).size(), "no repository");
+    }
+
+    private static void link(java.nio.file.Path root, String rel, java.nio.file.Path target) throws Exception {
+        java.nio.file.Path l = root.resolve(rel);
+        Files.createDirectories(l.getParent());
+        Files.createSymbolicLink(l, target);
+    }
+
     @Test
     public void fileNameGuesses() {
         check(CoordinateResolver.guess("guava-32.1.2-jre.jar"), "guava", "32.1.2-jre");

@@ -1,0 +1,9 @@
+//! Live debugging actions: snapshots, dynamic logs and metrics placed into running code. This
+//! module holds the rules, never HTTP or the store's tables:
+//!
+//! - [`expr`]: conditions, watches, log placeholders and metric values, parsed into the tree
+//!   the agents evaluate (agents/PROTOCOL.md, "Expressions");
+//! - [`model`]: what an action is, and the rules, defaults and caps that make a request one.
+
+pub mod expr;
+pub mod model;
