@@ -743,6 +743,13 @@ mod tests {
                     W::Create | W::Import | W::Detail(_) | W::Update(_) | W::Delete(_) => None,
                 }
             }
+            Endpoint::Sbom(r) => {
+                use crate::http::sbom::SbomRoute as S;
+                match r {
+                    S::Api => Some(("get", "/sbom")),
+                    S::Download => None,
+                }
+            }
         }
     }
 
@@ -840,6 +847,7 @@ mod tests {
                 .map(Endpoint::Watched),
             );
         }
+        v.push(Endpoint::Sbom(crate::http::sbom::SbomRoute::Api));
         v
     }
 

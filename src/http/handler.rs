@@ -298,6 +298,8 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Actions(route) => super::actions::handle(&call, route).await,
         Endpoint::Page(NavId::WatchedPackages) => super::watched::list(&call).await,
         Endpoint::Watched(route) => super::watched::handle(&call, route).await,
+        Endpoint::Page(NavId::Sbom) => super::sbom::page(&call).await,
+        Endpoint::Sbom(route) => super::sbom::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

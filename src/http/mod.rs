@@ -23,6 +23,7 @@ pub mod portal;
 pub mod reachability;
 pub mod respond;
 pub mod router;
+pub mod sbom;
 pub mod server;
 pub mod users;
 pub mod vulndb;

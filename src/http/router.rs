@@ -118,6 +118,8 @@ pub enum Endpoint {
     Actions(super::actions::ActionsRoute),
     /// Watched Packages: the page's forms and `/api/v1/watched-packages` (`http::watched`).
     Watched(super::watched::WatchedRoute),
+    /// The Runtime SBOM: the page's download and `/api/v1/sbom` (`http::sbom`).
+    Sbom(super::sbom::SbomRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -350,6 +352,9 @@ impl Endpoint {
         if let Some(route) = super::watched::WatchedRoute::parse_portal(get, post, path) {
             return route.map(Endpoint::Watched);
         }
+        if let Some(route) = super::sbom::SbomRoute::parse_portal(get, path) {
+            return route.map(Endpoint::Sbom);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -548,6 +553,11 @@ impl Endpoint {
                     Access::Role(P::Reachability, Need::View)
                 }
             },
+            // "Runtime Reachability view, SBOM export" (R R S R R R S): one permission; the
+            // handler bounds the components by the caller's pool scope.
+            Endpoint::Sbom(super::sbom::SbomRoute::Download | super::sbom::SbomRoute::Api) => {
+                Access::Role(P::Reachability, Need::View)
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -583,6 +593,7 @@ impl Endpoint {
             || matches!(self, Endpoint::Reach(route) if route.is_api())
             || matches!(self, Endpoint::Actions(_))
             || matches!(self, Endpoint::Watched(route) if route.is_api())
+            || matches!(self, Endpoint::Sbom(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -619,6 +630,7 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| super::reachability::ReachRoute::parse_api(m, path).map(Endpoint::Reach))
             .or_else(|| super::actions::ActionsRoute::parse(m, path).map(Endpoint::Actions))
             .or_else(|| super::watched::WatchedRoute::parse_api(m, path).map(Endpoint::Watched))
+            .or_else(|| super::sbom::SbomRoute::parse_api(m, path).map(Endpoint::Sbom))
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

@@ -989,6 +989,36 @@ impl Index {
             .is_some_and(|l| l.pos.contains_key(&id))
     }
 
+    /// Calls `f` once per artifact of every live connection `seen` lets through that is at
+    /// least one package: the connection's agent, the artifact as declared, its packages and
+    /// whether classes of it are loaded. For the SBOM, which needs locations and hashes that
+    /// the package rows do not keep; `f` runs under the caller's lock, so it should only
+    /// copy what it needs.
+    pub fn artifacts_seen(
+        &self,
+        seen: Seen<'_>,
+        mut f: impl FnMut(&AgentInfo, &Artifact, &[&PackageId], bool),
+    ) {
+        let mut ids: Vec<&PackageId> = Vec::new();
+        for agent in self.agents.values() {
+            if !seen.lets_through(&agent.info) {
+                continue;
+            }
+            for art in agent.artifacts.values() {
+                ids.clear();
+                ids.extend(
+                    art.packages
+                        .iter()
+                        .filter_map(|p| self.packages.get(*p as usize))
+                        .map(|p| &p.id),
+                );
+                if !ids.is_empty() {
+                    f(&agent.info, &art.declared, &ids, art.loaded());
+                }
+            }
+        }
+    }
+
     /// Sizes.
     pub fn stats(&self) -> IndexStats {
         IndexStats {

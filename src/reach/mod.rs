@@ -11,6 +11,7 @@
 //! - [`assess`]: the Runtime Reachability Assessment: rows joined with advisories, filtered
 //!   and ranked;
 //! - [`watch`]: Watched Packages: entries, version rules, the CSV format, their status.
+//! - [`sbom`]: the Runtime SBOM (CycloneDX 1.6, SPDX 2.3, CSV) of what the agents loaded.
 
 pub mod assess;
 pub mod durable;
@@ -18,6 +19,7 @@ pub mod index;
 pub mod interner;
 pub mod purl;
 pub mod watch;
+pub mod sbom;
 
 #[cfg(test)]
 mod tests;

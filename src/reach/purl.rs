@@ -72,7 +72,9 @@ fn source_rank(source: CoordinateSource) -> u8 {
     }
 }
 
-fn package_of(kind: ArtifactKind, c: &Coordinates) -> PackageId {
+/// The package one coordinate of an artifact of `kind` names (guesses included: the caller
+/// decides whether to trust them).
+pub fn package_of(kind: ArtifactKind, c: &Coordinates) -> PackageId {
     let version = c.version.clone().unwrap_or_default();
     let at = if version.is_empty() {
         String::new()

@@ -12,6 +12,7 @@ use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
+use lantern::http::sbom::SbomRoute;
 use lantern::http::vulndb::VulndbRoute;
 use lantern::http::watched::WatchedRoute;
 use lantern::http::webhooks::WebhooksRoute;
@@ -223,12 +224,14 @@ fn expected(e: &Endpoint) -> &'static str {
             | WatchedRoute::ApiUpdate(_)
             | WatchedRoute::ApiDelete(_) => "y---y--",
         },
+        // "SBOM export" shares the row: R R S R R R S (scoped by the handler, tests/it/sbom.rs).
+        Endpoint::Sbom(SbomRoute::Download | SbomRoute::Api) => ALL,
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 138;
+const ROUTES_BESIDES_PAGES: usize = 140;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -438,6 +441,7 @@ fn samples() -> Vec<Endpoint> {
         ]
         .map(Endpoint::Watched),
     );
+    v.extend([SbomRoute::Download, SbomRoute::Api].map(Endpoint::Sbom));
     assert_eq!(
         v.len(),
         ROUTES_BESIDES_PAGES,

@@ -30,6 +30,7 @@ mod profile;
 mod reach_demo;
 mod reachability;
 mod rest_api;
+mod sbom;
 mod shutdown;
 mod sign_in;
 mod smoke;

@@ -16,6 +16,7 @@ pub mod planned;
 pub mod pools;
 pub mod profile;
 pub mod reachability;
+pub mod sbom;
 pub mod tags;
 pub mod users;
 pub mod watched;
