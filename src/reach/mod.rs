@@ -18,8 +18,8 @@ pub mod durable;
 pub mod index;
 pub mod interner;
 pub mod purl;
-pub mod watch;
 pub mod sbom;
+pub mod watch;
 
 #[cfg(test)]
 mod tests;
