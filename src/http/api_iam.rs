@@ -848,6 +848,22 @@ mod tests {
             );
         }
         v.push(Endpoint::Sbom(crate::http::sbom::SbomRoute::Api));
+        {
+            use crate::http::actions::ActionsRoute as A;
+            v.extend(
+                [
+                    A::List,
+                    A::Create,
+                    A::Get(x()),
+                    A::Delete(x()),
+                    A::Status(x()),
+                    A::Snapshots(x()),
+                    A::Logs(x()),
+                    A::Metrics(x()),
+                ]
+                .map(Endpoint::Actions),
+            );
+        }
         v
     }
 
