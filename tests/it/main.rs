@@ -26,6 +26,7 @@ mod grants;
 mod headers;
 mod mfa;
 mod pools;
+mod probe_demo;
 mod profile;
 mod reach_demo;
 mod reachability;
