@@ -179,6 +179,33 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
     }
 }
 
+/// `GET /entities/actions`: every action in the viewer's scope with each agent's status.
+pub async fn list_page(call: &Call) -> Result<Response<Body>, Error> {
+    let p = super::admin::principal(call)?;
+    let scope = scope_of(call).await?;
+    let mut all = call.state.store.read(records::list).await?;
+    all.retain(|a| in_scope(&scope, a));
+    all.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
+    let live = &call.state.agents.actions;
+    let rows: Vec<crate::ui::pages::actions::ActionRow> = all
+        .into_iter()
+        .take(PAGE_ROWS)
+        .map(|action| crate::ui::pages::actions::ActionRow {
+            active: live.is_active(&action.id),
+            statuses: live.statuses(&action.id),
+            action,
+        })
+        .collect();
+    let now = call.state.clock.now_ms();
+    let markup = super::portal::framed(&call.state, p, &call.path, |ctx| {
+        crate::ui::pages::actions::list(ctx, &rows, now)
+    });
+    Ok(respond::html(200, markup))
+}
+
+/// Actions shown on the page (newest first); the API pages through the rest.
+const PAGE_ROWS: usize = 500;
+
 /// The caller's pool scope.
 async fn scope_of(call: &Call) -> Result<PoolScope, Error> {
     let user = acting_user(call)?;

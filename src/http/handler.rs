@@ -296,6 +296,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::Reachability) => super::reachability::list_page(&call).await,
         Endpoint::Reach(route) => super::reachability::handle(&call, route).await,
         Endpoint::Actions(route) => super::actions::handle(&call, route).await,
+        Endpoint::Page(NavId::Actions) => super::actions::list_page(&call).await,
         Endpoint::Page(NavId::WatchedPackages) => super::watched::list(&call).await,
         Endpoint::Watched(route) => super::watched::handle(&call, route).await,
         Endpoint::Page(NavId::Sbom) => super::sbom::page(&call).await,

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::agent_client::*;
 use crate::entities::new_pool;
-use crate::pools::user;
+use crate::pools::{sign_in, user};
 use crate::support::*;
 
 async fn call(c: &Client, key: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
@@ -248,6 +248,16 @@ async fn actions_reach_agents_and_their_results_come_back() {
     assert_eq!(listed["total"], 2);
     let audit = json_of(&call(&c, &key, "GET", "/audit-events?type=action.create", None).await);
     assert_eq!(audit["total"], 3, "{audit}");
+
+    // The Actions page lists them with each agent's status.
+    let portal = sign_in(&t, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = portal.get("/entities/actions").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains(&log_id) && page.body.contains(&counter_id));
+    assert!(!page.body.contains(&snap_id), "deleted");
+    assert!(page.body.contains("com/acme/OrderServlet.java:70"));
+    assert!(page.body.contains("order {order.id} for {user.name}"));
+    assert!(page.body.contains("orders"), "the agent reached");
 
     // The agent without the capability saw none of it: its next frame is our ping reply.
     send(

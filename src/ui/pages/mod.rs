@@ -1,6 +1,7 @@
 //! The portal's pages, one module per area. Each function takes the frame context and plain
 //! view data and returns the whole document.
 
+pub mod actions;
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
