@@ -323,17 +323,31 @@ async fn package_for(
             ))
         })
         .await?;
-    let (detail, with_classes) = state
-        .agents
-        .registry
-        .with_index(|index| {
-            let seen = Filter::default();
-            let d =
-                index.package_detail_seen(purl, now_ms, classes, seen.seen(scope_ids(&scope)))?;
-            let w = watched_with_classes(index, &watched, std::slice::from_ref(&d.row));
-            Some((d, !w.is_empty()))
-        })
-        .ok_or(Error::NotFound)?;
+    let found = state.agents.registry.with_index(|index| {
+        let seen = Filter::default();
+        let d = index.package_detail_seen(purl, now_ms, classes, seen.seen(scope_ids(&scope)))?;
+        let w = watched_with_classes(index, &watched, std::slice::from_ref(&d.row));
+        Some((d, !w.is_empty()))
+    });
+    // A watched package nothing in this view has reported is listed as never loaded, so its
+    // link leads to the same row here, with no agents and no classes.
+    let (detail, with_classes) = match found {
+        Some(found) => found,
+        None => watched
+            .iter()
+            .map(crate::reach::watch::unseen_row)
+            .find(|row| row.id.purl == purl)
+            .map(|row| {
+                let detail = crate::reach::PackageDetail {
+                    row,
+                    agents: Vec::new(),
+                    ever_agents: Vec::new(),
+                    classes: Vec::new(),
+                };
+                (detail, false)
+            })
+            .ok_or(Error::NotFound)?,
+    };
     let advisories_index = state.vulndb.snapshot();
     let mut one = assess::assess_watched(
         vec![detail.row.clone()],

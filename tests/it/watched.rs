@@ -379,14 +379,29 @@ async fn loads_move_the_status_and_fire_signed_events_once_per_pool_across_resta
         Value::Null,
     )
     .await;
-    assert!(
-        a["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|i| i["name"] == LOG4J_CORE),
-        "{a}"
-    );
+    let unseen = a["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["name"] == LOG4J_CORE)
+        .unwrap_or_else(|| panic!("{a}"));
+    // Its row links to a package page that exists, in the page and the API.
+    let purl = unseen["purl"].as_str().unwrap();
+    let (status, one) = api(
+        &c,
+        "GET",
+        &format!("/reachability/packages/{}", encode(purl)),
+        &admin,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{purl}: {one}");
+    assert_eq!(one["status"], "not_loaded");
+    let portal = sign_in(&t, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let page = portal
+        .get(&format!("/reachability/packages/{}", encode(purl)))
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
 
     // An agent of pool "payments" loads log4j-core, not the watched class.
     let (pool, pool_key) = new_pool(&t, &admin, "payments").await;
