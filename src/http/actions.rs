@@ -182,10 +182,7 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
 /// `GET /entities/actions`: every action in the viewer's scope with each agent's status.
 pub async fn list_page(call: &Call) -> Result<Response<Body>, Error> {
     let p = super::admin::principal(call)?;
-    let scope = scope_of(call).await?;
-    let mut all = call.state.store.read(records::list).await?;
-    all.retain(|a| in_scope(&scope, a));
-    all.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
+    let all = in_scope_newest_first(call).await?;
     let live = &call.state.agents.actions;
     let rows: Vec<crate::ui::pages::actions::ActionRow> = all
         .into_iter()
@@ -247,13 +244,18 @@ async fn visible(call: &Call, id: &str) -> Result<Action, Error> {
     }
 }
 
-async fn list(call: &Call) -> Result<Response<Body>, Error> {
-    let (offset, limit) = paging(call)?;
+/// Every action the caller's scope reaches, newest first (the page and the API list).
+async fn in_scope_newest_first(call: &Call) -> Result<Vec<Action>, Error> {
     let scope = scope_of(call).await?;
     let mut all = call.state.store.read(records::list).await?;
     all.retain(|a| in_scope(&scope, a));
-    // Newest first.
     all.sort_by(|a, b| b.created_ms.cmp(&a.created_ms).then(a.id.cmp(&b.id)));
+    Ok(all)
+}
+
+async fn list(call: &Call) -> Result<Response<Body>, Error> {
+    let (offset, limit) = paging(call)?;
+    let all = in_scope_newest_first(call).await?;
     let items = all
         .iter()
         .skip(offset)

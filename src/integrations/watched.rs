@@ -97,6 +97,21 @@ fn duplicate(existing: &[Entry], c: &Checked, except: Option<&str>) -> Option<St
         .map(|e| e.id.clone())
 }
 
+/// A new entry with a fresh id from checked fields (create and import share it).
+fn new_entry(c: &Checked, now_ms: i64) -> Entry {
+    Entry {
+        id: tokens::random_id(),
+        ecosystem: c.ecosystem,
+        package: c.package.clone(),
+        version: c.version.clone(),
+        classes: c.classes.clone(),
+        webhook: c.webhook.clone(),
+        note: c.note.clone(),
+        created_ms: now_ms,
+        updated_ms: now_ms,
+    }
+}
+
 /// Creates an entry.
 pub fn create(tx: &mut WriteTx<'_>, c: &Checked, now_ms: i64) -> Result<Entry, WatchedError> {
     check_webhook(tx, c)?;
@@ -111,17 +126,7 @@ pub fn create(tx: &mut WriteTx<'_>, c: &Checked, now_ms: i64) -> Result<Entry, W
         }
         .into());
     }
-    let entry = Entry {
-        id: tokens::random_id(),
-        ecosystem: c.ecosystem,
-        package: c.package.clone(),
-        version: c.version.clone(),
-        classes: c.classes.clone(),
-        webhook: c.webhook.clone(),
-        note: c.note.clone(),
-        created_ms: now_ms,
-        updated_ms: now_ms,
-    };
+    let entry = new_entry(c, now_ms);
     tx.put_json(&WATCHED, entry.id.as_bytes(), &entry)?;
     Ok(entry)
 }
@@ -218,17 +223,7 @@ pub fn import(
             });
             continue;
         }
-        let entry = Entry {
-            id: tokens::random_id(),
-            ecosystem: c.ecosystem,
-            package: c.package.clone(),
-            version: c.version.clone(),
-            classes: c.classes.clone(),
-            webhook: c.webhook.clone(),
-            note: c.note.clone(),
-            created_ms: now_ms,
-            updated_ms: now_ms,
-        };
+        let entry = new_entry(c, now_ms);
         tx.put_json(&WATCHED, entry.id.as_bytes(), &entry)?;
         all.push(entry);
         out.created += 1;

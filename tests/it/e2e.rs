@@ -111,6 +111,29 @@ pub(crate) fn admin_and_key(data: &Path) -> String {
         .to_string()
 }
 
+/// A JSON API call with a body that must succeed; answers the decoded answer.
+pub(crate) async fn api_body(
+    c: &Client,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> Value {
+    let r = c
+        .request(
+            method,
+            &format!("/api/v1{path}"),
+            &[
+                ("authorization", &format!("Bearer {key}")),
+                ("content-type", "application/json"),
+            ],
+            body.to_string().into_bytes().into(),
+        )
+        .await;
+    assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.body);
+    serde_json::from_str(&r.body).unwrap()
+}
+
 pub(crate) async fn api(c: &Client, key: &str, method: &str, path: &str) -> Value {
     let r = c
         .request(

@@ -23,22 +23,6 @@ fn probe_line(source: &str) -> u64 {
         .expect("the marked line")
 }
 
-async fn post(c: &Client, key: &str, path: &str, body: Value) -> Value {
-    let r = c
-        .request(
-            "POST",
-            &format!("/api/v1{path}"),
-            &[
-                ("authorization", &format!("Bearer {key}")),
-                ("content-type", "application/json"),
-            ],
-            body.to_string().into_bytes().into(),
-        )
-        .await;
-    assert!(r.status < 300, "POST {path}: {} {}", r.status, r.body);
-    serde_json::from_str(&r.body).unwrap()
-}
-
 /// The field `name` of a snapshot value's `fields`.
 fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
     v["fields"]
@@ -116,9 +100,10 @@ async fn a_snapshot_a_log_and_a_counter_in_a_running_java_program() {
     let at = json!({"file": "Shop.java", "line": line});
 
     // A snapshot where the order is large, with a watch expression.
-    let snap = post(
+    let snap = api_body(
         &c,
         &key,
+        "POST",
         "/actions",
         json!({"type": "snapshot", "location": at, "target": target,
                "condition": "order.total > 100", "expressions": ["order.customer.name"],
@@ -176,9 +161,10 @@ async fn a_snapshot_a_log_and_a_counter_in_a_running_java_program() {
     .await;
 
     // A log line with placeholders, to the appliance and the program's output.
-    let log = post(
+    let log = api_body(
         &c,
         &key,
+        "POST",
         "/actions",
         json!({"type": "log", "location": at, "target": target,
                "template": "order {order.id} total {order.total}", "outputs": ["appliance", "stdout"]}),
@@ -204,9 +190,10 @@ async fn a_snapshot_a_log_and_a_counter_in_a_running_java_program() {
     assert!(printed.contains("order "), "{printed}");
 
     // A counter's aggregates (sent every 10 s).
-    let counter = post(
+    let counter = api_body(
         &c,
         &key,
+        "POST",
         "/actions",
         json!({"type": "counter", "location": at, "target": target}),
     )

@@ -133,23 +133,6 @@ async fn purls(c: &Client, key: &str, query: &str) -> Vec<String> {
         .collect()
 }
 
-/// A JSON API call that must succeed.
-async fn api_with(c: &Client, key: &str, method: &str, path: &str, body: Value) -> Value {
-    let r = c
-        .request(
-            method,
-            &format!("/api/v1{path}"),
-            &[
-                ("authorization", &format!("Bearer {key}")),
-                ("content-type", "application/json"),
-            ],
-            body.to_string().into_bytes().into(),
-        )
-        .await;
-    assert!(r.status < 300, "{method} {path}: {} {}", r.status, r.body);
-    serde_json::from_str(&r.body).unwrap()
-}
-
 fn ids(item: &Value) -> Vec<String> {
     item["vulnerabilities"]
         .as_array()
@@ -207,7 +190,7 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
     );
 
     // A webhook, and snakeyaml's loader watched.
-    let hook = api_with(
+    let hook = api_body(
         &c,
         &key,
         "POST",
@@ -216,7 +199,7 @@ async fn a_java_program_with_debian_jars_shows_vulnerable_and_loaded_apart_from_
     )
     .await;
     let secret = hook["secret"].as_str().unwrap().to_string();
-    api_with(
+    api_body(
         &c,
         &key,
         "POST",
