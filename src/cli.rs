@@ -337,6 +337,48 @@ pub fn restore(data_dir: &Path, from: &Path) -> Result<String, CliError> {
     ))
 }
 
+/// The API client of `lantern action`: the appliance's URL (the configuration's own address
+/// when none is given), trust by CA file, by pins, or by the data directory's pins on the
+/// appliance host, and the API key from `--api-key-file` or `LANTERN_API_KEY`.
+pub fn api_client(
+    config: &crate::config::Config,
+    c: &crate::action_cli::Connection,
+) -> Result<crate::apiclient::ApiClient, CliError> {
+    use crate::apiclient::{ApiClient, Trust};
+    let url = c
+        .url
+        .clone()
+        .unwrap_or_else(|| crate::app::configured_public_url(config));
+    let trust = if let Some(ca) = &c.ca {
+        Trust::ca_file(ca).map_err(|e| CliError::Usage(e.to_string()))?
+    } else if !c.pins.is_empty() {
+        Trust::pins(&c.pins).map_err(|e| CliError::Usage(e.to_string()))?
+    } else {
+        let local = tls::pins(&TlsFiles::in_dir(&config.data_dir)).unwrap_or_default();
+        Trust::pins(&local).map_err(|_| {
+            CliError::Usage(
+                "say how to trust the appliance: --pin sha256/... (`lantern tls pin` on the appliance prints it) or --ca FILE".into(),
+            )
+        })?
+    };
+    let key = match &c.api_key_file {
+        Some(file) => std::fs::read_to_string(file)
+            .map_err(|e| CliError::Usage(format!("cannot read {}: {e}", file.display())))?,
+        None => std::env::var("LANTERN_API_KEY").map_err(|_| {
+            CliError::Usage(
+                "no API key: set LANTERN_API_KEY or give --api-key-file (make one under Settings › API Keys)".into(),
+            )
+        })?,
+    };
+    let key = key.trim();
+    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(CliError::Usage(
+            "the API key is empty or has characters no key has".into(),
+        ));
+    }
+    ApiClient::new(&url, trust, key).map_err(|e| CliError::Usage(e.to_string()))
+}
+
 /// `lantern tls pin`
 pub fn tls_pin(data_dir: &Path) -> Result<String, CliError> {
     let pins = tls::pins(&TlsFiles::in_dir(data_dir)).map_err(failed)?;

@@ -5,8 +5,10 @@
 //! Layers: `http` parses, authorises and renders; the domain modules (`iam`, ...) hold the
 //! rules and know nothing of HTTP; only `store` knows redb.
 
+pub mod action_cli;
 pub mod actions;
 pub mod agents;
+pub mod apiclient;
 pub mod app;
 pub mod cli;
 pub mod clock;

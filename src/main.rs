@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
+use lantern::action_cli;
 use lantern::cli::{self, CliError};
 use lantern::config::{self, Config, Overrides};
 
@@ -85,6 +86,17 @@ enum Command {
     Vulndb {
         #[command(subcommand)]
         command: VulndbCommand,
+    },
+    /// Live-debugging actions (snapshots, logs, metrics) through the REST API, as the API
+    /// key's user: works from any machine that reaches the appliance.
+    Action {
+        #[command(flatten)]
+        common: Common,
+        #[command(flatten)]
+        connection: action_cli::Connection,
+        // Boxed: the action commands are far larger than the other variants.
+        #[command(subcommand)]
+        command: Box<action_cli::ActionCommand>,
     },
 }
 
@@ -315,6 +327,18 @@ fn run(cli: Cli) -> Result<Option<String>, CliError> {
         } => {
             let config = load_config(&common, None)?;
             cli::tls_pin(&config.data_dir).map(Some)
+        }
+        Command::Action {
+            common,
+            connection,
+            command,
+        } => {
+            let config = load_config(&common, None)?;
+            init_logging("warn");
+            let rt = runtime()?;
+            let client = cli::api_client(&config, &connection)?;
+            rt.block_on(action_cli::run(&client, *command, connection.json))
+                .map(Some)
         }
         Command::Tls {
             command: TlsCommand::Install { common, cert, key },
