@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::e2e::*;
 use crate::smoke::terminate;
@@ -312,4 +312,343 @@ async fn tomcat_with_the_agent_shows_up_live_with_what_it_loads() {
         reason == "agent_stopped" || reason == "connection_lost",
         "{gone}\n{agent_lines:#?}"
     );
+}
+
+/// A plain HTTP POST of a form to Tomcat; `None` until it answers.
+fn http_post_form(port: u16, path: &str, form: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+        form.len()
+    )
+    .ok()?;
+    let mut body = String::new();
+    s.read_to_string(&mut body).ok()?;
+    Some(body)
+}
+
+/// The line of `RequestParamExample.java` (Debian's examples) after both parameters are read.
+fn request_param_line() -> u64 {
+    let src = std::fs::read_to_string(format!(
+        "{EXAMPLES}/WEB-INF/classes/RequestParamExample.java"
+    ))
+    .unwrap();
+    src.lines()
+        .position(|l| l.contains("String lastName = request.getParameter"))
+        .map(|i| i as u64 + 2)
+        .expect("RequestParamExample reads lastname")
+}
+
+/// The line of Tomcat's `FormAuthenticator` that hands the form's user name and password to
+/// the realm, read from the installed class with `javap` (so it follows Debian's version).
+fn form_login_line() -> u64 {
+    let out = Command::new("javap")
+        .args(["-c", "-l", "-p", "-cp"])
+        .arg(format!("{TOMCAT_HOME}/lib/catalina.jar"))
+        .arg("org.apache.catalina.authenticator.FormAuthenticator")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The method that reads j_password, then its first call of Realm.authenticate(String, String).
+    let method = text
+        .split("\n\n")
+        .find(|m| m.contains("String j_password"))
+        .expect("FormAuthenticator reads j_password");
+    let offset: u64 = method
+        .lines()
+        .skip_while(|l| !l.contains("String j_password"))
+        .find(|l| l.contains("Realm.authenticate:(Ljava/lang/String;Ljava/lang/String;)"))
+        .and_then(|l| l.trim().split(':').next()?.parse().ok())
+        .expect("and passes it to the realm");
+    method
+        .lines()
+        .filter_map(|l| {
+            let (line, pc) = l.trim().strip_prefix("line ")?.split_once(": ")?;
+            Some((line.parse::<u64>().ok()?, pc.parse::<u64>().ok()?))
+        })
+        .filter(|&(_, pc)| pc <= offset)
+        .max_by_key(|&(_, pc)| pc)
+        .map(|(line, _)| line)
+        .expect("a line number for the call")
+}
+
+async fn action_status(c: &Client, key: &str, id: &str) -> Value {
+    let s = api(c, key, "GET", &format!("/actions/{id}/status")).await;
+    s["items"]
+        .as_array()
+        .unwrap()
+        .first()
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+async fn total(c: &Client, key: &str, path: &str) -> u64 {
+    api(c, key, "GET", path).await["total"].as_u64().unwrap()
+}
+
+async fn counted(c: &Client, key: &str, id: &str) -> u64 {
+    let m = api(c, key, "GET", &format!("/actions/{id}/metrics")).await;
+    m["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["count"].as_u64().unwrap())
+        .sum()
+}
+
+/// The local `name` of a snapshot's probed frame.
+fn local<'a>(s: &'a Value, name: &str) -> &'a Value {
+    s["locals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == name)
+        .unwrap_or_else(|| panic!("no local {name} in {s}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_debugging_in_tomcat_examples_with_curl() {
+    assert!(
+        Path::new(TOMCAT_HOME).join("bin/catalina.sh").exists() && Path::new(EXAMPLES).exists(),
+        "this test needs Debian's tomcat10, tomcat10-user and tomcat10-examples (.ci/run installs them)"
+    );
+    let jar_bytes = lantern::agents::downloads::JAVA_AGENT
+        .expect("the appliance was built without the Java agent: is a JDK installed?");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let jar = dir.path().join("lantern-agent.jar");
+    std::fs::write(&jar, jar_bytes).unwrap();
+    let port = free_port();
+    let (mut appliance, pin) = serve_on(&data, port);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let c = Client::new(addr, &data);
+    let key = admin_and_key(&data);
+    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (base, http) = tomcat_instance(dir.path());
+    let opts = format!(
+        "{}=server=wss://127.0.0.1:{port}/agent/v1,pin={pin},name=tomcat-live",
+        jar.display()
+    );
+    let mut tomcat = start_tomcat(&base, &opts, &pool_key);
+    let agent = within(90, "Tomcat's agent is connected", || async {
+        agent_named(&c, &key, "tomcat-live")
+            .await
+            .filter(|a| a["connected"] == true && a["connection"]["initial_done"] == true)
+    })
+    .await;
+    let agent_id = agent["agent_id"].as_str().unwrap().to_string();
+    let target = json!({"kind": "agent", "id": agent_id});
+    let line = request_param_line();
+    let at = json!({"file": "RequestParamExample.java", "line": line});
+    let create = |body: Value| {
+        let (c, key) = (&c, &key);
+        async move {
+            api_body(c, key, "POST", "/actions", body).await["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+
+    // The servlet runs once so its class is loaded; then the actions.
+    within(60, "the examples servlet answers", || async {
+        http_get(http, "/examples/servlets/servlet/RequestParamExample")
+            .filter(|b| b.contains("200"))
+    })
+    .await;
+    let snap = create(json!({"type": "snapshot", "location": at, "target": target,
+        "condition": "firstName == \"Ada\"", "max_hits": 1}))
+    .await;
+    let log = create(json!({"type": "log", "location": at, "target": target,
+        "template": "first={firstName} last={lastName}", "outputs": ["appliance", "stdout"]}))
+    .await;
+    let counter = create(json!({"type": "counter", "location": at, "target": target})).await;
+    let short = create(json!({"type": "log", "location": at, "target": target,
+        "template": "short-lived {firstName}", "expires_in_s": 60}))
+    .await;
+    let login = create(json!({"type": "snapshot", "target": target, "max_hits": 1,
+        "location": {"file": "org/apache/catalina/authenticator/FormAuthenticator.java", "line": form_login_line()}})).await;
+    for id in [&snap, &log, &counter, &short, &login] {
+        let s = within(60, "each action is installed in Tomcat", || async {
+            Some(action_status(&c, &key, id).await).filter(|s| s["status"] == "installed")
+        })
+        .await;
+        assert!(s["resolved"]["class"].is_string(), "{s}");
+    }
+    assert_eq!(
+        action_status(&c, &key, &snap).await["resolved"]["line"],
+        line,
+        "the probe sits on the line asked for"
+    );
+
+    // Three requests with curl's own tool's shape: a plain GET with parameters.
+    let path = |first: &str, last: &str| {
+        format!("/examples/servlets/servlet/RequestParamExample?firstname={first}&lastname={last}")
+    };
+    for (first, last) in [("Bob", "Smith"), ("Ada", "4111111111111111"), ("Cy", "Z")] {
+        let page = http_get(http, &path(first, last)).unwrap();
+        assert!(page.contains("200"), "{page}");
+    }
+
+    // The condition let only Ada through, and the hit cap completed the snapshot.
+    let snaps = within(30, "Ada's snapshot arrives", || async {
+        let s = api(&c, &key, "GET", &format!("/actions/{snap}/snapshots")).await;
+        (s["total"] == 1).then_some(s)
+    })
+    .await;
+    let s = &snaps["items"][0];
+    assert_eq!(s["frames"][0]["class"], "RequestParamExample", "{s}");
+    assert_eq!(s["frames"][0]["method"], "doGet");
+    assert_eq!(s["frames"][0]["line"], line);
+    assert!(
+        s["frames"].as_array().unwrap().iter().any(|f| f["class"]
+            .as_str()
+            .unwrap()
+            .starts_with("org.apache.catalina.")),
+        "the stack goes down into Tomcat: {s}"
+    );
+    assert_eq!(local(s, "firstName")["value"], "Ada", "{s}");
+    assert_eq!(
+        local(s, "lastName")["cut"],
+        "redacted",
+        "a card number never leaves: {s}"
+    );
+    assert!(!s.to_string().contains("4111111111111111"));
+    within(30, "the snapshot completes at its hit cap", || async {
+        (action_status(&c, &key, &snap).await["status"] == "completed").then_some(())
+    })
+    .await;
+
+    // The log printed each request once, with its values (the card number redacted).
+    let lines = within(30, "three log lines", || async {
+        let l = api(&c, &key, "GET", &format!("/actions/{log}/logs")).await;
+        (l["total"] == 3).then_some(l)
+    })
+    .await;
+    let mut texts: Vec<&str> = lines["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["text"].as_str().unwrap())
+        .collect();
+    texts.sort_unstable();
+    assert_eq!(
+        texts,
+        [
+            "first=Ada last=[redacted]",
+            "first=Bob last=Smith",
+            "first=Cy last=Z"
+        ]
+    );
+    let printed = within(30, "Tomcat's console has the lines too", || async {
+        let console = std::fs::read_to_string(base.join("logs/console.log")).unwrap_or_default();
+        let n = console
+            .lines()
+            .filter(|l| l.contains(&format!("[lantern {log}]")))
+            .count();
+        (n == 3).then_some(console)
+    })
+    .await;
+    assert!(!printed.contains("4111111111111111"));
+
+    // The counter counted the three requests (aggregates come every 10 s).
+    within(40, "the counter reports 3", || async {
+        (counted(&c, &key, &counter).await == 3).then_some(())
+    })
+    .await;
+
+    // A sign-in through the examples' form login: Tomcat's own `password` local is redacted.
+    let answer = http_post_form(
+        http,
+        "/examples/jsp/security/protected/j_security_check",
+        "j_username=tomcat&j_password=hunter2-secret",
+    )
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1"), "{answer}");
+    let login_snap = within(30, "the sign-in snapshot arrives", || async {
+        let s = api(&c, &key, "GET", &format!("/actions/{login}/snapshots")).await;
+        (s["total"] == 1).then_some(s["items"][0].clone())
+    })
+    .await;
+    assert_eq!(
+        local(&login_snap, "username")["value"],
+        "tomcat",
+        "{login_snap}"
+    );
+    assert_eq!(
+        local(&login_snap, "password")["cut"],
+        "redacted",
+        "{login_snap}"
+    );
+    assert!(
+        !login_snap.to_string().contains("hunter2-secret"),
+        "the password never leaves Tomcat: {login_snap}"
+    );
+
+    // An appliance restart: the agent reconnects, gets the set again, runs nothing twice.
+    assert!(terminate(&mut appliance.0).success());
+    let (_appliance, _) = serve_on(&data, port);
+    within(120, "the agent reconnects after the restart", || async {
+        agent_named(&c, &key, "tomcat-live")
+            .await
+            .filter(|a| a["connected"] == true && a["connections"].as_u64().unwrap() >= 2)
+    })
+    .await;
+    within(
+        60,
+        "the log is installed again after the re-sync",
+        || async { (action_status(&c, &key, &log).await["status"] == "installed").then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        action_status(&c, &key, &snap).await["status"],
+        "completed",
+        "a completed snapshot is not run again"
+    );
+    http_get(http, &path("Dee", "Q")).unwrap();
+    within(30, "one more line, once", || async {
+        (total(&c, &key, &format!("/actions/{log}/logs")).await == 4).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        total(&c, &key, &format!("/actions/{log}/logs")).await,
+        4,
+        "no duplicate probe after the re-sync"
+    );
+    assert_eq!(
+        total(&c, &key, &format!("/actions/{snap}/snapshots")).await,
+        1
+    );
+
+    // Expiry takes the short-lived log off Tomcat: later requests print nothing for it.
+    let before = total(&c, &key, &format!("/actions/{short}/logs")).await;
+    assert!(before >= 3, "it ran while alive: {before}");
+    within(90, "the short-lived log expires", || async {
+        let a = api(&c, &key, "GET", &format!("/actions/{short}")).await;
+        (a["state"] == "expired").then_some(())
+    })
+    .await;
+    http_get(http, &path("Eve", "R")).unwrap();
+    within(30, "the live log still prints", || async {
+        (total(&c, &key, &format!("/actions/{log}/logs")).await == 5).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        total(&c, &key, &format!("/actions/{short}/logs")).await,
+        before,
+        "the expired log printed nothing more"
+    );
+    let console = std::fs::read_to_string(base.join("logs/console.log")).unwrap_or_default();
+    assert!(!console.contains("hunter2-secret"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &tomcat.0.id().to_string()])
+        .status();
+    let _ = tomcat.0.wait();
 }

@@ -754,21 +754,8 @@ final class ProbeEngine {
         }
         b.append(']');
         ValueCapture cap = new ValueCapture(b, redactor, ValueCapture.MAX_BYTES, budgetNanos);
-        if (self != null) {
-            b.append(",\"this\":");
-            cap.node(null, null, null, self, 0);
-        }
-        b.append(",\"locals\":[");
-        String[] names = p.names;
-        String[] declared = p.declared;
-        int n = locals == null ? 0 : Math.min(names.length, locals.length);
-        for (int i = 0; i < n; i++) {
-            if (i > 0) {
-                b.append(',');
-            }
-            cap.node("name", names[i], i < declared.length ? declared[i] : null, locals[i], 0);
-        }
-        b.append(']');
+        // In order of what people asked for most directly: watches, the probed frame's locals,
+        // then `this` (usually the largest graph), so budget cuts fall on what matters least.
         if (a.spec.watches.length > 0) {
             b.append(",\"watches\":[");
             for (int i = 0; i < a.spec.watches.length; i++) {
@@ -797,6 +784,21 @@ final class ProbeEngine {
                 }
             }
             b.append(']');
+        }
+        b.append(",\"locals\":[");
+        String[] names = p.names;
+        String[] declared = p.declared;
+        int n = locals == null ? 0 : Math.min(names.length, locals.length);
+        for (int i = 0; i < n; i++) {
+            if (i > 0) {
+                b.append(',');
+            }
+            cap.node("name", names[i], i < declared.length ? declared[i] : null, locals[i], 0);
+        }
+        b.append(']');
+        if (self != null) {
+            b.append(",\"this\":");
+            cap.node(null, null, null, self, 0);
         }
         if (cap.truncated()) {
             b.append(",\"truncated\":true");

@@ -110,12 +110,24 @@ final class ValueCapture {
             cut("redacted");
             return;
         }
-        if (overBudget()) {
+        // A leaf (a number, a short string) is small and needs no reflection: it is written even
+        // after the time budget ran out, so a slow first capture still shows the values people
+        // look for; only the byte budget (with half the reserve as a hard stop) cuts it.
+        if (overBudget() && !(isLeaf(v) && bytes() <= maxBytes - RESERVE / 2)) {
             cut("size_budget");
             return;
         }
         content(v, depth);
         b.append('}');
+    }
+
+    /** Whether {@link #content} writes {@code v} as a single value (no fields, no items). */
+    private static boolean isLeaf(Object v) {
+        Class<?> c = v.getClass();
+        return v instanceof String || v instanceof Boolean || v instanceof Character || v instanceof Enum
+            || v instanceof Class || v instanceof Long || v instanceof Integer || v instanceof Short
+            || v instanceof Byte || v instanceof Double || v instanceof Float
+            || FieldAccess.isJdk(c) && (VALUE_CLASSES.contains(c.getName()) || c.getName().startsWith("java.time."));
     }
 
     private void cut(String why) {

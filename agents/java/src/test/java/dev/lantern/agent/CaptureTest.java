@@ -181,6 +181,28 @@ public class CaptureTest {
     }
 
     @Test
+    public void outOfTimeLeavesAreStillWrittenButObjectsAreCut() {
+        // A slow first capture (cold reflection in a big application server) must still show
+        // the strings and numbers people look at; only object graphs give way.
+        StringBuilder b = new StringBuilder("[");
+        ValueCapture c = new ValueCapture(b, Redactor.current(), ValueCapture.MAX_BYTES, 0);
+        c.node("name", "firstName", "java.lang.String", "Ada", 0);
+        b.append(',');
+        c.node("name", "count", "int", 7, 0);
+        b.append(',');
+        c.node("name", "wide", null, new Wide(), 0);
+        b.append(',');
+        c.node("name", "card", "java.lang.String", "4111111111111111", 0);
+        b.append(']');
+        List<?> out = (List<?>) Json.parse(b.toString());
+        Check.equal("Ada", ((Map<?, ?>) out.get(0)).get("value"), "a string");
+        Check.equal(7L, ((Number) ((Map<?, ?>) out.get(1)).get("value")).longValue(), "a number");
+        Check.equal("size_budget", ((Map<?, ?>) out.get(2)).get("cut"), "an object is cut");
+        Check.equal("redacted", ((Map<?, ?>) out.get(3)).get("cut"), "redaction still applies");
+        Check.isTrue(c.truncated(), "marked truncated");
+    }
+
+    @Test
     public void closedJdkClassesAreInaccessibleAndWrappersNotIterated() {
         Check.equal("inaccessible", capture(Optional.of("x")).get("cut"), "java.util.Optional");
         Map<?, ?> wrapped = capture(Collections.unmodifiableList(new ArrayList<>(List.of(1))));
