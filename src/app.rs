@@ -91,6 +91,8 @@ pub struct AppState {
     pub vulndb: crate::vuln::index::Matcher,
     /// Webhook delivery: the bounded queue other modules fire events into.
     pub webhooks: crate::integrations::delivery::Dispatcher,
+    /// Service Configuration in force (cached; swapped after a save).
+    pub settings: Arc<crate::ops::service_config::Settings>,
     ready: AtomicBool,
 }
 
@@ -235,7 +237,10 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
             crate::iam::groups::ensure_default(tx, now_ms)
         })
         .await?;
-    let agents = crate::agents::gateway::Gateway::new(store.clone(), clock.clone());
+    let service_config = store.read(crate::ops::service_config::load).await?;
+    let settings = Arc::new(crate::ops::service_config::Settings::new(service_config));
+    let agents =
+        crate::agents::gateway::Gateway::new(store.clone(), clock.clone(), Arc::clone(&settings));
     crate::vuln::spool::sweep(&data_dir);
     let vulndb = crate::vuln::index::Matcher::new();
     let loading = std::time::Instant::now();
@@ -278,6 +283,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         agents,
         vulndb,
         webhooks,
+        settings,
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -305,6 +311,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         Arc::clone(&state.agents.actions),
         shutdown_rx.clone(),
     ));
+    tokio::spawn(retention_sweeps(Arc::clone(&state), shutdown_rx.clone()));
     state.ready.store(true, Ordering::SeqCst);
     Ok(Appliance {
         addr,
@@ -329,6 +336,29 @@ async fn expire_actions(
                 let expired = actions.expire().await;
                 if !expired.is_empty() {
                     tracing::info!(count = expired.len(), "actions expired");
+                }
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// Applies the retention periods at start and then once a minute, until shutdown
+/// (`crate::ops::retention`).
+async fn retention_sweeps(state: Arc<AppState>, mut shutdown: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let config = state.settings.get();
+                let now = state.clock.now_ms();
+                match crate::ops::retention::sweep(&state.store, &state.agents.actions, &config, now).await {
+                    Ok(r) if r.actions + r.results + r.audit_events > 0 => tracing::info!(
+                        actions = r.actions, results = r.results, audit_events = r.audit_events,
+                        unfinished = r.unfinished, "retention sweep"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("retention sweep failed, tried again in a minute: {e}"),
                 }
             }
             _ = shutdown.changed() => return,

@@ -1,7 +1,9 @@
 //! Actions at run time: which connected agents each action reaches, the messages that put it
 //! there and take it away (`action.set`, `action.remove`, `action.sync` on every connect), the
 //! status each agent reports, and the results they send (snapshots and log lines to the store,
-//! metric aggregates kept in memory for [`METRIC_WINDOW_MS`]).
+//! metric aggregates kept in memory: as sent for the full-resolution window of Service
+//! Configuration, 300 s by default, then rolled up into hourly aggregates per action, of which
+//! the newest [`MAX_HOURS_PER_ACTION`] are kept).
 //!
 //! The set of live actions is cached here, loaded from the store at start; the store stays the
 //! truth. Sending never waits: a connection whose outbox is full misses the message and gets
@@ -19,12 +21,14 @@ use crate::agents::protocol::{ActionStatus, LogLine, Metrics, Resolved, Snapshot
 use crate::agents::registry::{AgentSummary, Registry, SessionNo};
 use crate::agents::sources::{self, Matcher};
 use crate::clock::SharedClock;
+use crate::ops::service_config::Settings;
 use crate::store::{Store, StoreError};
 
 /// The capability an agent lists in `hello` when it runs actions.
 pub const CAPABILITY: &str = "actions";
-/// How long metric aggregates are kept at full resolution.
-pub const METRIC_WINDOW_MS: i64 = 300_000;
+/// Hourly roll-ups kept per action (14 days); older hours are dropped.
+pub const MAX_HOURS_PER_ACTION: usize = 14 * 24;
+const HOUR_MS: i64 = 3_600_000;
 /// Most aggregates kept per action (a 10 s interval gives 30 in the window, per agent).
 const MAX_POINTS_PER_ACTION: usize = 3000;
 /// Most agents whose status is kept per action.
@@ -66,14 +70,93 @@ pub struct MetricPoint {
     pub max: Option<f64>,
 }
 
+/// One hour of an action's metric points, from every agent, rolled up.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourlyAggregate {
+    /// Start of the hour, ms.
+    pub hour_ms: i64,
+    /// Points rolled into it.
+    pub points: u64,
+    /// Hits.
+    pub count: u64,
+    /// Sum of values.
+    pub sum: Option<f64>,
+    /// Smallest value.
+    pub min: Option<f64>,
+    /// Largest value.
+    pub max: Option<f64>,
+}
+
+impl HourlyAggregate {
+    fn add(&mut self, p: &MetricPoint) {
+        fn both(a: Option<f64>, b: Option<f64>, f: fn(f64, f64) -> f64) -> Option<f64> {
+            match (a, b) {
+                (Some(x), Some(y)) => Some(f(x, y)),
+                (x, y) => x.or(y),
+            }
+        }
+        self.points += 1;
+        self.count = self.count.saturating_add(p.count);
+        self.sum = both(self.sum, p.sum, |x, y| x + y);
+        self.min = both(self.min, p.min, f64::min);
+        self.max = both(self.max, p.max, f64::max);
+    }
+}
+
+/// An action's metric data: recent points as sent, older ones by the hour.
+#[derive(Debug, Default)]
+struct Series {
+    points: VecDeque<MetricPoint>,
+    hours: VecDeque<HourlyAggregate>,
+}
+
+impl Series {
+    /// Rolls points older than the window (or beyond the bound) into their hours.
+    fn settle(&mut self, now: i64, window_ms: i64) {
+        while self.points.len() > MAX_POINTS_PER_ACTION
+            || self
+                .points
+                .front()
+                .is_some_and(|p| p.end_ms < now.saturating_sub(window_ms))
+        {
+            let Some(p) = self.points.pop_front() else {
+                break;
+            };
+            let hour_ms = p.end_ms.div_euclid(HOUR_MS) * HOUR_MS;
+            // Points arrive roughly in order; a late one for an hour already passed over
+            // finds its hour by search (at most MAX_HOURS_PER_ACTION entries).
+            match self.hours.iter_mut().rev().find(|h| h.hour_ms == hour_ms) {
+                Some(h) => h.add(&p),
+                None => {
+                    let mut h = HourlyAggregate {
+                        hour_ms,
+                        points: 0,
+                        count: 0,
+                        sum: None,
+                        min: None,
+                        max: None,
+                    };
+                    h.add(&p);
+                    let at = self.hours.partition_point(|x| x.hour_ms < hour_ms);
+                    self.hours.insert(at, h);
+                }
+            }
+            while self.hours.len() > MAX_HOURS_PER_ACTION {
+                self.hours.pop_front();
+            }
+        }
+    }
+}
+
 /// The live side of actions.
 pub struct Live {
     store: Store,
     registry: Arc<Registry>,
     clock: SharedClock,
+    settings: Arc<Settings>,
     actions: RwLock<HashMap<String, Arc<Action>>>,
     statuses: Mutex<HashMap<String, BTreeMap<String, AgentStatus>>>,
-    metrics: Mutex<HashMap<String, VecDeque<MetricPoint>>>,
+    metrics: Mutex<HashMap<String, Series>>,
 }
 
 impl std::fmt::Debug for Live {
@@ -143,12 +226,19 @@ pub fn sync_message(actions: &[Arc<Action>]) -> String {
 }
 
 impl Live {
-    /// An empty live set; [`Live::load`] fills it from the store.
-    pub fn new(store: Store, registry: Arc<Registry>, clock: SharedClock) -> Live {
+    /// An empty live set; [`Live::load`] fills it from the store. `settings` gives the
+    /// metric window in force.
+    pub fn new(
+        store: Store,
+        registry: Arc<Registry>,
+        clock: SharedClock,
+        settings: Arc<Settings>,
+    ) -> Live {
         Live {
             store,
             registry,
             clock,
+            settings,
             actions: RwLock::default(),
             statuses: Mutex::default(),
             metrics: Mutex::default(),
@@ -364,16 +454,18 @@ impl Live {
         Ok(kept.is_some())
     }
 
-    /// Metric aggregates: kept in memory for [`METRIC_WINDOW_MS`].
+    /// Metric aggregates: kept in memory as sent for the full-resolution window, then rolled
+    /// up by the hour.
     pub fn metric(&self, agent: &AgentSummary, m: Metrics) {
         let now = self.clock.now_ms();
+        let window = self.settings.get().metric_window_ms();
         let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
         for a in m.actions {
             if !self.is_active(&a.id) && !metrics.contains_key(&a.id) {
                 continue;
             }
-            let points = metrics.entry(a.id).or_default();
-            points.push_back(MetricPoint {
+            let series = metrics.entry(a.id).or_default();
+            series.points.push_back(MetricPoint {
                 agent_id: agent.hello.agent_id.clone(),
                 end_ms: m.end,
                 interval_ms: m.interval_ms,
@@ -382,24 +474,31 @@ impl Live {
                 min: a.min,
                 max: a.max,
             });
-            while points.len() > MAX_POINTS_PER_ACTION
-                || points
-                    .front()
-                    .is_some_and(|p| p.end_ms < now - METRIC_WINDOW_MS)
-            {
-                points.pop_front();
+            series.settle(now, window);
+        }
+    }
+
+    /// An action's metric points in the full-resolution window and its hourly roll-ups
+    /// before it, each oldest first.
+    pub fn metric_series(&self, id: &str) -> (Vec<MetricPoint>, Vec<HourlyAggregate>) {
+        let now = self.clock.now_ms();
+        let window = self.settings.get().metric_window_ms();
+        let mut metrics = self.metrics.lock().unwrap_or_else(|p| p.into_inner());
+        match metrics.get_mut(id) {
+            Some(series) => {
+                series.settle(now, window);
+                (
+                    series.points.iter().cloned().collect(),
+                    series.hours.iter().cloned().collect(),
+                )
             }
+            None => (Vec::new(), Vec::new()),
         }
     }
 
     /// An action's metric points in the window, oldest first.
     pub fn metric_points(&self, id: &str) -> Vec<MetricPoint> {
-        self.metrics
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(id)
-            .map(|p| p.iter().cloned().collect())
-            .unwrap_or_default()
+        self.metric_series(id).0
     }
 
     /// Forgets what is kept in memory for a deleted action.
@@ -479,6 +578,48 @@ mod tests {
         );
         scoped.scope_pools = Some(vec!["pool-a".into()]);
         assert!(reaches(&scoped, &agent, &none));
+    }
+
+    #[test]
+    fn points_past_the_window_roll_up_by_the_hour() {
+        let point = |end_ms: i64, count: u64, v: f64| MetricPoint {
+            agent_id: "ag".into(),
+            end_ms,
+            interval_ms: 10_000,
+            count,
+            sum: Some(v * count as f64),
+            min: Some(v),
+            max: Some(v),
+        };
+        let hour = 3_600_000;
+        let mut s = Series::default();
+        for (end, count, v) in [
+            (hour + 10, 2, 1.0),
+            (hour + 20, 3, 5.0),
+            (2 * hour + 5, 1, 9.0),
+        ] {
+            s.points.push_back(point(end, count, v));
+        }
+        let now = 2 * hour + 100_000;
+        s.settle(now, 300_000);
+        assert_eq!(s.points.len(), 1, "the last point is within 300 s");
+        assert_eq!(s.hours.len(), 1);
+        let h = &s.hours[0];
+        assert_eq!((h.hour_ms, h.points, h.count), (hour, 2, 5));
+        assert_eq!((h.sum, h.min, h.max), (Some(17.0), Some(1.0), Some(5.0)));
+        // A shorter window rolls the last one into its own hour.
+        s.settle(now, 1_000);
+        assert!(s.points.is_empty());
+        assert_eq!(
+            s.hours.iter().map(|h| h.hour_ms).collect::<Vec<_>>(),
+            [hour, 2 * hour]
+        );
+        // Only the newest hours are kept.
+        for i in 0..(MAX_HOURS_PER_ACTION as i64 + 5) {
+            s.points.push_back(point(i * hour, 1, 1.0));
+        }
+        s.settle(i64::MAX / 2, 1_000);
+        assert_eq!(s.hours.len(), MAX_HOURS_PER_ACTION);
     }
 
     #[test]

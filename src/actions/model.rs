@@ -171,7 +171,8 @@ pub enum Origin {
     Api,
 }
 
-/// The organisation's limits on actions (Service Configuration).
+/// The organisation's limits on actions, built from Service Configuration
+/// (`crate::ops::service_config`); [`Default`] is `DEFAULTS.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caps {
     /// Expiry when none is given, seconds.
@@ -182,6 +183,10 @@ pub struct Caps {
     pub max_expiry_s: u64,
     /// Most hits a snapshot may ask for per agent.
     pub max_snapshot_hits: u32,
+    /// Hits of a snapshot made in the portal without a count.
+    pub portal_snapshot_hits: u32,
+    /// Hits of a snapshot made through the API without a count.
+    pub api_snapshot_hits: u32,
 }
 
 impl Default for Caps {
@@ -191,6 +196,8 @@ impl Default for Caps {
             min_expiry_s: 60,
             max_expiry_s: 7 * 24 * 3600,
             max_snapshot_hits: 50,
+            portal_snapshot_hits: 1,
+            api_snapshot_hits: 10,
         }
     }
 }
@@ -477,8 +484,8 @@ impl NewAction {
 
         let max_hits = match (kind, self.max_hits) {
             (Some(Kind::Snapshot), None) => Some(match origin {
-                Origin::Portal => 1,
-                Origin::Api => 10,
+                Origin::Portal => caps.portal_snapshot_hits,
+                Origin::Api => caps.api_snapshot_hits,
             }),
             (Some(Kind::Snapshot), Some(n)) if n == 0 || n > u64::from(caps.max_snapshot_hits) => {
                 problem(

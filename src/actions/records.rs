@@ -140,6 +140,38 @@ pub fn delete(tx: &mut WriteTx<'_>, id: &str) -> Result<bool, StoreError> {
     Ok(existed)
 }
 
+/// One bounded step of removing an action after retention: deletes at most `budget` of its
+/// snapshots and log lines; once none is left, its bookkeeping and the action record too.
+/// Answers the rows deleted and whether the action is gone, so the caller can commit between
+/// steps and never hold the writer for long.
+pub fn purge_step(
+    tx: &mut WriteTx<'_>,
+    id: &str,
+    budget: usize,
+) -> Result<(usize, bool), StoreError> {
+    let mut deleted = 0;
+    for table in [&SNAPSHOTS, &LOGS] {
+        let left = budget.saturating_sub(deleted);
+        if left == 0 {
+            return Ok((deleted, false));
+        }
+        let rows = tx.scan_prefix(table, &prefix(id), left)?;
+        let full = rows.len() == left;
+        for (k, _) in rows {
+            tx.delete(table, &k)?;
+            deleted += 1;
+        }
+        if full {
+            // Maybe more: the next step looks again.
+            return Ok((deleted, false));
+        }
+    }
+    tx.delete(&COUNTS, &count_key(&SNAPSHOTS, id))?;
+    tx.delete(&COUNTS, &count_key(&LOGS, id))?;
+    tx.delete(&ACTIONS, id.as_bytes())?;
+    Ok((deleted, true))
+}
+
 fn count_key(table: &Table, action_id: &str) -> Vec<u8> {
     let kind = if table == &SNAPSHOTS { "s/" } else { "l/" };
     format!("{kind}{action_id}").into_bytes()

@@ -31,6 +31,7 @@ use super::registry::{AgentSummary, IngestError, Registry};
 use crate::clock::SharedClock;
 use crate::iam::pools::Pool;
 use crate::iam::tokens;
+use crate::ops::service_config::{Settings, capture_limits_message};
 use crate::store::Store;
 
 /// Time an agent has to send `hello` after the upgrade.
@@ -66,6 +67,8 @@ pub struct Gateway {
     pub registry: Arc<Registry>,
     /// Which actions run where, and their results (`crate::actions::live`).
     pub actions: Arc<crate::actions::live::Live>,
+    /// Service Configuration in force: capture limits sent after `hello_ack` and on change.
+    pub settings: Arc<Settings>,
     store: Store,
     clock: SharedClock,
 }
@@ -98,20 +101,45 @@ type Sink<S> = SplitSink<WebSocketStream<Metered<S>>, Message>;
 type Source<S> = SplitStream<WebSocketStream<Metered<S>>>;
 
 impl Gateway {
-    /// A gateway over `store`, with an empty registry.
-    pub fn new(store: Store, clock: SharedClock) -> Gateway {
+    /// A gateway over `store`, with an empty registry; `settings` is Service Configuration
+    /// in force (metric window, capture limits).
+    pub fn new(store: Store, clock: SharedClock, settings: Arc<Settings>) -> Gateway {
         let registry = Arc::new(Registry::new());
         let actions = Arc::new(crate::actions::live::Live::new(
             store.clone(),
             Arc::clone(&registry),
             clock.clone(),
+            Arc::clone(&settings),
         ));
         Gateway {
             registry,
             actions,
+            settings,
             store,
             clock,
         }
+    }
+
+    /// Sends the capture limits in force to every connected agent that runs actions (after
+    /// a Service Configuration save). Never waits: a full outbox misses it, and the agent
+    /// gets the limits again when it reconnects.
+    pub fn send_capture_limits(&self) -> usize {
+        let config = self.settings.get();
+        let mut sent = 0;
+        for agent in self.registry.list() {
+            let capable = agent
+                .hello
+                .capabilities
+                .iter()
+                .any(|c| c == crate::actions::live::CAPABILITY);
+            if capable {
+                let text = capture_limits_message(&config, &agent.hello.runtime.name).to_string();
+                if self.registry.send_to(agent.session, text) {
+                    sent += 1;
+                }
+            }
+        }
+        sent
     }
 
     /// Serves one upgraded connection of an agent of `pool` until it ends. `guard` is held
@@ -199,7 +227,16 @@ impl Gateway {
         let ending = match send(sink, &protocol::encode(&ack)).await {
             Err(ending) => ending,
             Ok(()) => {
-                // The whole action set follows the acknowledgement (queued; sent by `stream`).
+                // An agent that runs actions gets the capture limits, then its whole action
+                // set, after the acknowledgement (queued; sent by `stream`).
+                if hello
+                    .capabilities
+                    .iter()
+                    .any(|c| c == crate::actions::live::CAPABILITY)
+                {
+                    let limits = capture_limits_message(&self.settings.get(), &hello.runtime.name);
+                    self.registry.send_to(session, limits.to_string());
+                }
                 self.actions.connected(session, &summary).await;
                 self.stream(
                     sink,

@@ -18,7 +18,7 @@ use super::handler::Call;
 use super::respond::{self, Body};
 use super::router::object_id;
 use crate::actions::live::AgentStatus;
-use crate::actions::model::{Action, Caps, FieldError, NewAction, Origin, TargetKind};
+use crate::actions::model::{Action, FieldError, NewAction, Origin, TargetKind};
 use crate::actions::records;
 use crate::error::Error;
 use crate::iam::roles::{self, Need, Permission};
@@ -164,7 +164,7 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
         }
         R::Metrics(id) => {
             let a = visible(call, &id).await?;
-            let points = call.state.agents.actions.metric_points(&a.id);
+            let (points, hours) = call.state.agents.actions.metric_series(&a.id);
             let n = points.len();
             let items: Vec<Value> = points
                 .iter()
@@ -174,7 +174,21 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
                        "min": p.min, "max": p.max})
                 })
                 .collect();
-            Ok(list_answer(items, n, 0, n.max(1)))
+            let hourly: Vec<Value> = hours
+                .iter()
+                .map(|h| {
+                    json!({"hour": time(h.hour_ms), "points": h.points, "count": h.count,
+                       "sum": h.sum, "min": h.min, "max": h.max})
+                })
+                .collect();
+            // The list shape of every collection, plus the roll-ups of the hours before the
+            // full-resolution window.
+            Ok(respond::json(
+                200,
+                &json!({"items": items, "total": n, "offset": 0, "limit": n.max(1),
+                        "window_s": call.state.settings.get().metric_window_s,
+                        "hourly": hourly}),
+            ))
         }
     }
 }
@@ -265,7 +279,9 @@ async fn list(call: &Call) -> Result<Response<Body>, Error> {
     Ok(list_answer(items, all.len(), offset, limit))
 }
 
-fn field_errors(errors: &[FieldError]) -> Response<Body> {
+/// A 400 answer listing every field's problem (`error.fields`), the shape of per-field
+/// validation errors across the API.
+pub(crate) fn field_errors(errors: &[FieldError]) -> Response<Body> {
     let message = errors
         .iter()
         .map(|e| format!("{}: {}", e.field, e.message))
@@ -290,8 +306,8 @@ async fn create(call: &Call) -> Result<Response<Body>, Error> {
     }
     let id = format!("a{}", tokens::hex(&tokens::random_bytes::<8>()));
     let now = call.state.clock.now_ms();
-    let mut action = match new.validate(Origin::Api, &Caps::default(), id, user.email.clone(), now)
-    {
+    let caps = call.state.settings.get().caps();
+    let mut action = match new.validate(Origin::Api, &caps, id, user.email.clone(), now) {
         Ok(a) => a,
         Err(errors) => return Ok(field_errors(&errors)),
     };

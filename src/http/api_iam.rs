@@ -750,6 +750,14 @@ mod tests {
                     S::Download => None,
                 }
             }
+            Endpoint::ServiceConfig(r) => {
+                use crate::http::service_config::ServiceConfigRoute as S;
+                match r {
+                    S::ApiGet => Some(("get", "/settings/service")),
+                    S::ApiPut => Some(("put", "/settings/service")),
+                    S::Save => None,
+                }
+            }
         }
     }
 
@@ -848,6 +856,10 @@ mod tests {
             );
         }
         v.push(Endpoint::Sbom(crate::http::sbom::SbomRoute::Api));
+        {
+            use crate::http::service_config::ServiceConfigRoute as S;
+            v.extend([S::ApiGet, S::ApiPut].map(Endpoint::ServiceConfig));
+        }
         {
             use crate::http::actions::ActionsRoute as A;
             v.extend(

@@ -301,6 +301,8 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Watched(route) => super::watched::handle(&call, route).await,
         Endpoint::Page(NavId::Sbom) => super::sbom::page(&call).await,
         Endpoint::Sbom(route) => super::sbom::handle(&call, route).await,
+        Endpoint::Page(NavId::ServiceConfiguration) => super::service_config::page(&call).await,
+        Endpoint::ServiceConfig(route) => super::service_config::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

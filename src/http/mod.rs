@@ -25,6 +25,7 @@ pub mod respond;
 pub mod router;
 pub mod sbom;
 pub mod server;
+pub mod service_config;
 pub mod users;
 pub mod vulndb;
 pub mod watched;

@@ -120,6 +120,9 @@ pub enum Endpoint {
     Watched(super::watched::WatchedRoute),
     /// The Runtime SBOM: the page's download and `/api/v1/sbom` (`http::sbom`).
     Sbom(super::sbom::SbomRoute),
+    /// Service Configuration: the page's form and `/api/v1/settings/service`
+    /// (`http::service_config`).
+    ServiceConfig(super::service_config::ServiceConfigRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -352,6 +355,9 @@ impl Endpoint {
         if let Some(route) = super::watched::WatchedRoute::parse_portal(get, post, path) {
             return route.map(Endpoint::Watched);
         }
+        if let Some(route) = super::service_config::ServiceConfigRoute::parse_portal(post, path) {
+            return Ok(Endpoint::ServiceConfig(route));
+        }
         if let Some(route) = super::sbom::SbomRoute::parse_portal(get, path) {
             return route.map(Endpoint::Sbom);
         }
@@ -545,6 +551,12 @@ impl Endpoint {
                 let (permission, need) = route.access();
                 Access::Role(permission, need)
             }
+            // ROLES.md "service configuration": W for Company Admin, R for Company Viewer
+            // and Security.
+            Endpoint::ServiceConfig(route) => {
+                let (permission, need) = route.access();
+                Access::Role(permission, need)
+            }
             Endpoint::Reach(route) => match route {
                 super::reachability::ReachRoute::Live
                 | super::reachability::ReachRoute::Package(_)
@@ -594,6 +606,7 @@ impl Endpoint {
             || matches!(self, Endpoint::Actions(_))
             || matches!(self, Endpoint::Watched(route) if route.is_api())
             || matches!(self, Endpoint::Sbom(route) if route.is_api())
+            || matches!(self, Endpoint::ServiceConfig(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -631,6 +644,10 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| super::actions::ActionsRoute::parse(m, path).map(Endpoint::Actions))
             .or_else(|| super::watched::WatchedRoute::parse_api(m, path).map(Endpoint::Watched))
             .or_else(|| super::sbom::SbomRoute::parse_api(m, path).map(Endpoint::Sbom))
+            .or_else(|| {
+                super::service_config::ServiceConfigRoute::parse_api(m, path)
+                    .map(Endpoint::ServiceConfig)
+            })
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

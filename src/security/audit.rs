@@ -16,6 +16,9 @@ pub const AUDIT: Table = Table::new("audit_v1");
 /// The chain's head: the last sequence number and hash (detects deletion of the newest).
 pub const AUDIT_HEAD: Table = Table::new("audit_head_v1");
 const HEAD_KEY: &[u8] = b"head";
+/// The last record deleted by retention (its sequence number and hash): the chain is verified
+/// from the record after it, which must link to this hash.
+const ANCHOR_KEY: &[u8] = b"anchor";
 /// The hash the first record links to.
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -225,8 +228,11 @@ const VERIFY_PAGE: usize = 10_000;
 
 /// Walks the whole chain, in pages, from the first record to the head.
 pub fn verify(tx: &ReadTx) -> Result<Verification, StoreError> {
-    let mut expected_seq = 1u64;
-    let mut prev = GENESIS.to_string();
+    // After retention the chain starts at the anchor instead of the genesis.
+    let anchor: Option<Head> = tx.get_json(&AUDIT_HEAD, ANCHOR_KEY)?;
+    let (first_seq, first_prev) = anchor.map_or((1, GENESIS.to_string()), |a| (a.seq + 1, a.hash));
+    let mut expected_seq = first_seq;
+    let mut prev = first_prev;
     let mut start = expected_seq.to_be_bytes().to_vec();
     loop {
         let page = tx.scan_range(&AUDIT, &start, VERIFY_PAGE)?;
@@ -234,7 +240,7 @@ pub fn verify(tx: &ReadTx) -> Result<Verification, StoreError> {
         for (key, value) in page {
             let broken = |why: String| {
                 Ok(Verification {
-                    records: expected_seq - 1,
+                    records: expected_seq - first_seq,
                     broken: Some((expected_seq, why)),
                 })
             };
@@ -262,13 +268,14 @@ pub fn verify(tx: &ReadTx) -> Result<Verification, StoreError> {
         }
         start = expected_seq.to_be_bytes().to_vec();
     }
-    let records = expected_seq - 1;
+    let last = expected_seq - 1;
+    let records = expected_seq - first_seq;
     let head: Option<Head> = tx.get_json(&AUDIT_HEAD, HEAD_KEY)?;
     let broken = match head {
-        Some(h) if h.seq != records || h.hash != prev => Some((
-            records + 1,
+        Some(h) if h.seq != last || h.hash != prev => Some((
+            last + 1,
             format!(
-                "the chain ends at {records} but its head says {} (records deleted)",
+                "the chain ends at {last} but its head says {} (records deleted)",
                 h.seq
             ),
         )),
@@ -276,6 +283,38 @@ pub fn verify(tx: &ReadTx) -> Result<Verification, StoreError> {
         _ => None,
     };
     Ok(Verification { records, broken })
+}
+
+/// One bounded step of audit retention: deletes up to `budget` of the oldest records made
+/// before `before_ms`, never the newest record (the head must stay provable), and moves the
+/// anchor to the last one deleted so that [`verify`] still checks every kept link. Answers how
+/// many were deleted (fewer than `budget`: nothing more to do now).
+pub fn prune_step(
+    tx: &mut WriteTx<'_>,
+    before_ms: i64,
+    budget: usize,
+) -> Result<usize, StoreError> {
+    let Some(head) = tx.get_json::<Head>(&AUDIT_HEAD, HEAD_KEY)? else {
+        return Ok(0);
+    };
+    let mut deleted = 0;
+    let mut anchor: Option<Head> = None;
+    for (key, value) in tx.scan_range(&AUDIT, b"", budget)? {
+        let record: AuditRecord = serde_json::from_slice(&value)?;
+        if record.time_ms >= before_ms || record.seq >= head.seq {
+            break;
+        }
+        tx.delete(&AUDIT, &key)?;
+        deleted += 1;
+        anchor = Some(Head {
+            seq: record.seq,
+            hash: record.hash,
+        });
+    }
+    if let Some(a) = anchor {
+        tx.put_json(&AUDIT_HEAD, ANCHOR_KEY, &a)?;
+    }
+    Ok(deleted)
 }
 
 /// Which records to list.
@@ -398,6 +437,46 @@ mod tests {
                 broken: None
             }
         );
+    }
+
+    #[test]
+    fn retention_keeps_the_rest_of_the_chain_verifiable() {
+        let (_d, s) = store();
+        fill(&s, 25);
+        // Records 1..=10 were made before 1_010; two steps of 6 delete exactly those.
+        assert_eq!(s.write_blocking(|tx| prune_step(tx, 1_010, 6)).unwrap(), 6);
+        assert_eq!(s.write_blocking(|tx| prune_step(tx, 1_010, 6)).unwrap(), 4);
+        assert_eq!(s.write_blocking(|tx| prune_step(tx, 1_010, 6)).unwrap(), 0);
+        let v = s.read_blocking(verify).unwrap();
+        assert_eq!(
+            v,
+            Verification {
+                records: 15,
+                broken: None
+            }
+        );
+        // New records still link on; the newest is never pruned, even when old.
+        fill(&s, 1);
+        assert_eq!(
+            s.write_blocking(|tx| prune_step(tx, i64::MAX, 100))
+                .unwrap(),
+            15
+        );
+        assert_eq!(
+            s.read_blocking(verify).unwrap(),
+            Verification {
+                records: 1,
+                broken: None
+            }
+        );
+        // Deleting a kept record is still found.
+        s.write_blocking(|tx| {
+            let head: Head = tx.get_json(&AUDIT_HEAD, HEAD_KEY)?.unwrap();
+            append(tx, 5_000, event(1))?;
+            tx.delete(&AUDIT, &head.seq.to_be_bytes())
+        })
+        .unwrap();
+        assert!(s.read_blocking(verify).unwrap().broken.is_some());
     }
 
     #[test]

@@ -13,6 +13,7 @@ use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::http::sbom::SbomRoute;
+use lantern::http::service_config::ServiceConfigRoute;
 use lantern::http::vulndb::VulndbRoute;
 use lantern::http::watched::WatchedRoute;
 use lantern::http::webhooks::WebhooksRoute;
@@ -226,12 +227,17 @@ fn expected(e: &Endpoint) -> &'static str {
         },
         // "SBOM export" shares the row: R R S R R R S (scoped by the handler, tests/it/sbom.rs).
         Endpoint::Sbom(SbomRoute::Download | SbomRoute::Api) => ALL,
+        // Service configuration: W R — R — — —.
+        Endpoint::ServiceConfig(s) => match s {
+            ServiceConfigRoute::ApiGet => SETTINGS_READERS,
+            ServiceConfigRoute::Save | ServiceConfigRoute::ApiPut => ADMIN_ONLY,
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 140;
+const ROUTES_BESIDES_PAGES: usize = 143;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -442,6 +448,14 @@ fn samples() -> Vec<Endpoint> {
         .map(Endpoint::Watched),
     );
     v.extend([SbomRoute::Download, SbomRoute::Api].map(Endpoint::Sbom));
+    v.extend(
+        [
+            ServiceConfigRoute::Save,
+            ServiceConfigRoute::ApiGet,
+            ServiceConfigRoute::ApiPut,
+        ]
+        .map(Endpoint::ServiceConfig),
+    );
     assert_eq!(
         v.len(),
         ROUTES_BESIDES_PAGES,

@@ -33,6 +33,7 @@ mod reach_demo;
 mod reachability;
 mod rest_api;
 mod sbom;
+mod service_config;
 mod shutdown;
 mod sign_in;
 mod smoke;

@@ -91,7 +91,8 @@ final class LogTemplate {
             if (redactor.value(s)) {
                 b.append("[redacted]");
             } else {
-                b.append(s.length() > ValueCapture.MAX_CHARS ? s.substring(0, ValueCapture.MAX_CHARS) + "…" : s);
+                int chars = CaptureLimits.current().chars;
+                b.append(s.length() > chars ? s.substring(0, chars) + "…" : s);
             }
         } else if (v instanceof Boolean || v instanceof Character || Expr.numeric(v)) {
             // The JDK's own classes: their toString is the runtime's.
@@ -108,7 +109,8 @@ final class LogTemplate {
         } else {
             b.append(c.getSimpleName()).append('{');
             Field[] fields = FieldAccess.fields(c);
-            for (int i = 0; i < fields.length && i < ValueCapture.MAX_FIELDS; i++) {
+            int maxFields = CaptureLimits.current().fields;
+            for (int i = 0; i < fields.length && i < maxFields; i++) {
                 if (i > 0) {
                     b.append(", ");
                 }

@@ -149,10 +149,16 @@ final class ProbeEngine {
             return sync(m.get("actions"));
         }
         if ("config.update".equals(type)) {
-            if (m.containsKey("redaction")) {
-                return Redactor.update(m.get("redaction"));
+            // Each part applies on its own: a bad pattern set does not hold back new limits.
+            String error = null;
+            if (m.containsKey("capture")) {
+                error = CaptureLimits.update(m.get("capture"));
             }
-            return null;
+            if (m.containsKey("redaction")) {
+                String e = Redactor.update(m.get("redaction"));
+                error = error == null ? e : e == null ? error : error + "; " + e;
+            }
+            return error;
         }
         return "unexpected " + type;
     }
@@ -719,7 +725,7 @@ final class ProbeEngine {
         }
         // DEFAULTS.md: 10 ms "after warm-up". An action's first capture meets its classes for
         // the first time (reflection accessors are made on first use) and gets a cold budget.
-        long budget = a.hits.get() <= 1 ? ValueCapture.COLD_NANOS : ValueCapture.MAX_NANOS;
+        long budget = a.hits.get() <= 1 ? ValueCapture.COLD_NANOS : CaptureLimits.current().nanos;
         outbox.result(snapshotJson(a, p, self, locals, scope, now, Redactor.current(), budget));
     }
 
@@ -737,7 +743,8 @@ final class ProbeEngine {
                 start = i + 1;
             }
         }
-        for (int i = start; i < st.length && i < start + MAX_FRAMES; i++) {
+        int maxFrames = CaptureLimits.current().frames;
+        for (int i = start; i < st.length && i < start + maxFrames; i++) {
             StackTraceElement e = st[i];
             b.append(i > start ? ",{\"class\":" : "{\"class\":");
             Json.string(b, e.getClassName());
@@ -753,7 +760,7 @@ final class ProbeEngine {
             b.append('}');
         }
         b.append(']');
-        ValueCapture cap = new ValueCapture(b, redactor, ValueCapture.MAX_BYTES, budgetNanos);
+        ValueCapture cap = new ValueCapture(b, redactor, CaptureLimits.current().bytes, budgetNanos);
         // In order of what people asked for most directly: watches, the probed frame's locals,
         // then `this` (usually the largest graph), so budget cuts fall on what matters least.
         if (a.spec.watches.length > 0) {

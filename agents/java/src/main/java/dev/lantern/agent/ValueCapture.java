@@ -9,8 +9,9 @@ import java.util.Set;
 
 /**
  * Owns turning live values into the typed value tree of a {@code snapshot} (PROTOCOL.md) under
- * the capture limits of DEFAULTS.md: depth 3, 20 fields, 100 items, 255 characters, a byte
- * budget per snapshot and a capture-time budget per hit. Every value cut by a limit says why
+ * the capture limits in force ({@link CaptureLimits}: DEFAULTS.md's depth 3, 20 fields, 100
+ * items, 255 characters until the appliance sends others), a byte budget per snapshot and a
+ * capture-time budget per hit. Every value cut by a limit says why
  * ({@code depth}, {@code size_budget}, {@code redacted}, {@code inaccessible}).
  *
  * <p>Application code is never run: fields are read directly, strings and boxed numbers are the
@@ -44,6 +45,8 @@ final class ValueCapture {
 
     private final StringBuilder b;
     private final Redactor redactor;
+    /** The limits in force when this capture began (a live update waits for the next one). */
+    private final CaptureLimits limits = CaptureLimits.current();
     private final long deadline;
     private final int maxBytes;
     /** UTF-8 bytes beyond one per char, for the strings written (the rest is ASCII). */
@@ -113,12 +116,17 @@ final class ValueCapture {
         // A leaf (a number, a short string) is small and needs no reflection: it is written even
         // after the time budget ran out, so a slow first capture still shows the values people
         // look for; only the byte budget (with half the reserve as a hard stop) cuts it.
-        if (overBudget() && !(isLeaf(v) && bytes() <= maxBytes - RESERVE / 2)) {
+        if (overBudget() && !(isLeaf(v) && bytes() + leafBytes() <= maxBytes - RESERVE / 2)) {
             cut("size_budget");
             return;
         }
         content(v, depth);
         b.append('}');
+    }
+
+    /** The most a leaf can add: its longest string in UTF-8 (escapes included) and its keys. */
+    private int leafBytes() {
+        return limits.chars * 6 + 64;
     }
 
     /** Whether {@link #content} writes {@code v} as a single value (no fields, no items). */
@@ -155,13 +163,13 @@ final class ValueCapture {
             }
         } else if (v instanceof Enum) {
             b.append(",\"value\":");
-            string(((Enum<?>) v).name(), MAX_CHARS);
+            string(((Enum<?>) v).name(), limits.chars);
         } else if (v instanceof Class) {
             b.append(",\"value\":");
-            string(((Class<?>) v).getTypeName(), MAX_CHARS);
+            string(((Class<?>) v).getTypeName(), limits.chars);
         } else if (FieldAccess.isJdk(c) && (VALUE_CLASSES.contains(c.getName()) || c.getName().startsWith("java.time."))) {
             stringValue(v.toString());
-        } else if (depth >= MAX_DEPTH) {
+        } else if (depth >= limits.depth) {
             b.append(",\"cut\":\"depth\"");
         } else if (c.isArray()) {
             array(v, depth);
@@ -182,8 +190,8 @@ final class ValueCapture {
             return;
         }
         b.append(",\"value\":");
-        string(s, MAX_CHARS);
-        if (s.length() > MAX_CHARS) {
+        string(s, limits.chars);
+        if (s.length() > limits.chars) {
             b.append(",\"length\":").append(s.length()).append(",\"cut\":\"size_budget\"");
         }
     }
@@ -194,7 +202,7 @@ final class ValueCapture {
         String component = v.getClass().getComponentType().getTypeName();
         boolean cut = false;
         for (int i = 0; i < n; i++) {
-            if (i >= MAX_ITEMS || overBudget()) {
+            if (i >= limits.items || overBudget()) {
                 cut = true;
                 break;
             }
@@ -216,7 +224,7 @@ final class ValueCapture {
         int i = 0;
         try {
             for (Iterator<?> it = c.iterator(); it.hasNext(); i++) {
-                if (i >= MAX_ITEMS || overBudget()) {
+                if (i >= limits.items || overBudget()) {
                     cut = true;
                     break;
                 }
@@ -243,7 +251,7 @@ final class ValueCapture {
         int i = 0;
         try {
             for (Iterator<? extends Map.Entry<?, ?>> it = m.entrySet().iterator(); it.hasNext(); i++) {
-                if (i >= MAX_ITEMS || overBudget()) {
+                if (i >= limits.items || overBudget()) {
                     cut = true;
                     break;
                 }
@@ -283,7 +291,7 @@ final class ValueCapture {
         b.append(",\"fields\":[");
         boolean cut = false;
         for (int i = 0; i < fields.length; i++) {
-            if (i >= MAX_FIELDS || overBudget()) {
+            if (i >= limits.fields || overBudget()) {
                 cut = true;
                 break;
             }

@@ -228,6 +228,41 @@ public class CaptureTest {
         Check.equal("redacted", local.get("cut"), "a local's name");
     }
 
+    @Test
+    public void captureLimitsChangeLiveFromConfigUpdate() {
+        ProbeEngine engine = ProbeEngine.unavailable(new ProbeOutbox(), "probes unavailable: test");
+        Node deep = new Node();
+        deep.next = new Node();
+        deep.next.next = new Node();
+        List<Integer> many = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            many.add(i);
+        }
+        String text = "x".repeat(100);
+        try {
+            Check.equal(null, field(capture(deep), "next").get("cut"), "depth 3 follows the reference");
+            Check.equal(null, engine.onMessage((Map<?, ?>) Json.parse("{\"type\":\"config.update\",\"capture\":"
+                + "{\"max_depth\":1,\"max_fields\":5,\"max_items\":10,\"max_string_chars\":16,"
+                + "\"max_snapshot_bytes\":20000,\"max_frames\":4,\"max_capture_ms\":5}}")), "accepted");
+            CaptureLimits now = CaptureLimits.current();
+            Check.equal(4, now.frames, "frames");
+            Check.equal(20000, now.bytes, "bytes");
+            Check.equal(5_000_000L, now.nanos, "capture time");
+            Map<?, ?> d = capture(deep);
+            Check.equal("depth", field(d, "next").get("cut"), "depth 1 cuts at the first reference");
+            Check.equal(10, ((List<?>) capture(many).get("items")).size(), "10 items");
+            Check.equal(16, ((String) capture(text).get("value")).length(), "16 characters");
+            // Nonsense is rejected whole and the limits stay.
+            Check.contains(engine.onMessage((Map<?, ?>) Json.parse("{\"type\":\"config.update\",\"capture\":"
+                + "{\"max_depth\":0,\"max_fields\":5,\"max_items\":10,\"max_string_chars\":16,"
+                + "\"max_snapshot_bytes\":20000,\"max_frames\":4,\"max_capture_ms\":5}}")), "max_depth", "out of range");
+            Check.isTrue(CaptureLimits.current() == now, "unchanged after a rejected update");
+        } finally {
+            CaptureLimits.reset();
+        }
+        Check.equal(null, field(capture(deep), "next").get("cut"), "back to the defaults");
+    }
+
     static String node(String name, Object v) {
         StringBuilder b = new StringBuilder();
         new ValueCapture(b, Redactor.current(), ValueCapture.MAX_BYTES, ValueCapture.MAX_NANOS).node("name", name, null, v, 0);

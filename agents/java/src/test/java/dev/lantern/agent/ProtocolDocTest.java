@@ -34,6 +34,10 @@ public class ProtocolDocTest {
                 for (Object a : (List<?>) m.get("actions")) {
                     ActionSpec.parse((Map<?, ?>) a);
                 }
+            } else if ("config.update".equals(type) && m.containsKey("capture")) {
+                Check.equal(null, CaptureLimits.update(m.get("capture")), "the example's capture limits");
+                Check.equal(CaptureLimits.DEFAULT.bytes, CaptureLimits.current().bytes, "the defaults");
+                CaptureLimits.reset();
             } else if ("config.update".equals(type)) {
                 Check.equal(null, Redactor.update(m.get("redaction")), "the example's pattern set");
             }
