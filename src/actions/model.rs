@@ -585,6 +585,9 @@ impl Action {
         if let Some(n) = self.max_hits {
             m.insert("max_hits".into(), json!(n));
         }
+        if self.ignore_quota {
+            m.insert("ignore_quota".into(), json!(true));
+        }
         m.insert("expires_at".into(), json!(self.expires_at_ms));
         Value::Object(m)
     }
@@ -651,6 +654,13 @@ mod tests {
         );
         assert_eq!(w["max_hits"], 10);
         assert_eq!(w["expires_at"], 3_601_000);
+        assert!(w.get("ignore_quota").is_none(), "held to quotas unless asked");
+        let exempt = ok(
+            json!({"type": "log", "location": {"file": "A.java", "line": 1}, "template": "x",
+                   "target": {"kind": "agent", "id": "x"}, "ignore_quota": true}),
+            Origin::Api,
+        );
+        assert_eq!(exempt.wire()["ignore_quota"], true, "agents are told");
         let portal = ok(
             json!({"type": "snapshot", "location": {"file": "A.java", "line": 1},
                    "target": {"kind": "agent", "id": "x"}}),

@@ -40,6 +40,8 @@ final class ActionSpec {
     final long expiresAt;
     /** Hits per second this action may fire; 0 means no per-action limit. */
     final int ratePerSec;
+    /** Exempt from the agent-wide quotas (log lines and bytes, snapshots per second). */
+    final boolean ignoreQuota;
 
     private ActionSpec(Map<?, ?> m) {
         this.id = id(m);
@@ -143,6 +145,11 @@ final class ActionSpec {
             rate = positive(m.get("rate_per_sec"), "rate_per_sec");
         }
         this.ratePerSec = rate;
+        Object iq = m.get("ignore_quota");
+        if (iq != null && !(iq instanceof Boolean)) {
+            throw new IllegalArgumentException("ignore_quota must be true or false");
+        }
+        this.ignoreQuota = Boolean.TRUE.equals(iq);
     }
 
     /** Parses one action; throws IllegalArgumentException with a reason people can read. */

@@ -715,7 +715,7 @@ final class ProbeEngine {
             setStatus(a, "rate_limited", "over " + a.spec.ratePerSec + " snapshot(s) per second");
             return;
         }
-        if (!agentSnapshots.take(now, 1)) {
+        if (!a.spec.ignoreQuota && !agentSnapshots.take(now, 1)) {
             a.lastDropSec = now / 1000;
             setStatus(a, "rate_limited", "over " + AGENT_SNAPSHOTS_PER_SEC + " snapshots per second on this agent");
             return;
@@ -819,13 +819,13 @@ final class ProbeEngine {
             setStatus(a, "rate_limited", "over " + a.spec.ratePerSec + " lines per second");
             return;
         }
-        if (!logLines.take(now, 1)) {
+        if (!a.spec.ignoreQuota && !logLines.take(now, 1)) {
             a.lastDropSec = now / 1000;
             setStatus(a, "paused_quota", "log quota of " + LOG_LINES_PER_SEC + " lines/s per agent spent");
             return;
         }
         String text = a.spec.template.format(scope, Redactor.current());
-        if (!logBytes.take(now, Utf8.length(text))) {
+        if (!a.spec.ignoreQuota && !logBytes.take(now, Utf8.length(text))) {
             a.lastDropSec = now / 1000;
             setStatus(a, "paused_quota", "log quota of " + LOG_BYTES_PER_SEC / 1024 + " KiB/s per agent spent");
             return;
