@@ -48,7 +48,10 @@ impl Filter {
     /// Whether an action can have matching results (its id and author).
     pub fn admits(&self, a: &Action) -> bool {
         self.action.as_ref().is_none_or(|id| *id == a.id)
-            && self.author.as_ref().is_none_or(|au| au.eq_ignore_ascii_case(&a.author))
+            && self
+                .author
+                .as_ref()
+                .is_none_or(|au| au.eq_ignore_ascii_case(&a.author))
     }
 
     fn from_agent(&self, f: &FromAgent, time_ms: i64, pools: Option<&BTreeSet<String>>) -> bool {
@@ -220,13 +223,25 @@ mod tests {
         let actions = [action("a1", "log", "ann"), action("a2", "log", "bob")];
         let read = |id: &str| -> Result<Vec<StoredLog>, StoreError> {
             Ok(if id == "a1" {
-                vec![line("p1", 30, "info", "order 1"), line("p2", 10, "warn", "Order 2")]
+                vec![
+                    line("p1", 30, "info", "order 1"),
+                    line("p2", 10, "warn", "Order 2"),
+                ]
             } else {
                 vec![line("p1", 20, "info", "other")]
             })
         };
         let f = Filter::default();
-        let all = search(&actions, &[Kind::Log], 100, 10, read, |l| l.time_ms, |_| true).unwrap();
+        let all = search(
+            &actions,
+            &[Kind::Log],
+            100,
+            10,
+            read,
+            |l| l.time_ms,
+            |_| true,
+        )
+        .unwrap();
         let times: Vec<i64> = all.items.iter().map(|f| f.item.time_ms).collect();
         assert_eq!(times, [30, 20, 10]);
         assert!(all.complete);
@@ -239,12 +254,28 @@ mod tests {
             f2.from_agent(&l.from, l.time_ms, Some(&pools)) && f2.text_in(&[&l.text])
         };
         let some = search(&actions, &[Kind::Log], 100, 10, read, |l| l.time_ms, keep).unwrap();
-        assert_eq!(some.items.len(), 1, "p2 is outside the scope; a2 has no order");
+        assert_eq!(
+            some.items.len(),
+            1,
+            "p2 is outside the scope; a2 has no order"
+        );
         assert_eq!(some.items[0].item.text, "order 1");
         let cut = search(&actions, &[Kind::Log], 2, 10, read, |l| l.time_ms, |_| true).unwrap();
         assert!(!cut.complete, "the second action was not read");
         assert_eq!(cut.matched, 2);
-        assert!(Filter { author: Some("ANN".into()), ..f.clone() }.admits(&actions[0]));
-        assert!(!Filter { action: Some("a1".into()), ..f }.admits(&actions[1]));
+        assert!(
+            Filter {
+                author: Some("ANN".into()),
+                ..f.clone()
+            }
+            .admits(&actions[0])
+        );
+        assert!(
+            !Filter {
+                action: Some("a1".into()),
+                ..f
+            }
+            .admits(&actions[1])
+        );
     }
 }

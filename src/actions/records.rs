@@ -227,7 +227,11 @@ pub fn hit_counts(tx: &ReadTx, action_id: &str) -> Result<(u64, u64), StoreError
 /// One snapshot by its action and sequence number. Bounded like [`snapshots`]: the key holds
 /// the time before the sequence, so this walks the action's (at most
 /// [`MAX_SNAPSHOTS_PER_ACTION`]) keys.
-pub fn snapshot(tx: &ReadTx, action_id: &str, seq: u64) -> Result<Option<StoredSnapshot>, StoreError> {
+pub fn snapshot(
+    tx: &ReadTx,
+    action_id: &str,
+    seq: u64,
+) -> Result<Option<StoredSnapshot>, StoreError> {
     let limit = usize::try_from(MAX_SNAPSHOTS_PER_ACTION).unwrap_or(usize::MAX);
     for (k, v) in tx.scan_prefix(&SNAPSHOTS, &prefix(action_id), limit)? {
         if k.ends_with(&seq.to_be_bytes()) {

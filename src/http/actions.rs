@@ -107,7 +107,11 @@ impl ActionsRoute {
 
     /// The portal routes: below `/entities/actions` (the list itself is a navigation page) and
     /// below `/data-explorer`.
-    pub fn parse_portal(get: bool, post: bool, path: &str) -> Option<Result<ActionsRoute, NoRoute>> {
+    pub fn parse_portal(
+        get: bool,
+        post: bool,
+        path: &str,
+    ) -> Option<Result<ActionsRoute, NoRoute>> {
         use ActionsRoute as R;
         let only = |ok: bool, r: R| Some(if ok { Ok(r) } else { Err(NoRoute::Method) });
         if path == BASE {
@@ -233,7 +237,10 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
         R::Validate => {
             let new: NewAction = json_body(call)?;
             match check(call, &new, Origin::Api).await? {
-                Ok(a) => Ok(respond::json(200, &json!({"valid": true, "action": a.wire()}))),
+                Ok(a) => Ok(respond::json(
+                    200,
+                    &json!({"valid": true, "action": a.wire()}),
+                )),
                 Err(errors) => Ok(field_errors(&errors)),
             }
         }
@@ -252,7 +259,10 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
             let result = if pre.is_empty() {
                 create(call, &new, Origin::Portal).await?
             } else {
-                Err(check(call, &new, Origin::Portal).await?.err().unwrap_or_default())
+                Err(check(call, &new, Origin::Portal)
+                    .await?
+                    .err()
+                    .unwrap_or_default())
             };
             match result {
                 Ok(a) => Ok(respond::redirect(&page::detail_path(&a.id))),
@@ -283,11 +293,21 @@ pub async fn handle(call: &Call, route: ActionsRoute) -> Result<Response<Body>, 
         R::Detail(id) => detail_page(call, &id, None).await,
         R::FormDisable(id) => {
             set_disabled(call, &id, true).await?;
-            detail_page(call, &id, Some("The action is disabled: it was taken off its agents.")).await
+            detail_page(
+                call,
+                &id,
+                Some("The action is disabled: it was taken off its agents."),
+            )
+            .await
         }
         R::FormEnable(id) => {
             set_disabled(call, &id, false).await?;
-            detail_page(call, &id, Some("The action is enabled: it was sent to its agents again.")).await
+            detail_page(
+                call,
+                &id,
+                Some("The action is enabled: it was sent to its agents again."),
+            )
+            .await
         }
         R::FormDelete(id) => {
             delete(call, &id).await?;
@@ -427,7 +447,11 @@ fn may_change(user: &crate::iam::users::User, a: &Action) -> bool {
             || roles::allows(&user.roles, Permission::OthersActions, Need::Change))
 }
 
-async fn form_page(call: &Call, form: &ActionForm, errors: &FormErrors) -> Result<Response<Body>, Error> {
+async fn form_page(
+    call: &Call,
+    form: &ActionForm,
+    errors: &FormErrors,
+) -> Result<Response<Body>, Error> {
     let p = super::admin::principal(call)?;
     let targets = target_choices(call).await?;
     let view = page::FormView {
@@ -437,7 +461,10 @@ async fn form_page(call: &Call, form: &ActionForm, errors: &FormErrors) -> Resul
         may_ignore_quota: roles::allows(&p.user.roles, Permission::IgnoreQuotas, Need::Change),
     };
     let markup = super::portal::framed(&call.state, p, BASE, |ctx| page::form(ctx, &view));
-    Ok(respond::html(if errors.is_empty() { 200 } else { 400 }, markup))
+    Ok(respond::html(
+        if errors.is_empty() { 200 } else { 400 },
+        markup,
+    ))
 }
 
 /// Most choices of each kind in the form's target list.
@@ -447,14 +474,14 @@ const MAX_TARGET_CHOICES: usize = 500;
 async fn target_choices(call: &Call) -> Result<Vec<(String, String)>, Error> {
     let scoped = super::entities::scoped(call).await?;
     let scope = scoped.scope.clone();
-    let sources = call
-        .state
-        .store
-        .read(crate::agents::sources::list)
-        .await?;
+    let sources = call.state.store.read(crate::agents::sources::list).await?;
     let mut out: Vec<(String, String)> = Vec::new();
     for r in scoped.rows.iter().take(MAX_TARGET_CHOICES) {
-        let state = if r.connected() { "connected" } else { "not connected" };
+        let state = if r.connected() {
+            "connected"
+        } else {
+            "not connected"
+        };
         out.push((
             format!("agent:{}", r.agent_id),
             format!("Agent {} ({state})", r.hello.display_name),
@@ -470,7 +497,10 @@ async fn target_choices(call: &Call) -> Result<Vec<(String, String)>, Error> {
         .filter(|s| scope.contains(&s.pool_id))
         .take(MAX_TARGET_CHOICES)
     {
-        out.push((format!("custom_source:{}", s.id), format!("Custom source {}", s.name)));
+        out.push((
+            format!("custom_source:{}", s.id),
+            format!("Custom source {}", s.name),
+        ));
     }
     for (id, name) in scoped.pools.iter().take(MAX_TARGET_CHOICES) {
         out.push((format!("pool:{id}"), format!("Pool {name}")));
@@ -525,7 +555,8 @@ fn request_of(f: &ActionForm) -> (NewAction, PreErrors) {
     let end_line = number("end_line", &f.end_line, "End line");
     let max_hits = number("max_hits", &f.max_hits, "Max hits");
     let expires_in_s = number("expires_in", &f.expires_in, "Expiry");
-    let by_method = kind == "duration" || (f.file.is_empty() && f.line.is_empty() && !f.class.is_empty());
+    let by_method =
+        kind == "duration" || (f.file.is_empty() && f.line.is_empty() && !f.class.is_empty());
     let location = if by_method {
         (!f.class.is_empty() || !f.method.is_empty())
             .then(|| json!({"class": f.class, "method": f.method}))
@@ -539,9 +570,15 @@ fn request_of(f: &ActionForm) -> (NewAction, PreErrors) {
         .then(|| json!({"file": f.file, "line": end_line.unwrap_or(0)}))
         .filter(|_| !f.end_line.is_empty());
     if kind == "tictoc" && f.end_line.is_empty() {
-        pre.push(("end_line", "required: the line where the measurement ends".into()));
+        pre.push((
+            "end_line",
+            "required: the line where the measurement ends".into(),
+        ));
     }
-    let target = f.target.split_once(':').map(|(k, id)| json!({"kind": k, "id": id}));
+    let target = f
+        .target
+        .split_once(':')
+        .map(|(k, id)| json!({"kind": k, "id": id}));
     let expressions: Vec<String> = f
         .expressions
         .lines()
@@ -568,10 +605,15 @@ fn request_of(f: &ActionForm) -> (NewAction, PreErrors) {
 }
 
 /// The model's per-field errors under the form's field names, after the form's own.
-fn form_errors(f: &ActionForm, pre: &[(&'static str, String)], errors: &[FieldError]) -> FormErrors {
+fn form_errors(
+    f: &ActionForm,
+    pre: &[(&'static str, String)],
+    errors: &[FieldError],
+) -> FormErrors {
     let mut out = FormErrors::none();
     out.fields.extend(pre.iter().cloned());
-    let by_method = f.kind == "duration" || (f.file.is_empty() && f.line.is_empty() && !f.class.is_empty());
+    let by_method =
+        f.kind == "duration" || (f.file.is_empty() && f.line.is_empty() && !f.class.is_empty());
     for e in errors {
         let (name, message): (&'static str, String) = match e.field.as_str() {
             "type" => ("type", e.message.clone()),
@@ -590,10 +632,17 @@ fn form_errors(f: &ActionForm, pre: &[(&'static str, String)], errors: &[FieldEr
             "max_hits" => ("max_hits", e.message.clone()),
             "expires_in_s" => ("expires_in", e.message.clone()),
             "ignore_quota" => ("ignore_quota", e.message.clone()),
-            other => match other.strip_prefix("expressions[").and_then(|r| r.strip_suffix(']')) {
+            other => match other
+                .strip_prefix("expressions[")
+                .and_then(|r| r.strip_suffix(']'))
+            {
                 Some(i) => (
                     "expressions",
-                    format!("line {}: {}", i.parse::<usize>().map_or(0, |n| n + 1), e.message),
+                    format!(
+                        "line {}: {}",
+                        i.parse::<usize>().map_or(0, |n| n + 1),
+                        e.message
+                    ),
                 ),
                 None if other == "expressions" => ("expressions", e.message.clone()),
                 None => {
@@ -844,12 +893,20 @@ async fn set_disabled(call: &Call, id: &str, disabled: bool) -> Result<Action, E
             "the action has expired; create a new one instead".into(),
         ));
     }
-    let kind = if disabled { "action.disable" } else { "action.enable" };
+    let kind = if disabled {
+        "action.disable"
+    } else {
+        "action.enable"
+    };
     let target = a.id.clone();
     let done = audited(call, kind, target.clone(), move |tx, _, now| {
         let mut a = records::get(tx, &target)?.ok_or(ActionError::NotFound)?;
         if a.disabled == disabled {
-            return Err(ActionError::Unchanged(if disabled { "disabled" } else { "enabled" }));
+            return Err(ActionError::Unchanged(if disabled {
+                "disabled"
+            } else {
+                "enabled"
+            }));
         }
         a.disabled = disabled;
         a.updated_ms = now;
@@ -942,5 +999,189 @@ mod tests {
             "ids are alphanumeric"
         );
         assert_eq!(R::parse("PUT", &["actions", "a1"]), None);
+        assert_eq!(
+            R::parse("POST", &["actions", "validate"]),
+            Some(R::Validate)
+        );
+        assert_eq!(
+            R::parse("POST", &["actions", "a1", "disable"]),
+            Some(R::Disable("a1".into()))
+        );
+        let portal = |get, post, p: &str| R::parse_portal(get, post, p);
+        assert_eq!(
+            portal(true, false, "/entities/actions/new"),
+            Some(Ok(R::NewForm))
+        );
+        assert_eq!(
+            portal(false, true, "/entities/actions"),
+            Some(Ok(R::FormCreate))
+        );
+        assert_eq!(
+            portal(true, false, "/entities/actions"),
+            None,
+            "the list is a nav page"
+        );
+        assert_eq!(
+            portal(false, true, "/entities/actions/validate"),
+            Some(Ok(R::FormValidate))
+        );
+        assert_eq!(
+            portal(true, false, "/entities/actions/a1"),
+            Some(Ok(R::Detail("a1".into())))
+        );
+        assert_eq!(
+            portal(true, false, "/entities/actions/a1/delete"),
+            Some(Err(NoRoute::Method))
+        );
+        assert_eq!(
+            portal(true, false, "/data-explorer/snapshots/a1/7"),
+            Some(Ok(R::ExplorerHit("a1".into(), 7)))
+        );
+        assert_eq!(portal(true, false, "/data-explorer/snapshots/a1/x"), None);
+        assert_eq!(
+            portal(true, false, "/data-explorer/logs/live"),
+            Some(Ok(R::ExplorerLogsLive))
+        );
+        assert!(R::ExplorerLogsLive.is_background() && !R::ExplorerLogsLive.is_api());
+        assert!(R::Validate.is_api() && !R::FormValidate.is_api());
+    }
+
+    fn form(pairs: &[(&str, &str)]) -> ActionForm {
+        let mut f = ActionForm::default();
+        for (k, v) in pairs {
+            let v = (*v).to_string();
+            match *k {
+                "type" => f.kind = v,
+                "file" => f.file = v,
+                "line" => f.line = v,
+                "class" => f.class = v,
+                "method" => f.method = v,
+                "end_line" => f.end_line = v,
+                "target" => f.target = v,
+                "condition" => f.condition = v,
+                "expressions" => f.expressions = v,
+                "template" => f.template = v,
+                _ => panic!("{k}"),
+            }
+        }
+        f
+    }
+
+    fn errors_of(f: &ActionForm) -> Vec<(&'static str, String)> {
+        let (new, pre) = request_of(f);
+        let errors = new
+            .validate(
+                Origin::Portal,
+                &Caps::default(),
+                "a1".into(),
+                "me".into(),
+                0,
+            )
+            .err()
+            .unwrap_or_default();
+        form_errors(f, &pre, &errors).fields
+    }
+
+    #[test]
+    fn the_form_becomes_the_api_request_and_errors_come_back_under_its_fields() {
+        let ok = form(&[
+            ("type", "snapshot"),
+            ("file", "Shop.java"),
+            ("line", "12"),
+            ("target", "agent:id-shop"),
+            ("expressions", "order.id\n\n  total "),
+            ("template", "left over from trying a log"),
+        ]);
+        let (new, pre) = request_of(&ok);
+        assert!(pre.is_empty());
+        let a = new
+            .validate(
+                Origin::Portal,
+                &Caps::default(),
+                "a1".into(),
+                "me".into(),
+                0,
+            )
+            .unwrap();
+        assert_eq!(a.max_hits, Some(1), "1 hit from the portal");
+        assert_eq!(a.watches.len(), 2);
+        assert!(a.template.is_none(), "fields of other types are ignored");
+        assert_eq!(a.target.id, "id-shop");
+
+        let fields = |pairs: &[(&str, &str)]| -> Vec<&'static str> {
+            errors_of(&form(pairs))
+                .into_iter()
+                .map(|(f, _)| f)
+                .collect()
+        };
+        assert_eq!(fields(&[("type", "snapshot")]), ["file", "target"]);
+        assert_eq!(
+            fields(&[
+                ("type", "snapshot"),
+                ("file", "A.java"),
+                ("line", "x"),
+                ("target", "tag:p")
+            ]),
+            ["line"]
+        );
+        let e = errors_of(&form(&[
+            ("type", "snapshot"),
+            ("file", "A.java"),
+            ("line", "3"),
+            ("target", "tag:p"),
+            ("condition", "a = 1"),
+            ("expressions", "ok\nb >"),
+        ]));
+        assert_eq!(e[0].0, "condition");
+        assert!(e[0].1.contains("at character 3"), "{e:?}");
+        assert_eq!(e[1].0, "expressions");
+        assert!(e[1].1.starts_with("line 2: "), "{e:?}");
+        assert_eq!(
+            fields(&[
+                ("type", "tictoc"),
+                ("file", "A.java"),
+                ("line", "3"),
+                ("target", "tag:p")
+            ]),
+            ["end_line"]
+        );
+        assert_eq!(
+            fields(&[
+                ("type", "tictoc"),
+                ("file", "A.java"),
+                ("line", "3"),
+                ("end_line", "2"),
+                ("target", "tag:p")
+            ]),
+            ["end_line"]
+        );
+        assert_eq!(
+            fields(&[
+                ("type", "duration"),
+                ("class", "demo.Shop"),
+                ("target", "tag:p")
+            ]),
+            ["class"]
+        );
+        assert!(
+            fields(&[
+                ("type", "duration"),
+                ("class", "demo.Shop"),
+                ("method", "run"),
+                ("target", "tag:p")
+            ])
+            .is_empty()
+        );
+        assert_eq!(
+            fields(&[
+                ("type", "log"),
+                ("file", "A.java"),
+                ("line", "3"),
+                ("target", "tag:p"),
+                ("template", "{a")
+            ]),
+            ["template", "outputs"],
+            "no box ticked is no output: refused, not guessed"
+        );
     }
 }

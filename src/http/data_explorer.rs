@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::actions::{ActionsRoute, actions_in_scope};
 use super::admin::{acting_user, principal};
 use super::api::{parse_time, time};
+use super::form::Form;
 use super::handler::Call;
 use super::portal::framed;
 use super::respond::{self, Body};
@@ -25,7 +26,6 @@ use crate::actions::model::{Action, Kind};
 use crate::actions::records;
 use crate::app::AppState;
 use crate::error::Error;
-use super::form::Form;
 use crate::iam::scope::PoolScope;
 use crate::iam::users::User;
 use crate::ui::components::FormErrors;
@@ -155,7 +155,12 @@ fn action_choices(actions: &[Arc<Action>], kinds: &[Kind]) -> Vec<(String, Strin
         .map(|a| {
             (
                 a.id.clone(),
-                format!("{} at {} ({})", a.kind.as_str(), location_text(&a.location), a.id),
+                format!(
+                    "{} at {} ({})",
+                    a.kind.as_str(),
+                    location_text(&a.location),
+                    a.id
+                ),
             )
         })
         .collect()
@@ -167,7 +172,12 @@ async fn find_snapshots(
     filter: Filter,
     limit: usize,
 ) -> Result<Results<records::StoredSnapshot>, Error> {
-    let actions: Vec<Arc<Action>> = seen.actions.iter().filter(|a| filter.admits(a)).cloned().collect();
+    let actions: Vec<Arc<Action>> = seen
+        .actions
+        .iter()
+        .filter(|a| filter.admits(a))
+        .cloned()
+        .collect();
     let pools = seen.pools.clone();
     Ok(state
         .store
@@ -181,7 +191,12 @@ async fn find_logs(
     filter: Filter,
     limit: usize,
 ) -> Result<Results<records::StoredLog>, Error> {
-    let actions: Vec<Arc<Action>> = seen.actions.iter().filter(|a| filter.admits(a)).cloned().collect();
+    let actions: Vec<Arc<Action>> = seen
+        .actions
+        .iter()
+        .filter(|a| filter.admits(a))
+        .cloned()
+        .collect();
     let pools = seen.pools.clone();
     Ok(state
         .store
@@ -203,8 +218,13 @@ pub async fn snapshots_page(call: &Call) -> Result<Response<Body>, Error> {
         pools: &seen.pool_choices,
         now_ms: call.state.clock.now_ms(),
     };
-    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| page::snapshots(ctx, &c, &found));
-    Ok(respond::html(if errors.is_empty() { 200 } else { 400 }, markup))
+    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
+        page::snapshots(ctx, &c, &found)
+    });
+    Ok(respond::html(
+        if errors.is_empty() { 200 } else { 400 },
+        markup,
+    ))
 }
 
 async fn logs_page(call: &Call) -> Result<Response<Body>, Error> {
@@ -220,12 +240,21 @@ async fn logs_page(call: &Call) -> Result<Response<Body>, Error> {
         pools: &seen.pool_choices,
         now_ms: call.state.clock.now_ms(),
     };
-    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| page::logs(ctx, &c, &found));
-    Ok(respond::html(if errors.is_empty() { 200 } else { 400 }, markup))
+    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
+        page::logs(ctx, &c, &found)
+    });
+    Ok(respond::html(
+        if errors.is_empty() { 200 } else { 400 },
+        markup,
+    ))
 }
 
 /// The Logs tab's region for `user` now (the live stream's events).
-pub(crate) async fn logs_region(state: &Arc<AppState>, user: User, q: &Query) -> Result<String, Error> {
+pub(crate) async fn logs_region(
+    state: &Arc<AppState>,
+    user: User,
+    q: &Query,
+) -> Result<String, Error> {
     let (filter, _) = filter_of(q);
     let seen = seen(state, user).await?;
     let found = find_logs(state, &seen, filter, PAGE_ROWS).await?;
@@ -240,7 +269,12 @@ async fn metrics_page(call: &Call) -> Result<Response<Body>, Error> {
     let charts: Vec<Chart> = seen
         .actions
         .iter()
-        .filter(|a| matches!(a.kind, Kind::Counter | Kind::Tictoc | Kind::Duration | Kind::Metric))
+        .filter(|a| {
+            matches!(
+                a.kind,
+                Kind::Counter | Kind::Tictoc | Kind::Duration | Kind::Metric
+            )
+        })
         .filter(|a| filter.admits(a))
         .take(MAX_CHARTS)
         .map(|a| Chart {
@@ -259,7 +293,9 @@ async fn metrics_page(call: &Call) -> Result<Response<Body>, Error> {
         pools: &seen.pool_choices,
         now_ms: call.state.clock.now_ms(),
     };
-    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| page::metrics(ctx, &c, &charts));
+    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
+        page::metrics(ctx, &c, &charts)
+    });
     Ok(respond::html(200, markup))
 }
 
@@ -278,16 +314,25 @@ async fn hit_page(call: &Call, id: &str, seq: u64) -> Result<Response<Body>, Err
         .store
         .read(move |tx| records::snapshot(tx, &aid, seq))
         .await?
-        .filter(|s| seen.pools.as_ref().is_none_or(|p| p.contains(&s.from.pool_id)))
+        .filter(|s| {
+            seen.pools
+                .as_ref()
+                .is_none_or(|p| p.contains(&s.from.pool_id))
+        })
         .ok_or(Error::NotFound)?;
     let found = Found { action, item };
     let now = call.state.clock.now_ms();
-    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| page::hit(ctx, &found, now));
+    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
+        page::hit(ctx, &found, now)
+    });
     Ok(respond::html(200, markup))
 }
 
 fn csv_line(cells: &[&str]) -> String {
-    let mut line: Vec<String> = cells.iter().map(|c| crate::reach::sbom::csv_cell(c)).collect();
+    let mut line: Vec<String> = cells
+        .iter()
+        .map(|c| crate::reach::sbom::csv_cell(c))
+        .collect();
     line.last_mut().map(|l| l.push_str("\r\n"));
     line.join(",")
 }
@@ -317,26 +362,49 @@ async fn export(call: &Call) -> Result<Response<Body>, Error> {
         None | Some("" | "snapshots") => {
             let r = find_snapshots(&call.state, &seen, filter, EXPORT_ROWS).await?;
             let body = if csv {
-                let mut out = csv_line(&["time", "action", "location", "author", "agent_id", "agent_name", "pool", "tags", "thread", "top_frame"]);
+                let mut out = csv_line(&[
+                    "time",
+                    "action",
+                    "location",
+                    "author",
+                    "agent_id",
+                    "agent_name",
+                    "pool",
+                    "tags",
+                    "thread",
+                    "top_frame",
+                ]);
                 for f in &r.items {
                     let s = &f.item;
                     let top = s.frames.get(0).map(|fr| fr.to_string()).unwrap_or_default();
                     out.push_str(&csv_line(&[
-                        &time(s.time_ms), &f.action.id, &location_text(&f.action.location), &f.action.author,
-                        &s.from.agent_id, &s.from.agent_name, &s.from.pool_id, &s.from.tags.join(" "), &s.thread, &top,
+                        &time(s.time_ms),
+                        &f.action.id,
+                        &location_text(&f.action.location),
+                        &f.action.author,
+                        &s.from.agent_id,
+                        &s.from.agent_name,
+                        &s.from.pool_id,
+                        &s.from.tags.join(" "),
+                        &s.thread,
+                        &top,
                     ]));
                 }
                 out
             } else {
-                let items: Vec<Value> = r.items.iter().map(|f| {
-                    let s = &f.item;
-                    json!({"time": time(s.time_ms), "action_id": f.action.id, "seq": s.seq,
+                let items: Vec<Value> = r
+                    .items
+                    .iter()
+                    .map(|f| {
+                        let s = &f.item;
+                        json!({"time": time(s.time_ms), "action_id": f.action.id, "seq": s.seq,
                            "location": f.action.location, "author": f.action.author,
                            "agent_id": s.from.agent_id, "agent_name": s.from.agent_name,
                            "pool_id": s.from.pool_id, "tags": s.from.tags, "thread": s.thread,
                            "frames": s.frames, "this": s.this, "locals": s.locals,
                            "watches": s.watches, "truncated": s.truncated})
-                }).collect();
+                    })
+                    .collect();
                 json!({"items": items, "total": r.matched, "complete": r.complete}).to_string()
             };
             ("snapshots", body)
@@ -344,12 +412,29 @@ async fn export(call: &Call) -> Result<Response<Body>, Error> {
         Some("logs") => {
             let r = find_logs(&call.state, &seen, filter, EXPORT_ROWS).await?;
             let body = if csv {
-                let mut out = csv_line(&["time", "action", "location", "agent_id", "agent_name", "pool", "level", "thread", "text"]);
+                let mut out = csv_line(&[
+                    "time",
+                    "action",
+                    "location",
+                    "agent_id",
+                    "agent_name",
+                    "pool",
+                    "level",
+                    "thread",
+                    "text",
+                ]);
                 for f in &r.items {
                     let l = &f.item;
                     out.push_str(&csv_line(&[
-                        &time(l.time_ms), &f.action.id, &location_text(&f.action.location),
-                        &l.from.agent_id, &l.from.agent_name, &l.from.pool_id, &l.level, &l.thread, &l.text,
+                        &time(l.time_ms),
+                        &f.action.id,
+                        &location_text(&f.action.location),
+                        &l.from.agent_id,
+                        &l.from.agent_name,
+                        &l.from.pool_id,
+                        &l.level,
+                        &l.thread,
+                        &l.text,
                     ]));
                 }
                 out
@@ -379,7 +464,8 @@ async fn export(call: &Call) -> Result<Response<Body>, Error> {
     let mut r = Response::new(respond::full(body));
     let headers = r.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"lantern-{name}.{ext}\"")) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"lantern-{name}.{ext}\""))
+    {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

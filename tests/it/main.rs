@@ -7,6 +7,7 @@
     clippy::indexing_slicing
 )]
 
+mod action_pages;
 mod actions;
 mod agent_client;
 mod e2e;

@@ -47,7 +47,11 @@ impl ActionRow {
         match self.action.kind {
             Kind::Snapshot => n(self.hits.0, "snapshot", "snapshots"),
             Kind::Log => n(self.hits.1, "log line", "log lines"),
-            _ => n(self.metric_hits, "hit in the last 5 min", "hits in the last 5 min"),
+            _ => n(
+                self.metric_hits,
+                "hit in the last 5 min",
+                "hits in the last 5 min",
+            ),
         }
     }
 
@@ -309,7 +313,10 @@ pub fn form(ctx: &PageCtx, v: &FormView) -> Markup {
     let e = v.errors;
     let kinds: Vec<(&str, &str)> = vec![
         ("snapshot", "Snapshot: stack and variables at a line"),
-        ("log", "Log: a line printed as if a log statement were there"),
+        (
+            "log",
+            "Log: a line printed as if a log statement were there",
+        ),
         ("counter", "Counter: how often a line runs"),
         ("tictoc", "Tic-toc: time between two lines"),
         ("duration", "Duration: how long a method takes"),
@@ -317,7 +324,12 @@ pub fn form(ctx: &PageCtx, v: &FormView) -> Markup {
     ];
     let mut targets: Vec<(&str, &str)> = vec![("", "Choose agents…")];
     targets.extend(v.targets.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    let levels = [("info", "Info"), ("debug", "Debug"), ("warn", "Warning"), ("error", "Error")];
+    let levels = [
+        ("info", "Info"),
+        ("debug", "Debug"),
+        ("warn", "Warning"),
+        ("error", "Error"),
+    ];
     let out = |o: &str| f.outputs.iter().any(|x| x == o);
     let outputs_error = e.field("outputs");
     let body = html! {
@@ -422,26 +434,41 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
     let state = r.state(v.now_ms);
     let fact_rows: Vec<(&str, Markup)> = vec![
         ("Type", html! { (a.kind.as_str()) }),
-        ("State", html! { @match state {
-            "active" => (badge(Status::Ok, "Active")),
-            "disabled" => (badge(Status::Unknown, "Disabled")),
-            _ => (badge(Status::Unknown, "Expired")),
-        } }),
-        ("Location", html! {
-            code { (location_text(&a.location)) }
-            @if let Some(end) = &a.end { " → " code { (location_text(end)) } }
-        }),
-        ("Condition", html! { @match &a.condition { Some(c) => code { (c.text) }, None => "always" } }),
+        (
+            "State",
+            html! { @match state {
+                "active" => (badge(Status::Ok, "Active")),
+                "disabled" => (badge(Status::Unknown, "Disabled")),
+                _ => (badge(Status::Unknown, "Expired")),
+            } },
+        ),
+        (
+            "Location",
+            html! {
+                code { (location_text(&a.location)) }
+                @if let Some(end) = &a.end { " → " code { (location_text(end)) } }
+            },
+        ),
+        (
+            "Condition",
+            html! { @match &a.condition { Some(c) => code { (c.text) }, None => "always" } },
+        ),
         ("Target", html! { (target_text(a)) }),
         ("Author", html! { (a.author) }),
         ("Created", rel_time(a.created_ms.div_euclid(1000), now)),
         ("Updated", rel_time(a.updated_ms.div_euclid(1000), now)),
         ("Expires", rel_time(a.expires_at_ms.div_euclid(1000), now)),
-        ("Hits", html! {
-            (r.hits_text())
-            @if let Some(h) = a.max_hits { " (at most " (h) " per agent)" }
-        }),
-        ("Quotas", html! { @if a.ignore_quota { "ignored for this action" } @else { "apply" } }),
+        (
+            "Hits",
+            html! {
+                (r.hits_text())
+                @if let Some(h) = a.max_hits { " (at most " (h) " per agent)" }
+            },
+        ),
+        (
+            "Quotas",
+            html! { @if a.ignore_quota { "ignored for this action" } @else { "apply" } },
+        ),
     ];
     let body = html! {
         @if let Some(text) = v.notice { (notice(Tone::Ok, text)) }
@@ -580,5 +607,138 @@ mod tests {
         assert!(html.contains("at most 10 hits per agent"));
         let empty = list(&ctx, &[], true, 0).into_string();
         assert!(empty.contains("No actions yet"));
+        assert!(empty.contains("href=\"/entities/actions/new\""));
+    }
+
+    fn row(status: &str, message: Option<&str>) -> ActionRow {
+        let mut a = NewAction {
+            kind: Some("log".into()),
+            location: Some(serde_json::json!({"file": "Shop.java", "line": 12})),
+            target: Some(serde_json::json!({"kind": "agent", "id": "id-shop"})),
+            template: Some("order {order.id}".into()),
+            ..Default::default()
+        }
+        .validate(
+            Origin::Portal,
+            &Caps::default(),
+            "a1".into(),
+            "dev@x".into(),
+            0,
+        )
+        .unwrap();
+        a.expires_at_ms = 10_000_000;
+        ActionRow {
+            action: a,
+            active: true,
+            hits: (0, 5),
+            metric_hits: 0,
+            statuses: vec![AgentStatus {
+                agent_id: "id-shop".into(),
+                agent_name: "shop".into(),
+                status: status.into(),
+                message: message.map(str::to_string),
+                resolved: None,
+                at_ms: 0,
+            }],
+        }
+    }
+
+    #[test]
+    fn the_action_page_explains_quotas_and_offers_disable_and_a_confirmed_delete() {
+        let r = row("paused_quota", None);
+        let html = crate::ui::test_support::with_page_ctx(BASE, |ctx| {
+            detail(
+                ctx,
+                &DetailView {
+                    row: &r,
+                    can_change: true,
+                    notice: None,
+                    now_ms: 1_000,
+                },
+            )
+            .into_string()
+        });
+        assert_csp_clean(&html);
+        assert!(
+            html.contains("Paused by quota: the agent&#39;s log quota")
+                || html.contains("Paused by quota: the agent's log quota"),
+            "{html}"
+        );
+        assert!(html.contains("notice-warning"), "said on top too");
+        assert!(html.contains("5 log lines"));
+        assert!(html.contains("action=\"/entities/actions/a1/disable\""));
+        assert!(html.contains("<details class=\"confirm\">"));
+        assert!(html.contains("deleted with its snapshots and log lines"));
+        assert!(html.contains("href=\"/data-explorer/logs?action=a1\""));
+        let mut off = row("condition_error", Some("NullPointerException at order.id"));
+        off.action.disabled = true;
+        off.active = false;
+        let html = crate::ui::test_support::with_page_ctx(BASE, |ctx| {
+            detail(
+                ctx,
+                &DetailView {
+                    row: &off,
+                    can_change: false,
+                    notice: None,
+                    now_ms: 1_000,
+                },
+            )
+            .into_string()
+        });
+        assert!(html.contains("could not be evaluated (NullPointerException at order.id)"));
+        assert!(html.contains("Disabled"));
+        assert!(
+            !html.contains("/delete"),
+            "no change offered without the right"
+        );
+    }
+
+    #[test]
+    fn the_form_keeps_values_shows_errors_and_offers_ignore_quota_only_to_those_who_may() {
+        let f = ActionForm {
+            kind: "snapshot".into(),
+            file: "Shop<1>.java".into(),
+            line: "x".into(),
+            target: "agent:id-shop".into(),
+            ..Default::default()
+        };
+        let errors = FormErrors::none().with_field("line", "Line: a whole number such as 64");
+        let targets = [(
+            "agent:id-shop".to_string(),
+            "Agent shop (connected)".to_string(),
+        )];
+        let html = crate::ui::test_support::with_page_ctx(NEW, |ctx| {
+            form(
+                ctx,
+                &FormView {
+                    form: &f,
+                    errors: &errors,
+                    targets: &targets,
+                    may_ignore_quota: false,
+                },
+            )
+            .into_string()
+        });
+        assert_csp_clean(&html);
+        assert!(html.contains("value=\"Shop&lt;1&gt;.java\""));
+        assert!(html.contains("Line: a whole number such as 64"));
+        assert!(html.contains("There is a problem"));
+        assert!(html.contains("<option value=\"agent:id-shop\" selected>"));
+        assert!(html.contains("data-validate=\"/entities/actions/validate\""));
+        assert!(html.contains("data-kinds=\"tictoc\""));
+        assert!(!html.contains("ignore_quota"));
+        let html = crate::ui::test_support::with_page_ctx(NEW, |ctx| {
+            form(
+                ctx,
+                &FormView {
+                    form: &f,
+                    errors: &FormErrors::none(),
+                    targets: &targets,
+                    may_ignore_quota: true,
+                },
+            )
+            .into_string()
+        });
+        assert!(html.contains("name=\"ignore_quota\""));
     }
 }

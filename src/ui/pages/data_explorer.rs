@@ -114,7 +114,13 @@ pub struct Common<'a> {
     pub now_ms: i64,
 }
 
-fn text_filter(name: &str, label: &str, value: &str, placeholder: &str, errors: &FormErrors) -> Markup {
+fn text_filter(
+    name: &str,
+    label: &str,
+    value: &str,
+    placeholder: &str,
+    errors: &FormErrors,
+) -> Markup {
     let id = format!("f-{name}");
     let error = errors.field(name);
     html! {
@@ -133,7 +139,13 @@ fn filters(path: &str, tab: Tab, c: &Common) -> Markup {
     actions.extend(c.actions.iter().map(|(a, b)| (a.as_str(), b.as_str())));
     let mut pools: Vec<(&str, &str)> = vec![("", "Any pool")];
     pools.extend(c.pools.iter().map(|(a, b)| (a.as_str(), b.as_str())));
-    let levels = [("", "Any level"), ("debug", "Debug"), ("info", "Info"), ("warn", "Warning"), ("error", "Error")];
+    let levels = [
+        ("", "Any level"),
+        ("debug", "Debug"),
+        ("info", "Info"),
+        ("warn", "Warning"),
+        ("error", "Error"),
+    ];
     html! {
         form class="filters" method="get" action=(path) role="search" aria-label="Filters" {
             (select("action", "Action", &actions, &q.action, None, c.errors))
@@ -174,7 +186,10 @@ pub fn hit_path(action_id: &str, seq: u64) -> String {
 
 fn frame_text(f: &Value) -> String {
     let s = |k: &str| f.get(k).and_then(Value::as_str).unwrap_or("?").to_string();
-    let at = match (f.get("file").and_then(Value::as_str), f.get("line").and_then(Value::as_u64)) {
+    let at = match (
+        f.get("file").and_then(Value::as_str),
+        f.get("line").and_then(Value::as_u64),
+    ) {
         (Some(file), Some(line)) => format!(" ({file}:{line})"),
         (Some(file), None) => format!(" ({file})"),
         _ => String::new(),
@@ -198,8 +213,12 @@ pub fn snapshots(ctx: &PageCtx, c: &Common, r: &Results<StoredSnapshot>) -> Mark
             }
         }
     };
-    let export = c.query.to_query(&[("kind", "snapshots"), ("format", "csv")]);
-    let export_json = c.query.to_query(&[("kind", "snapshots"), ("format", "json")]);
+    let export = c
+        .query
+        .to_query(&[("kind", "snapshots"), ("format", "csv")]);
+    let export_json = c
+        .query
+        .to_query(&[("kind", "snapshots"), ("format", "json")]);
     let body = html! {
         (tabs(Tab::Snapshots, c.query))
         (filters(SNAPSHOTS, Tab::Snapshots, c))
@@ -213,14 +232,22 @@ pub fn snapshots(ctx: &PageCtx, c: &Common, r: &Results<StoredSnapshot>) -> Mark
             (table("Snapshots", &["Time", "Action", "Agent", "Tags", "Author", "Where"], rows))
         }
     };
-    page(ctx, "Data Explorer", "Snapshots captured by your actions; open one to see its stack and variables.", None, body)
+    page(
+        ctx,
+        "Data Explorer",
+        "Snapshots captured by your actions; open one to see its stack and variables.",
+        None,
+        body,
+    )
 }
 
 /// Why a value was cut, in words.
 pub fn cut_text(cut: &str) -> &'static str {
     match cut {
         "depth" => "not captured: deeper than the agent goes (3 levels)",
-        "size_budget" => "cut short: the snapshot's size or time budget ran out, what is shown is the beginning",
+        "size_budget" => {
+            "cut short: the snapshot's size or time budget ran out, what is shown is the beginning"
+        }
         "redacted" => "redacted: hidden by the redaction rules",
         "inaccessible" => "inaccessible: the module does not open this class to the agent",
         _ => "cut",
@@ -252,7 +279,11 @@ fn children(v: &Value) -> Vec<(String, &Value)> {
     let mut out = Vec::new();
     if let Some(fields) = v.get("fields").and_then(Value::as_array) {
         for f in fields.iter().take(MAX_CHILDREN) {
-            let name = f.get("name").and_then(Value::as_str).unwrap_or("?").to_string();
+            let name = f
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("?")
+                .to_string();
             out.push((name, f));
         }
     }
@@ -263,7 +294,10 @@ fn children(v: &Value) -> Vec<(String, &Value)> {
     }
     if let Some(entries) = v.get("entries").and_then(Value::as_array) {
         for e in entries.iter().take(MAX_CHILDREN) {
-            let key = e.get("key").map_or_else(|| "?".to_string(), |k| scalar_text(k).unwrap_or_else(|| type_text(k)));
+            let key = e.get("key").map_or_else(
+                || "?".to_string(),
+                |k| scalar_text(k).unwrap_or_else(|| type_text(k)),
+            );
             if let Some(val) = e.get("value") {
                 out.push((format!("[{key}]"), val));
             }
@@ -273,7 +307,11 @@ fn children(v: &Value) -> Vec<(String, &Value)> {
 }
 
 fn node(name: &str, v: &Value, depth: usize) -> Markup {
-    let kids = if depth < MAX_TREE_DEPTH { children(v) } else { Vec::new() };
+    let kids = if depth < MAX_TREE_DEPTH {
+        children(v)
+    } else {
+        Vec::new()
+    };
     let head = html! {
         span class="var-name" { (name) }
         @if let Some(s) = scalar_text(v) { " = " code { (s) } }
@@ -356,7 +394,13 @@ pub fn hit(ctx: &PageCtx, f: &Found<StoredSnapshot>, now_ms: i64) -> Markup {
             }
         }))
     };
-    page(ctx, &format!("Snapshot at {}", location_text(&a.location)), "One hit: its stack and the values in scope at the line.", None, body)
+    page(
+        ctx,
+        &format!("Snapshot at {}", location_text(&a.location)),
+        "One hit: its stack and the values in scope at the line.",
+        None,
+        body,
+    )
 }
 
 /// The Logs tab's live region: the lines, newest first.
@@ -395,7 +439,13 @@ pub fn logs(ctx: &PageCtx, c: &Common, r: &Results<StoredLog>) -> Markup {
         p { "Export: " a href={ (EXPORT) (export) } { "CSV" } " · " a href={ (EXPORT) (export_json) } { "JSON" } }
         (live_list(&stream, logs_region(r, c.now_ms)))
     };
-    page(ctx, "Data Explorer", "Dynamic log lines from every agent in one place, following live.", None, body)
+    page(
+        ctx,
+        "Data Explorer",
+        "Dynamic log lines from every agent in one place, following live.",
+        None,
+        body,
+    )
 }
 
 /// One metric action's chart data.
@@ -446,7 +496,11 @@ pub fn chart(c: &Chart) -> Markup {
         .iter()
         .filter_map(|p| value(p).map(|v| (p.end_ms, v, p)))
         .collect();
-    let title = format!("{} at {}", c.action.kind.as_str(), location_text(&c.action.location));
+    let title = format!(
+        "{} at {}",
+        c.action.kind.as_str(),
+        location_text(&c.action.location)
+    );
     let (t0, t1) = match (pts.first(), pts.last()) {
         (Some(a), Some(b)) => (a.0, b.0.max(a.0 + 1)),
         _ => (0, 1),
@@ -454,8 +508,17 @@ pub fn chart(c: &Chart) -> Markup {
     let vmax = pts.iter().map(|p| p.1).fold(0.0_f64, f64::max).max(1e-9);
     let x = |t: i64| LEFT + (t - t0) as f64 / (t1 - t0) as f64 * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (1.0 - v / vmax) * (H - TOP - BOTTOM);
-    let line: Vec<String> = pts.iter().map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1))).collect();
-    let fmt = |v: f64| if v >= 100.0 || v.fract() == 0.0 { format!("{v:.0}") } else { format!("{v:.2}") };
+    let line: Vec<String> = pts
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", x(p.0), y(p.1)))
+        .collect();
+    let fmt = |v: f64| {
+        if v >= 100.0 || v.fract() == 0.0 {
+            format!("{v:.0}")
+        } else {
+            format!("{v:.2}")
+        }
+    };
     html! {
         figure {
             @if pts.is_empty() {
@@ -507,7 +570,13 @@ pub fn metrics(ctx: &PageCtx, c: &Common, charts: &[Chart]) -> Markup {
             @for ch in charts { (card(&format!("{} at {}", ch.action.kind.as_str(), location_text(&ch.action.location)), chart(ch))) }
         }
     };
-    page(ctx, "Data Explorer", "Counters, tic-tocs, durations and metrics over the last 5 minutes.", None, body)
+    page(
+        ctx,
+        "Data Explorer",
+        "Counters, tic-tocs, durations and metrics over the last 5 minutes.",
+        None,
+        body,
+    )
 }
 
 #[cfg(test)]
@@ -527,7 +596,13 @@ mod tests {
             target: Some(json!({"kind": "tag", "id": "prod"})),
             ..Default::default()
         }
-        .validate(Origin::Portal, &Caps::default(), "a1".into(), "dev@x".into(), 0)
+        .validate(
+            Origin::Portal,
+            &Caps::default(),
+            "a1".into(),
+            "dev@x".into(),
+            0,
+        )
         .unwrap()
     }
 
@@ -543,7 +618,9 @@ mod tests {
             time_ms: 1_000,
             thread: "main".into(),
             frames: json!([{"class": "demo.Shop", "method": "checkout", "file": "Shop.java", "line": 12}]),
-            this: Some(json!({"type": "demo.Shop", "fields": [{"name": "count", "type": "int", "value": 3}]})),
+            this: Some(
+                json!({"type": "demo.Shop", "fields": [{"name": "count", "type": "int", "value": 3}]}),
+            ),
             locals: json!([
                 {"name": "order", "type": "demo.Order", "fields": [
                     {"name": "lines", "type": "java.util.ArrayList", "declared": "java.util.List", "length": 1000,
@@ -566,7 +643,10 @@ mod tests {
         assert_csp_clean(&html);
         assert!(html.contains("demo.Shop.checkout (Shop.java:12)"));
         assert!(html.contains("java.util.ArrayList (declared java.util.List)"));
-        assert!(html.contains("&quot;&lt;book&gt;&quot;"), "values are escaped");
+        assert!(
+            html.contains("&quot;&lt;book&gt;&quot;"),
+            "values are escaped"
+        );
         assert!(html.contains("redacted: hidden by the redaction rules"));
         assert!(html.contains("cut short: the snapshot"));
         assert!(html.contains("[&quot;k&quot;]"), "map entries by key");
@@ -601,7 +681,9 @@ mod tests {
         let html = with_page_ctx(SNAPSHOTS, |ctx| snapshots(ctx, &c, &r).into_string());
         assert_csp_clean(&html);
         assert!(html.contains("/data-explorer/snapshots/a1/3"));
-        assert!(html.contains("/data-explorer/export?kind=snapshots&amp;format=csv&amp;action=a1&amp;q=x%20y"));
+        assert!(html.contains(
+            "/data-explorer/export?kind=snapshots&amp;format=csv&amp;action=a1&amp;q=x%20y"
+        ));
         assert!(html.contains("Only the newest results were searched"));
         let empty: Results<StoredLog> = Results {
             items: vec![],
