@@ -341,17 +341,19 @@ pub fn form(ctx: &PageCtx, v: &FormView) -> Markup {
                     Some("What the action does. A snapshot never stops the application."), e))
                 fieldset class="fieldset" {
                     legend { "Location" }
-                    p class="field-help" { "A line (file and line number), or for a duration a method (class and method)." }
-                    (Field::text("file", "File").value(&f.file).placeholder("OrderServlet.java")
-                        .help("The file name, or a path ending in it (com/acme/OrderServlet.java).").render(e))
-                    (Field::new("text", "line", "Line").value(&f.line).placeholder("64").render(e))
+                    p class="field-help" { "A line (file and line number); a duration takes a method (class and method) instead." }
+                    div data-kinds="snapshot log counter tictoc metric" {
+                        (Field::text("file", "File").value(&f.file).placeholder("OrderServlet.java").required()
+                            .help("The file name, or a path ending in it (com/acme/OrderServlet.java).").render(e))
+                        (Field::new("text", "line", "Line").value(&f.line).placeholder("64").required().render(e))
+                    }
                     div data-kinds="tictoc" {
-                        (Field::new("text", "end_line", "End line (tic-toc)").value(&f.end_line).placeholder("81")
+                        (Field::new("text", "end_line", "End line").value(&f.end_line).placeholder("81").required()
                             .help("A tic-toc measures from the line above to this later line of the same file.").render(e))
                     }
                     div data-kinds="duration" {
-                        (Field::text("class", "Class").value(&f.class).placeholder("com.acme.OrderServlet").render(e))
-                        (Field::text("method", "Method").value(&f.method).placeholder("doGet").render(e))
+                        (Field::text("class", "Class").value(&f.class).placeholder("com.acme.OrderServlet").required().render(e))
+                        (Field::text("method", "Method").value(&f.method).placeholder("doGet").required().render(e))
                     }
                 }
                 (select("target", "Target", &targets, &f.target,
@@ -364,7 +366,7 @@ pub fn form(ctx: &PageCtx, v: &FormView) -> Markup {
                         .help("One per line, at most 20; their values are captured with the snapshot.").render(e))
                 }))
                 (for_kinds("log", "Log", html! {
-                    (Field::text("template", "Log message").value(&f.template).placeholder("order {order.id} for {user.name}")
+                    (Field::text("template", "Log message").value(&f.template).required().placeholder("order {order.id} for {user.name}")
                         .help("Text with {expressions} in braces, filled in at the line.").render(e))
                     (select("level", "Level", &levels, if f.level.is_empty() { "info" } else { &f.level }, None, e))
                     fieldset class=(if outputs_error.is_some() { "field field-invalid" } else { "field" }) id=(field_id("outputs")) {
@@ -381,7 +383,7 @@ pub fn form(ctx: &PageCtx, v: &FormView) -> Markup {
                     }
                 }))
                 (for_kinds("metric", "Metric", html! {
-                    (Field::text("value", "Value").value(&f.value).placeholder("order.total")
+                    (Field::text("value", "Value").value(&f.value).required().placeholder("order.total")
                         .help("The number read at the line; count, sum, min and max are kept.").render(e))
                 }))
                 (Field::new("number", "max_hits", "Max hits per agent").value(&f.max_hits)
