@@ -54,7 +54,7 @@ impl Filter {
                 .is_none_or(|au| au.eq_ignore_ascii_case(&a.author))
     }
 
-    fn from_agent(&self, f: &FromAgent, time_ms: i64, pools: Option<&BTreeSet<String>>) -> bool {
+    fn admits_result(&self, f: &FromAgent, time_ms: i64, pools: Option<&BTreeSet<String>>) -> bool {
         pools.is_none_or(|p| p.contains(&f.pool_id))
             && self
                 .agent
@@ -148,7 +148,7 @@ pub fn snapshots(
         |id| records::snapshots(tx, id),
         |s| s.time_ms,
         |s| {
-            f.from_agent(&s.from, s.time_ms, pools)
+            f.admits_result(&s.from, s.time_ms, pools)
                 && (f.text.is_none() || {
                     let values = format!("{} {} {}", s.frames, s.locals, s.watches);
                     f.text_in(&[&s.thread, &s.from.agent_name, &values])
@@ -173,7 +173,7 @@ pub fn logs(
         |id| records::logs(tx, id),
         |l| l.time_ms,
         |l| {
-            f.from_agent(&l.from, l.time_ms, pools)
+            f.admits_result(&l.from, l.time_ms, pools)
                 && f.level.as_ref().is_none_or(|v| *v == l.level)
                 && f.text_in(&[&l.text, &l.thread, &l.from.agent_name])
         },
@@ -251,7 +251,7 @@ mod tests {
         };
         let pools: BTreeSet<String> = ["p1".to_string()].into();
         let keep = |l: &StoredLog| {
-            f2.from_agent(&l.from, l.time_ms, Some(&pools)) && f2.text_in(&[&l.text])
+            f2.admits_result(&l.from, l.time_ms, Some(&pools)) && f2.text_in(&[&l.text])
         };
         let some = search(&actions, &[Kind::Log], 100, 10, read, |l| l.time_ms, keep).unwrap();
         assert_eq!(

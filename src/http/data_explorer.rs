@@ -329,12 +329,11 @@ async fn hit_page(call: &Call, id: &str, seq: u64) -> Result<Response<Body>, Err
 }
 
 fn csv_line(cells: &[&str]) -> String {
-    let mut line: Vec<String> = cells
+    let line: Vec<String> = cells
         .iter()
         .map(|c| crate::reach::sbom::csv_cell(c))
         .collect();
-    line.last_mut().map(|l| l.push_str("\r\n"));
-    line.join(",")
+    format!("{}\r\n", line.join(","))
 }
 
 /// `GET /data-explorer/export?kind=snapshots|logs&format=csv|json` with the page's filters.

@@ -77,6 +77,18 @@ pub fn location_text(l: &Location) -> String {
     }
 }
 
+/// The kind as a title starts with it.
+pub fn kind_title(k: Kind) -> &'static str {
+    match k {
+        Kind::Snapshot => "Snapshot",
+        Kind::Log => "Log",
+        Kind::Counter => "Counter",
+        Kind::Tictoc => "Tic-toc",
+        Kind::Duration => "Duration",
+        Kind::Metric => "Metric",
+    }
+}
+
 /// The kind of a target in words.
 pub fn target_kind_text(k: TargetKind) -> &'static str {
     match k {
@@ -126,7 +138,10 @@ pub fn status_explained(s: &AgentStatus, a: &Action) -> String {
         },
         "error" => format!("Could not be installed: {why}."),
         "completed" => match a.max_hits {
-            Some(n) => format!("Completed: it reached its cap of {n} hits on this agent and was removed there."),
+            Some(n) => format!(
+                "Completed: it reached its cap of {n} {} on this agent and was removed there.",
+                if n == 1 { "hit" } else { "hits" }
+            ),
             None => "Completed on this agent.".into(),
         },
         "expired" => "Expired: its time ran out and it was removed.".into(),
@@ -536,7 +551,7 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
     };
     page(
         ctx,
-        &format!("{} at {}", a.kind.as_str(), location_text(&a.location)),
+        &format!("{} at {}", kind_title(a.kind), location_text(&a.location)),
         "One action: where it is, who it reaches and how each agent runs it.",
         None,
         body,
