@@ -141,6 +141,28 @@ test('places a snapshot from the portal, triggers it, and opens the result',
       const text = await local.innerText();
       assert.match(text, /total = \d+ int/, text);
       await page.screenshot({ path: join(shots, 'snapshot-hit.png'), fullPage: true });
+
+      // A log from the agent's page, while another tab follows the Logs tab: the lines arrive
+      // there without a reload.
+      const logsTab = await context.newPage();
+      logsTab.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()} @ ${logsTab.url()}`); });
+      logsTab.on('pageerror', (e) => problems.push(`page error: ${e.message} @ ${logsTab.url()}`));
+      await logsTab.goto(url + '/data-explorer/logs');
+      assert.ok((await logsTab.content()).includes('No log lines match'));
+      await logsTab.locator('[data-live-indicator]', { hasText: 'Live' }).waitFor({ timeout: 10_000 });
+      await go('/entities/agents');
+      await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'loop-demo' }).click()]);
+      await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'New action' }).click()]);
+      assert.ok((await target.locator('option[selected]').innerText()).includes('loop-demo'), 'the agent is the target');
+      await page.getByLabel('Type').selectOption('log');
+      assert.ok(await page.getByLabel('Watch expressions').isHidden());
+      await page.getByLabel('File', { exact: true }).fill('Loop.java');
+      await page.getByLabel('Line', { exact: true }).fill(String(PROBE_LINE));
+      await page.getByLabel('Log message').pressSequentially('total is {total}');
+      await submit('Create action');
+      await logsTab.locator('[data-live] td.log-line', { hasText: /^total is \d+$/ }).first().waitFor({ timeout: 60_000 });
+      assert.equal(new URL(logsTab.url()).pathname, '/data-explorer/logs', 'no reload or navigation');
+      await logsTab.screenshot({ path: join(shots, 'data-explorer-logs.png'), fullPage: true });
     } finally {
       if (program) {
         program.kill('SIGKILL');

@@ -147,7 +147,7 @@ fn filters(path: &str, tab: Tab, c: &Common) -> Markup {
         ("error", "Error"),
     ];
     html! {
-        form class="filters" method="get" action=(path) role="search" aria-label="Filters" {
+        form class="filter-bar" method="get" action=(path) role="search" aria-label="Filters" {
             (select("action", "Action", &actions, &q.action, None, c.errors))
             (text_filter("agent", "Agent", &q.agent, "agent name or id", c.errors))
             (text_filter("tag", "Tag", &q.tag, "production", c.errors))
