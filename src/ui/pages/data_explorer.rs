@@ -89,7 +89,9 @@ fn tabs(current: Tab, q: &Query) -> Markup {
         }
     };
     html! {
-        nav aria-label="Data Explorer" {
+        // A navigation landmark of its own, but not a <nav>: the site navigation's current
+        // entry stays the only <nav> link marked as the current page.
+        div role="navigation" aria-label="Data Explorer tabs" {
             ul class="tabs" {
                 (item(Tab::Snapshots, SNAPSHOTS, "Snapshots"))
                 (item(Tab::Logs, LOGS, "Logs"))
