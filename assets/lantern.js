@@ -16,7 +16,9 @@
  *     request body (CSRF token in X-CSRF-Token), shows a progress bar and each file's
  *     result, then reloads the page to show the import list;
  *   - a file chooser (<input type=file data-fill="FIELD-ID">, in a hidden field revealed
- *     here) that puts a chosen text file into a textarea, so a CSV need not be pasted.
+ *     here) that puts a chosen text file into a textarea, so a CSV need not be pasted;
+ *   - forms with data-validate="/url" (the action form): validation as you type, and the
+ *     fields of other action types (data-kinds="…") hidden.
  */
 (function () {
   "use strict";
@@ -338,6 +340,91 @@
 
     var fills = document.querySelectorAll("input[type=file][data-fill]");
     for (var f = 0; f < fills.length; f++) { setupFill(fills[f]); }
+
+    var validated = document.querySelectorAll("form[data-validate]");
+    for (var v = 0; v < validated.length; v++) { setupValidate(validated[v]); }
+  }
+
+  /* ------------------------------------------------------------ validation as you type */
+  // The form is posted (debounced) to its data-validate address, which answers with the
+  // server's own checks: {"valid": bool, "errors": [{"field", "message"}]}. Messages are
+  // shown under the fields the user has touched; submitting still goes through the server,
+  // which checks everything again. Groups with data-kinds="type …" show for those types only.
+  function setupValidate(form) {
+    var url = form.getAttribute("data-validate");
+    var type = form.querySelector("select[name=type]");
+    var status = form.querySelector("[data-validate-status]");
+    var touched = {};
+    // After a refused submit every field's message is already on the page: keep showing all.
+    var all = !!form.querySelector("[data-error-summary]");
+    var timer = null;
+    var asked = 0;
+    function showKinds() {
+      if (!type) { return; }
+      var groups = form.querySelectorAll("[data-kinds]");
+      for (var i = 0; i < groups.length; i++) {
+        groups[i].hidden = groups[i].getAttribute("data-kinds").split(" ").indexOf(type.value) < 0;
+      }
+    }
+    function box(name) {
+      var el = document.getElementById("f-" + name);
+      if (!el) { return null; }
+      return el.classList.contains("field") ? el : el.closest(".field");
+    }
+    function show(errors) {
+      var old = form.querySelectorAll(".field-error");
+      for (var i = 0; i < old.length; i++) { old[i].parentNode.removeChild(old[i]); }
+      var invalid = form.querySelectorAll(".field-invalid");
+      for (var j = 0; j < invalid.length; j++) { invalid[j].classList.remove("field-invalid"); }
+      var marked = form.querySelectorAll("[aria-invalid]");
+      for (var k = 0; k < marked.length; k++) { marked[k].removeAttribute("aria-invalid"); }
+      var shown = 0;
+      for (var n = 0; n < errors.length; n++) {
+        var e = errors[n];
+        var b = box(e.field);
+        if (!b || !(all || touched[e.field]) || b.closest("[hidden]")) { continue; }
+        var p = document.createElement("p");
+        p.className = "field-error";
+        p.id = "f-" + e.field + "-error";
+        p.textContent = e.message;
+        var control = b.querySelector("input, select, textarea");
+        if (control && control.parentNode === b) {
+          control.setAttribute("aria-invalid", "true");
+          b.insertBefore(p, control.nextSibling);
+        } else {
+          b.appendChild(p);
+        }
+        b.classList.add("field-invalid");
+        shown++;
+      }
+      if (status) {
+        status.textContent = shown === 0 ? (errors.length === 0 ? "Ready to create." : "")
+          : shown + (shown === 1 ? " problem" : " problems") + " so far.";
+      }
+    }
+    function validate() {
+      var mine = ++asked;
+      var body = new URLSearchParams(new FormData(form));
+      fetch(url, {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" }
+      }).then(function (r) { return r.json(); }).then(function (answer) {
+        if (mine !== asked || !answer || !answer.errors) { return; }
+        show(answer.errors);
+      }).catch(function () { /* the server checks again on submit */ });
+    }
+    function changed(event) {
+      var name = event.target && event.target.name;
+      if (name) { touched[name] = true; }
+      if (name === "type") { showKinds(); }
+      window.clearTimeout(timer);
+      timer = window.setTimeout(validate, 350);
+    }
+    form.addEventListener("input", changed);
+    form.addEventListener("change", changed);
+    showKinds();
   }
 
   /* ------------------------------------------------------- a file into a field */

@@ -245,13 +245,16 @@ impl Live {
         }
     }
 
-    /// Loads the unexpired actions from the store (at start).
+    /// Loads the unexpired, enabled actions from the store (at start).
     pub async fn load(&self) -> Result<usize, StoreError> {
         let now = self.clock.now_ms();
         let all = self.store.read(records::list).await?;
         let mut map = self.actions.write().unwrap_or_else(|p| p.into_inner());
         map.clear();
-        for a in all.into_iter().filter(|a| a.expires_at_ms > now) {
+        for a in all
+            .into_iter()
+            .filter(|a| a.expires_at_ms > now && !a.disabled)
+        {
             map.insert(a.id.clone(), Arc::new(a));
         }
         Ok(map.len())
@@ -283,8 +286,8 @@ impl Live {
             .contains_key(id)
     }
 
-    /// A new (already stored) action: sent to every connected agent it reaches. Answers how
-    /// many agents it was sent to.
+    /// A new or re-enabled (already stored) action: sent to every connected agent it reaches.
+    /// Answers how many agents it was sent to.
     pub async fn added(&self, action: Action) -> usize {
         let action = Arc::new(action);
         self.actions
@@ -339,14 +342,24 @@ impl Live {
             .collect();
         for id in &expired {
             self.removed(id).await;
-            let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
-            for s in statuses.entry(id.clone()).or_default().values_mut() {
-                s.status = "expired".into();
-                s.message = None;
-                s.at_ms = now;
-            }
+            self.mark_all(id, "expired", now);
         }
         expired
+    }
+
+    /// An action switched off: taken off its agents, each status saying so.
+    pub async fn disabled(&self, id: &str) {
+        self.removed(id).await;
+        self.mark_all(id, "disabled", self.clock.now_ms());
+    }
+
+    fn mark_all(&self, id: &str, status: &str, now: i64) {
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        for s in statuses.entry(id.to_string()).or_default().values_mut() {
+            s.status = status.into();
+            s.message = None;
+            s.at_ms = now;
+        }
     }
 
     /// A capable agent connected: it gets the whole set it should run.

@@ -7,6 +7,7 @@
 //! - [`records`]: the actions, snapshots and log lines in the store;
 //! - [`live`]: which connected agents run which action, their statuses, and their results.
 
+pub mod explore;
 pub mod expr;
 pub mod live;
 pub mod model;

@@ -154,6 +154,9 @@ pub struct Action {
     pub scope_pools: Option<Vec<String>>,
     /// Whether quotas are ignored (only roles that may).
     pub ignore_quota: bool,
+    /// Switched off by someone: kept with its results, taken off every agent until enabled.
+    #[serde(default)]
+    pub disabled: bool,
     /// Who made it (user id or API key label).
     pub author: String,
     /// When it was made, ms.
@@ -543,6 +546,7 @@ impl NewAction {
             target,
             scope_pools: None,
             ignore_quota: self.ignore_quota.unwrap_or(false),
+            disabled: false,
             author,
             created_ms: now_ms,
             updated_ms: now_ms,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::Action;
-use crate::store::{ReadTx, StoreError, Table, WriteTx};
+use crate::store::{ReadTx, Reads, StoreError, Table, WriteTx};
 
 /// Actions by id.
 pub const ACTIONS: Table = Table::new("actions_v1");
@@ -107,9 +107,9 @@ pub fn put(tx: &mut WriteTx<'_>, action: &Action) -> Result<(), StoreError> {
     tx.put_json(&ACTIONS, action.id.as_bytes(), action)
 }
 
-/// One action.
-pub fn get(tx: &ReadTx, id: &str) -> Result<Option<Action>, StoreError> {
-    tx.get_json(&ACTIONS, id.as_bytes())
+/// One action (also inside a write, to change it).
+pub fn get(tx: &impl Reads, id: &str) -> Result<Option<Action>, StoreError> {
+    tx.get_json_value(&ACTIONS, id.as_bytes())
 }
 
 /// Every action, by id.
@@ -244,6 +244,33 @@ pub fn add_log(
         StoredLog { seq, ..line }
     })
     .map(Some)
+}
+
+/// How many snapshots and log lines an action has received in all (dropped ones included):
+/// one read of its bookkeeping, never a scan.
+pub fn hit_counts(tx: &ReadTx, action_id: &str) -> Result<(u64, u64), StoreError> {
+    let total = |table: &Table| -> Result<u64, StoreError> {
+        let c: Option<Count> = tx.get_json(&COUNTS, &count_key(table, action_id))?;
+        Ok(c.map_or(0, |c| c.next.saturating_sub(1)))
+    };
+    Ok((total(&SNAPSHOTS)?, total(&LOGS)?))
+}
+
+/// One snapshot by its action and sequence number. Bounded like [`snapshots`]: the key holds
+/// the time before the sequence, so this walks the action's (at most
+/// [`MAX_SNAPSHOTS_PER_ACTION`]) keys.
+pub fn snapshot(
+    tx: &ReadTx,
+    action_id: &str,
+    seq: u64,
+) -> Result<Option<StoredSnapshot>, StoreError> {
+    let limit = usize::try_from(MAX_SNAPSHOTS_PER_ACTION).unwrap_or(usize::MAX);
+    for (k, v) in tx.scan_prefix(&SNAPSHOTS, &prefix(action_id), limit)? {
+        if k.ends_with(&seq.to_be_bytes()) {
+            return Ok(serde_json::from_slice(&v).ok());
+        }
+    }
+    Ok(None)
 }
 
 /// An action's snapshots, newest first.

@@ -693,16 +693,31 @@ mod tests {
             }
             Endpoint::Actions(r) => {
                 use crate::http::actions::ActionsRoute as A;
-                Some(match r {
-                    A::List => ("get", "/actions"),
-                    A::Create => ("post", "/actions"),
-                    A::Get(_) => ("get", "/actions/{id}"),
-                    A::Delete(_) => ("delete", "/actions/{id}"),
-                    A::Status(_) => ("get", "/actions/{id}/status"),
-                    A::Snapshots(_) => ("get", "/actions/{id}/snapshots"),
-                    A::Logs(_) => ("get", "/actions/{id}/logs"),
-                    A::Metrics(_) => ("get", "/actions/{id}/metrics"),
-                })
+                match r {
+                    A::List => Some(("get", "/actions")),
+                    A::Create => Some(("post", "/actions")),
+                    A::Validate => Some(("post", "/actions/validate")),
+                    A::Get(_) => Some(("get", "/actions/{id}")),
+                    A::Delete(_) => Some(("delete", "/actions/{id}")),
+                    A::Disable(_) => Some(("post", "/actions/{id}/disable")),
+                    A::Enable(_) => Some(("post", "/actions/{id}/enable")),
+                    A::Status(_) => Some(("get", "/actions/{id}/status")),
+                    A::Snapshots(_) => Some(("get", "/actions/{id}/snapshots")),
+                    A::Logs(_) => Some(("get", "/actions/{id}/logs")),
+                    A::Metrics(_) => Some(("get", "/actions/{id}/metrics")),
+                    A::NewForm
+                    | A::FormCreate
+                    | A::FormValidate
+                    | A::Detail(_)
+                    | A::FormDisable(_)
+                    | A::FormEnable(_)
+                    | A::FormDelete(_)
+                    | A::ExplorerLogs
+                    | A::ExplorerLogsLive
+                    | A::ExplorerMetrics
+                    | A::ExplorerExport
+                    | A::ExplorerHit(..) => None,
+                }
             }
             Endpoint::Reach(r) => {
                 use crate::http::reachability::ReachRoute as P;
@@ -872,6 +887,9 @@ mod tests {
                     A::Snapshots(x()),
                     A::Logs(x()),
                     A::Metrics(x()),
+                    A::Validate,
+                    A::Disable(x()),
+                    A::Enable(x()),
                 ]
                 .map(Endpoint::Actions),
             );

@@ -430,6 +430,8 @@ pub(crate) enum LiveView {
         crate::reach::assess::Filter,
         crate::ui::pages::reachability::ReachQuery,
     ),
+    /// The Data Explorer's log lines for these filters.
+    Logs(crate::ui::pages::data_explorer::Query),
 }
 
 impl LiveView {
@@ -438,6 +440,7 @@ impl LiveView {
         match self {
             LiveView::Agents(..) | LiveView::GettingStarted => Permission::Agents,
             LiveView::Reachability(..) => Permission::Reachability,
+            LiveView::Logs(..) => Permission::SnapshotsAndLogs,
         }
     }
 }
@@ -541,6 +544,11 @@ impl LiveWatcher {
                     super::reachability::live_region(state, user, filter, q).await?,
                 ));
             }
+            LiveView::Logs(q) => {
+                return Ok(Some(
+                    super::data_explorer::logs_region(state, user, q).await?,
+                ));
+            }
             LiveView::Agents(q, filter) => (q, filter),
         };
         let v = agent_list(state, user, q, filter).await?;
@@ -566,6 +574,7 @@ async fn agent_page(
         artifacts,
         more_artifacts,
         can_disconnect: roles::allows(&p.user.roles, Permission::Agents, Need::Change),
+        can_place_actions: roles::allows(&p.user.roles, Permission::Actions, Need::Change),
         notice,
         now_ms: call.state.clock.now_ms(),
     };

@@ -297,6 +297,7 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Reach(route) => super::reachability::handle(&call, route).await,
         Endpoint::Actions(route) => super::actions::handle(&call, route).await,
         Endpoint::Page(NavId::Actions) => super::actions::list_page(&call).await,
+        Endpoint::Page(NavId::DataExplorer) => super::data_explorer::snapshots_page(&call).await,
         Endpoint::Page(NavId::WatchedPackages) => super::watched::list(&call).await,
         Endpoint::Watched(route) => super::watched::handle(&call, route).await,
         Endpoint::Page(NavId::Sbom) => super::sbom::page(&call).await,

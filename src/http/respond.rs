@@ -144,6 +144,11 @@ pub fn bytes(content_type: &'static str, body: &'static [u8]) -> Response<Body> 
     with_body(200, content_type, Bytes::from_static(body))
 }
 
+/// A whole body of bytes made at run time (exports).
+pub fn full(body: impl Into<Bytes>) -> Body {
+    Full::new(body.into()).boxed()
+}
+
 /// `303 See Other` to a local path (after a form post).
 pub fn redirect(location: &str) -> Response<Body> {
     let mut r = with_body(303, "text/plain; charset=utf-8", "");

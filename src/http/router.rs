@@ -114,7 +114,8 @@ pub enum Endpoint {
     /// Runtime Reachability below the Assessment page, and `/api/v1/reachability/packages`
     /// (`http::reachability`).
     Reach(super::reachability::ReachRoute),
-    /// Actions and their results: `/api/v1/actions` (`http::actions`).
+    /// Actions and their results: `/api/v1/actions`, the pages below Entities › Actions and
+    /// the Data Explorer's (`http::actions`, `http::data_explorer`).
     Actions(super::actions::ActionsRoute),
     /// Watched Packages: the page's forms and `/api/v1/watched-packages` (`http::watched`).
     Watched(super::watched::WatchedRoute),
@@ -357,6 +358,9 @@ impl Endpoint {
         }
         if let Some(route) = super::service_config::ServiceConfigRoute::parse_portal(post, path) {
             return Ok(Endpoint::ServiceConfig(route));
+        }
+        if let Some(route) = super::actions::ActionsRoute::parse_portal(get, post, path) {
+            return route.map(Endpoint::Actions);
         }
         if let Some(route) = super::sbom::SbomRoute::parse_portal(get, path) {
             return route.map(Endpoint::Sbom);
@@ -603,7 +607,7 @@ impl Endpoint {
         ) || matches!(self, Endpoint::Vulndb(route) if route.is_api())
             || matches!(self, Endpoint::Webhooks(route) if route.is_api())
             || matches!(self, Endpoint::Reach(route) if route.is_api())
-            || matches!(self, Endpoint::Actions(_))
+            || matches!(self, Endpoint::Actions(route) if route.is_api())
             || matches!(self, Endpoint::Watched(route) if route.is_api())
             || matches!(self, Endpoint::Sbom(route) if route.is_api())
             || matches!(self, Endpoint::ServiceConfig(route) if route.is_api())
@@ -622,7 +626,7 @@ impl Endpoint {
             self,
             Endpoint::Entity(super::entities::EntityRoute::AgentsLive)
                 | Endpoint::Reach(super::reachability::ReachRoute::Live)
-        )
+        ) || matches!(self, Endpoint::Actions(route) if route.is_background())
     }
 }
 

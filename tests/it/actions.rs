@@ -12,7 +12,13 @@ use crate::entities::new_pool;
 use crate::pools::{sign_in, user};
 use crate::support::*;
 
-pub async fn call(c: &Client, key: &str, method: &str, path: &str, body: Option<Value>) -> Resp {
+pub(crate) async fn call(
+    c: &Client,
+    key: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Resp {
     let auth = format!("Bearer {key}");
     let mut headers = vec![("authorization", auth.as_str())];
     if body.is_some() {
@@ -29,12 +35,17 @@ pub async fn call(c: &Client, key: &str, method: &str, path: &str, body: Option<
     .await
 }
 
-pub fn json_of(r: &Resp) -> Value {
+pub(crate) fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
 
 /// Connects an agent that runs actions; answers the socket and the `action.sync` it got.
-pub async fn actions_agent(t: &TestApp, key: &str, name: &str, tags: &[&str]) -> (Ws, Value) {
+pub(crate) async fn actions_agent(
+    t: &TestApp,
+    key: &str,
+    name: &str,
+    tags: &[&str],
+) -> (Ws, Value) {
     let mut ws = connect(t, key).await.unwrap();
     let mut h = hello(name, tags);
     h["capabilities"] = json!(["class_loads", "actions"]);

@@ -207,11 +207,33 @@ fn expected(e: &Endpoint) -> &'static str {
         // Actions: W — S — S(counter probes only) W S; seen by every cell above "—".
         // Results are "Snapshots and logs": R R S R — R S.
         Endpoint::Actions(a) => match a {
-            ActionsRoute::List | ActionsRoute::Get(_) | ActionsRoute::Status(_) => "y-y-yyy",
-            ActionsRoute::Create | ActionsRoute::Delete(_) => "y-y--yy",
-            ActionsRoute::Snapshots(_) | ActionsRoute::Logs(_) | ActionsRoute::Metrics(_) => {
-                "yyyy-yy"
-            }
+            // Actions (view): W — S — S W S.
+            ActionsRoute::List
+            | ActionsRoute::Get(_)
+            | ActionsRoute::Status(_)
+            | ActionsRoute::Detail(_) => "y-y-yyy",
+            // Actions: create / disable / delete own: W — S — — W S (whose action it is, and
+            // "delete others'", is the handler's check).
+            ActionsRoute::Create
+            | ActionsRoute::Delete(_)
+            | ActionsRoute::Validate
+            | ActionsRoute::Disable(_)
+            | ActionsRoute::Enable(_)
+            | ActionsRoute::NewForm
+            | ActionsRoute::FormCreate
+            | ActionsRoute::FormValidate
+            | ActionsRoute::FormDisable(_)
+            | ActionsRoute::FormEnable(_)
+            | ActionsRoute::FormDelete(_) => "y-y--yy",
+            // Snapshots and logs (Data Explorer): R R S R — R S.
+            ActionsRoute::Snapshots(_)
+            | ActionsRoute::Logs(_)
+            | ActionsRoute::Metrics(_)
+            | ActionsRoute::ExplorerLogs
+            | ActionsRoute::ExplorerLogsLive
+            | ActionsRoute::ExplorerMetrics
+            | ActionsRoute::ExplorerExport
+            | ActionsRoute::ExplorerHit(..) => "yyyy-yy",
         },
         // Watched Packages: W R — — W — —.
         Endpoint::Watched(w) => match w {
@@ -237,7 +259,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 143;
+const ROUTES_BESIDES_PAGES: usize = 158;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -428,6 +450,21 @@ fn samples() -> Vec<Endpoint> {
             ActionsRoute::Snapshots(x()),
             ActionsRoute::Logs(x()),
             ActionsRoute::Metrics(x()),
+            ActionsRoute::Validate,
+            ActionsRoute::Disable(x()),
+            ActionsRoute::Enable(x()),
+            ActionsRoute::NewForm,
+            ActionsRoute::FormCreate,
+            ActionsRoute::FormValidate,
+            ActionsRoute::Detail(x()),
+            ActionsRoute::FormDisable(x()),
+            ActionsRoute::FormEnable(x()),
+            ActionsRoute::FormDelete(x()),
+            ActionsRoute::ExplorerLogs,
+            ActionsRoute::ExplorerLogsLive,
+            ActionsRoute::ExplorerMetrics,
+            ActionsRoute::ExplorerExport,
+            ActionsRoute::ExplorerHit(x(), 1),
         ]
         .map(Endpoint::Actions),
     );

@@ -8,6 +8,7 @@
 )]
 
 mod action_cli;
+mod action_pages;
 mod actions;
 mod agent_client;
 mod e2e;

@@ -365,6 +365,8 @@ pub struct AgentDetail {
     pub more_artifacts: usize,
     /// Show the Disconnect button (Agents: change, and connected).
     pub can_disconnect: bool,
+    /// Show "New action" with this agent as the target (Actions: change).
+    pub can_place_actions: bool,
     /// A confirmation to show on top.
     pub notice: Option<String>,
     /// Now, unix ms.
@@ -588,7 +590,16 @@ pub fn detail(ctx: &PageCtx, d: &AgentDetail) -> Markup {
         ctx,
         &h.display_name,
         "An agent: what it is, where it runs, its connection and what it has loaded.",
-        Some(link_button(ButtonKind::Secondary, BASE, "All agents")),
+        Some(html! {
+            @if d.can_place_actions {
+                (link_button(ButtonKind::Primary,
+                    &format!("{}{}", crate::ui::pages::actions::NEW,
+                        crate::ui::components::query_string(&[("target", &format!("agent:{}", r.agent_id))])),
+                    "New action"))
+                " "
+            }
+            (link_button(ButtonKind::Secondary, BASE, "All agents"))
+        }),
         body,
     )
 }
@@ -688,6 +699,7 @@ mod tests {
             ],
             more_artifacts: 0,
             can_disconnect: true,
+            can_place_actions: true,
             notice: None,
             now_ms: 1_000_000,
         };
@@ -699,6 +711,7 @@ mod tests {
         assert!(html.contains("2 more not shown here"));
         assert!(html.contains(&format!("title=\"{}\"", "ab".repeat(32))));
         assert!(html.contains("action=\"/entities/agents/%6Cive/disconnect\""));
+        assert!(html.contains("href=\"/entities/actions/new?target=agent%3Alive\""));
         let d = AgentDetail {
             can_disconnect: false,
             ..d

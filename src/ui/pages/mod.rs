@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod auth;
 pub mod custom_sources;
+pub mod data_explorer;
 pub mod error;
 pub mod getting_started;
 pub mod grants;
