@@ -66,6 +66,8 @@ pub struct Gateway {
     pub registry: Arc<Registry>,
     /// Which actions run where, and their results (`crate::actions::live`).
     pub actions: Arc<crate::actions::live::Live>,
+    /// The configuration agents get: PII redaction and the blocklist (`config_push`).
+    pub config: Arc<super::config_push::ConfigPush>,
     store: Store,
     clock: SharedClock,
 }
@@ -101,14 +103,20 @@ impl Gateway {
     /// A gateway over `store`, with an empty registry.
     pub fn new(store: Store, clock: SharedClock) -> Gateway {
         let registry = Arc::new(Registry::new());
+        let config = Arc::new(super::config_push::ConfigPush::new(
+            store.clone(),
+            Arc::clone(&registry),
+        ));
         let actions = Arc::new(crate::actions::live::Live::new(
             store.clone(),
             Arc::clone(&registry),
             clock.clone(),
+            Arc::clone(&config),
         ));
         Gateway {
             registry,
             actions,
+            config,
             store,
             clock,
         }
@@ -199,7 +207,9 @@ impl Gateway {
         let ending = match send(sink, &protocol::encode(&ack)).await {
             Err(ending) => ending,
             Ok(()) => {
-                // The whole action set follows the acknowledgement (queued; sent by `stream`).
+                // The configuration, then the whole action set, follow the acknowledgement
+                // (queued; sent by `stream`): probes are installed under the current set.
+                self.config.connected(session, &summary);
                 self.actions.connected(session, &summary).await;
                 self.stream(
                     sink,
