@@ -24,6 +24,7 @@ use crate::error::Error;
 use crate::iam::roles::{self, Need, Permission};
 use crate::iam::scope::{self, PoolScope};
 use crate::iam::tokens;
+use crate::security::audit::{AuditEvent, Outcome};
 use crate::store::StoreError;
 
 /// The action routes of the REST API.
@@ -295,6 +296,9 @@ async fn create(call: &Call) -> Result<Response<Body>, Error> {
         Ok(a) => a,
         Err(errors) => return Ok(field_errors(&errors)),
     };
+    if let Some(refusal) = blocked(call, &action).await {
+        return Ok(refusal);
+    }
     let scope = scope_of(call).await?;
     action.scope_pools = match &scope {
         PoolScope::All => None,
@@ -344,6 +348,33 @@ async fn create(call: &Call) -> Result<Response<Body>, Error> {
     }
     call.state.agents.actions.added(action.clone()).await;
     Ok(respond::json(201, &action_json(call, &action, Some(&[]))))
+}
+
+/// The blocklist's answer to a new action: `None` when its location (and end) may be probed,
+/// else the refusal, with the rule named, after an `action.blocked` audit record.
+async fn blocked(call: &Call, action: &Action) -> Option<Response<Body>> {
+    let list = call.state.agents.config.blocklist();
+    let (field, rule) = [
+        ("location", Some(&action.location)),
+        ("end", action.end.as_ref()),
+    ]
+    .into_iter()
+    .find_map(|(field, loc)| Some((field, list.blocked(loc?)?.to_string())))?;
+    let message = format!("blocked by the blocklist: {rule}");
+    call.audit(
+        AuditEvent::new("action.blocked", call.actor(), Outcome::Denied)
+            .target(action.id.clone())
+            .details(
+                json!({"type": action.kind.as_str(), "location": action.location,
+                            "end": action.end, "rule": rule}),
+            ),
+    )
+    .await;
+    Some(respond::json(
+        400,
+        &json!({"error": {"code": "blocked_location", "message": format!("{field}: {message}"),
+                          "fields": [{"field": field, "message": message, "code": "blocked_location"}]}}),
+    ))
 }
 
 async fn delete(call: &Call, id: &str) -> Result<Response<Body>, Error> {

@@ -24,6 +24,7 @@ pub mod reachability;
 pub mod respond;
 pub mod router;
 pub mod sbom;
+pub mod security_settings;
 pub mod server;
 pub mod users;
 pub mod vulndb;

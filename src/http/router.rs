@@ -120,6 +120,9 @@ pub enum Endpoint {
     Watched(super::watched::WatchedRoute),
     /// The Runtime SBOM: the page's download and `/api/v1/sbom` (`http::sbom`).
     Sbom(super::sbom::SbomRoute),
+    /// PII Redaction and Blocklist: the pages' forms, `/api/v1/pii-patterns` and
+    /// `/api/v1/blocklist` (`http::security_settings`).
+    Security(super::security_settings::SecurityRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -355,6 +358,10 @@ impl Endpoint {
         if let Some(route) = super::sbom::SbomRoute::parse_portal(get, path) {
             return route.map(Endpoint::Sbom);
         }
+        if let Some(route) = super::security_settings::SecurityRoute::parse_portal(get, post, path)
+        {
+            return route.map(Endpoint::Security);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -558,6 +565,15 @@ impl Endpoint {
             Endpoint::Sbom(super::sbom::SbomRoute::Download | super::sbom::SbomRoute::Api) => {
                 Access::Role(P::Reachability, Need::View)
             }
+            // ROLES.md "PII Redaction, Blocklist": W for Company Admin and Security, R for the
+            // others listed; the testers only read.
+            Endpoint::Security(route) => {
+                if route.reads_only() {
+                    Access::Role(P::PiiAndBlocklist, Need::View)
+                } else {
+                    Access::Role(P::PiiAndBlocklist, Need::Administer)
+                }
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -594,6 +610,7 @@ impl Endpoint {
             || matches!(self, Endpoint::Actions(_))
             || matches!(self, Endpoint::Watched(route) if route.is_api())
             || matches!(self, Endpoint::Sbom(route) if route.is_api())
+            || matches!(self, Endpoint::Security(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -631,6 +648,9 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| super::actions::ActionsRoute::parse(m, path).map(Endpoint::Actions))
             .or_else(|| super::watched::WatchedRoute::parse_api(m, path).map(Endpoint::Watched))
             .or_else(|| super::sbom::SbomRoute::parse_api(m, path).map(Endpoint::Sbom))
+            .or_else(|| {
+                super::security_settings::SecurityRoute::parse_api(m, path).map(Endpoint::Security)
+            })
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
             })

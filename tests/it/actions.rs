@@ -33,13 +33,16 @@ fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
 
-/// Connects an agent that runs actions; answers the socket and the `action.sync` it got.
+/// Connects an agent that runs actions; answers the socket and the `action.sync` it got (after
+/// its `config.update`).
 async fn actions_agent(t: &TestApp, key: &str, name: &str, tags: &[&str]) -> (Ws, Value) {
     let mut ws = connect(t, key).await.unwrap();
     let mut h = hello(name, tags);
     h["capabilities"] = json!(["class_loads", "actions"]);
     send(&mut ws, &h).await;
     assert_eq!(next_json(&mut ws).await["type"], "hello_ack");
+    let config = next_json(&mut ws).await;
+    assert_eq!(config["type"], "config.update", "{config}");
     let sync = next_json(&mut ws).await;
     assert_eq!(sync["type"], "action.sync", "{sync}");
     (ws, sync)

@@ -32,6 +32,7 @@ mod reach_demo;
 mod reachability;
 mod rest_api;
 mod sbom;
+mod security_settings;
 mod shutdown;
 mod sign_in;
 mod smoke;

@@ -18,6 +18,7 @@ pub mod pools;
 pub mod profile;
 pub mod reachability;
 pub mod sbom;
+pub mod security;
 pub mod tags;
 pub mod users;
 pub mod watched;
