@@ -315,7 +315,7 @@ pub async fn handle(call: &Call, route: SecurityRoute) -> Result<Response<Body>,
             Ok(list_answer(items, n, 0, n.max(1)))
         }
         S::ApiBlocklist => {
-            let list = call.state.store.read(|tx| policy::blocklist(tx)).await?;
+            let list = call.state.store.read(policy::blocklist).await?;
             Ok(respond::json(200, &json!(list)))
         }
         S::ApiBlocklistPut => {
@@ -447,7 +447,7 @@ pub async fn handle(call: &Call, route: SecurityRoute) -> Result<Response<Body>,
                     .blocked(l)
                     .map(str::to_string)
             });
-            let list = call.state.store.read(|tx| policy::blocklist(tx)).await?;
+            let list = call.state.store.read(policy::blocklist).await?;
             let test = page::LocationTest {
                 location: text,
                 valid: location.is_some(),
@@ -704,6 +704,13 @@ fn form_errors(e: PolicyError) -> Result<FormErrors, Error> {
     }
 }
 
+/// Whether a form came back refused (a field error), rather than with a library pattern added.
+fn refused(e: &FormErrors) -> bool {
+    ["name", "name_patterns", "value_patterns"]
+        .iter()
+        .any(|f| e.field(f).is_some())
+}
+
 fn may_change(call: &Call) -> bool {
     call.roles()
         .is_some_and(|r| roles::allows(r, Permission::PiiAndBlocklist, Need::Administer))
@@ -734,11 +741,7 @@ pub async fn pii(call: &Call) -> Result<Response<Body>, Error> {
 async fn pii_page(call: &Call, state: PiiState) -> Result<Response<Body>, Error> {
     let p = principal(call)?;
     let (templates, assigned) = templates_and_assignments(call).await?;
-    let refused = state.form.as_ref().is_some_and(|(_, e)| {
-        e.field("name").is_some()
-            || e.field("name_patterns").is_some()
-            || e.field("value_patterns").is_some()
-    });
+    let refused = state.form.as_ref().is_some_and(|(_, e)| refused(e));
     let (form, errors) = state.form.unwrap_or_else(|| {
         (
             TemplateInput {
@@ -774,11 +777,7 @@ async fn detail(
         .iter()
         .find(|t| t.id == id)
         .ok_or(Error::NotFound)?;
-    let refused = failed.as_ref().is_some_and(|(_, e)| {
-        e.field("name").is_some()
-            || e.field("name_patterns").is_some()
-            || e.field("value_patterns").is_some()
-    });
+    let refused = failed.as_ref().is_some_and(|(_, e)| refused(e));
     let (form, errors) = failed.unwrap_or_else(|| (TemplateInput::of(t), FormErrors::none()));
     let pools: Vec<&Pool> = assigned
         .iter()
@@ -800,7 +799,7 @@ async fn detail(
 
 /// `GET /settings/security/blocklist`.
 pub async fn blocklist_list(call: &Call) -> Result<Response<Body>, Error> {
-    let list = call.state.store.read(|tx| policy::blocklist(tx)).await?;
+    let list = call.state.store.read(policy::blocklist).await?;
     blocklist_page(call, &list, FormErrors::none(), None, None).await
 }
 
