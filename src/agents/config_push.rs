@@ -95,6 +95,9 @@ pub struct ConfigPush {
     store: Store,
     registry: Arc<Registry>,
     current: RwLock<Arc<Effective>>,
+    /// One reload at a time: two changes reloading at once could otherwise put the older
+    /// read in force last.
+    reloading: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for ConfigPush {
@@ -118,6 +121,7 @@ impl ConfigPush {
             store,
             registry,
             current: RwLock::new(Arc::new(Effective::built_in())),
+            reloading: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -139,6 +143,11 @@ impl ConfigPush {
     /// Reads and compiles what the store holds and puts it in force. A stored template that
     /// no longer compiles (it was checked when saved) is left out: its pools use Default.
     pub async fn load(&self) -> Result<(), StoreError> {
+        let _one = self.reloading.lock().await;
+        self.load_now().await
+    }
+
+    async fn load_now(&self) -> Result<(), StoreError> {
         let (templates, assignments, list) = self
             .store
             .read(|tx| {
@@ -178,8 +187,9 @@ impl ConfigPush {
     /// Something changed in the store: reloads, then sends `config.update` to each connected
     /// agent whose configuration is now different. Answers how many were sent one.
     pub async fn changed(&self) -> Result<usize, StoreError> {
+        let _one = self.reloading.lock().await;
         let before = self.current();
-        self.load().await?;
+        self.load_now().await?;
         let after = self.current();
         let mut memo: HashMap<String, Option<String>> = HashMap::new();
         let mut sent = 0;
