@@ -234,4 +234,28 @@ mod tests {
             "absent fields are left out"
         );
     }
+
+    /// The example of PROTOCOL.md is what this module sends: its `redaction` is the Default
+    /// template, and its blocklist passes the appliance's own check.
+    #[test]
+    fn the_protocol_example_is_true() {
+        let doc = include_str!("../../agents/PROTOCOL.md");
+        let block = doc
+            .split("```json\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .find(|b| b.contains("\"config.update\""))
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_str(block).unwrap();
+        let rules: Rules = serde_json::from_value(v["redaction"].clone()).unwrap();
+        assert_eq!(rules, redaction::default_rules());
+        let list: Blocklist = serde_json::from_value(v["blocklist"].clone()).unwrap();
+        assert_eq!(blocklist::check(&list).unwrap(), list);
+        let sent = ConfigUpdate {
+            redaction: Some(rules),
+            blocklist: Some(list),
+        };
+        let back: serde_json::Value = serde_json::from_str(&sent.message()).unwrap();
+        assert_eq!(back, v);
+    }
 }
