@@ -253,6 +253,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
     // Packages seen before the restart are known again before the first agent connects.
     let packages = crate::agents::reach_store::load(&store, &agents.registry).await?;
     tracing::info!(packages, "reachability index restored");
+    agents.config.load().await?;
     let live_actions = agents.actions.load().await?;
     tracing::info!(actions = live_actions, "live actions loaded");
     let webhook_settings = crate::integrations::delivery::Settings::from_config(&config.webhooks)

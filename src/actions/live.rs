@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use super::model::{Action, TargetKind};
 use super::records::{self, FromAgent, StoredLog, StoredSnapshot};
+use crate::agents::config_push::ConfigPush;
 use crate::agents::protocol::{ActionStatus, LogLine, Metrics, Resolved, Snapshot};
 use crate::agents::registry::{AgentSummary, Registry, SessionNo};
 use crate::agents::sources::{self, Matcher};
@@ -154,6 +155,8 @@ pub struct Live {
     registry: Arc<Registry>,
     clock: SharedClock,
     settings: Arc<Settings>,
+    /// The redaction each pool's results pass again before they are stored.
+    config: Arc<ConfigPush>,
     actions: RwLock<HashMap<String, Arc<Action>>>,
     statuses: Mutex<HashMap<String, BTreeMap<String, AgentStatus>>>,
     metrics: Mutex<HashMap<String, Series>>,
@@ -227,18 +230,20 @@ pub fn sync_message(actions: &[Arc<Action>]) -> String {
 
 impl Live {
     /// An empty live set; [`Live::load`] fills it from the store. `settings` gives the
-    /// metric window in force.
+    /// metric window in force; `config` the redaction results pass before they are stored.
     pub fn new(
         store: Store,
         registry: Arc<Registry>,
         clock: SharedClock,
         settings: Arc<Settings>,
+        config: Arc<ConfigPush>,
     ) -> Live {
         Live {
             store,
             registry,
             clock,
             settings,
+            config,
             actions: RwLock::default(),
             statuses: Mutex::default(),
             metrics: Mutex::default(),
@@ -427,11 +432,12 @@ impl Live {
             .unwrap_or_default()
     }
 
-    /// A snapshot: stored under its action (a hit may arrive before `installed`: accepted).
-    /// Answers whether it was kept (its action exists).
+    /// A snapshot: stored under its action (a hit may arrive before `installed`: accepted)
+    /// after its values pass the pool's PII redaction again. Answers whether it was kept (its
+    /// action exists).
     pub async fn snapshot(&self, agent: &AgentSummary, s: Snapshot) -> Result<bool, StoreError> {
         let id = s.id;
-        let stored = StoredSnapshot {
+        let mut stored = StoredSnapshot {
             from: from_agent(agent),
             seq: 0,
             time_ms: s.time,
@@ -442,6 +448,7 @@ impl Live {
             watches: Value::Array(s.watches),
             truncated: s.truncated,
         };
+        self.redact_snapshot(&agent.pool_id, &mut stored);
         let kept = self
             .store
             .write(move |tx| records::add_snapshot(tx, &id, stored.clone()))
@@ -449,15 +456,40 @@ impl Live {
         Ok(kept.is_some())
     }
 
-    /// A log line, stored under its action.
+    /// Applies `pool_id`'s redaction to a snapshot's values. Without a compiled set (even the
+    /// built-in one failed) nothing of the values is kept: never store what might be secret.
+    fn redact_snapshot(&self, pool_id: &str, s: &mut StoredSnapshot) {
+        match self.config.redaction(pool_id) {
+            Some(r) => {
+                let mut n = r.snapshot(&mut s.locals) + r.snapshot(&mut s.watches);
+                if let Some(this) = s.this.as_mut() {
+                    n += r.snapshot(this);
+                }
+                if n > 0 {
+                    tracing::debug!(values = n, "the appliance redacted values an agent sent");
+                }
+            }
+            None => {
+                s.locals = Value::Array(Vec::new());
+                s.watches = Value::Array(Vec::new());
+                s.this = None;
+            }
+        }
+    }
+
+    /// A log line, stored under its action after the pool's PII redaction.
     pub async fn log(&self, agent: &AgentSummary, l: LogLine) -> Result<bool, StoreError> {
+        let text = match self.config.redaction(&agent.pool_id) {
+            Some(r) => r.log_text(&l.text),
+            None => crate::security::redaction::LOG_MARK.to_string(),
+        };
         let line = StoredLog {
             from: from_agent(agent),
             seq: 0,
             time_ms: l.time,
             level: l.level,
             thread: l.thread,
-            text: l.text,
+            text,
         };
         let id = l.id;
         let kept = self

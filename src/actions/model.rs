@@ -658,7 +658,10 @@ mod tests {
         );
         assert_eq!(w["max_hits"], 10);
         assert_eq!(w["expires_at"], 3_601_000);
-        assert!(w.get("ignore_quota").is_none(), "held to quotas unless asked");
+        assert!(
+            w.get("ignore_quota").is_none(),
+            "held to quotas unless asked"
+        );
         let exempt = ok(
             json!({"type": "log", "location": {"file": "A.java", "line": 1}, "template": "x",
                    "target": {"kind": "agent", "id": "x"}, "ignore_quota": true}),

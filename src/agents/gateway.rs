@@ -69,6 +69,8 @@ pub struct Gateway {
     pub actions: Arc<crate::actions::live::Live>,
     /// Service Configuration in force: capture limits sent after `hello_ack` and on change.
     pub settings: Arc<Settings>,
+    /// The configuration agents get: PII redaction and the blocklist (`config_push`).
+    pub config: Arc<super::config_push::ConfigPush>,
     store: Store,
     clock: SharedClock,
 }
@@ -105,16 +107,22 @@ impl Gateway {
     /// in force (metric window, capture limits).
     pub fn new(store: Store, clock: SharedClock, settings: Arc<Settings>) -> Gateway {
         let registry = Arc::new(Registry::new());
+        let config = Arc::new(super::config_push::ConfigPush::new(
+            store.clone(),
+            Arc::clone(&registry),
+        ));
         let actions = Arc::new(crate::actions::live::Live::new(
             store.clone(),
             Arc::clone(&registry),
             clock.clone(),
             Arc::clone(&settings),
+            Arc::clone(&config),
         ));
         Gateway {
             registry,
             actions,
             settings,
+            config,
             store,
             clock,
         }
@@ -227,8 +235,10 @@ impl Gateway {
         let ending = match send(sink, &protocol::encode(&ack)).await {
             Err(ending) => ending,
             Ok(()) => {
-                // An agent that runs actions gets the capture limits, then its whole action
-                // set, after the acknowledgement (queued; sent by `stream`).
+                // The configuration (redaction, blocklist), the capture limits, then the whole
+                // action set follow the acknowledgement (queued; sent by `stream`): probes are
+                // installed under the current set.
+                self.config.connected(session, &summary);
                 if hello
                     .capabilities
                     .iter()

@@ -3,6 +3,7 @@
 //! them: the merged agent view with its filters, tags, and custom sources. Nothing here
 //! knows about HTTP pages; the gateway takes an upgraded connection from `http`.
 
+pub mod config_push;
 pub mod downloads;
 pub mod gateway;
 pub mod glob;

@@ -30,6 +30,7 @@ use crate::error::Error;
 use crate::iam::roles::{self, Need, Permission};
 use crate::iam::scope::{self, PoolScope};
 use crate::iam::tokens;
+use crate::security::audit::{AuditEvent, Outcome};
 use crate::store::StoreError;
 use crate::ui::components::FormErrors;
 use crate::ui::pages::actions::{self as page, ActionForm, ActionRow, BASE};
@@ -754,9 +755,15 @@ pub(crate) fn field_errors(errors: &[FieldError]) -> Response<Body> {
         .map(|e| format!("{}: {}", e.field, e.message))
         .collect::<Vec<_>>()
         .join("; ");
+    // A location the blocklist covers is not a typing mistake: it has its own code.
+    let code = if errors.iter().any(is_blocked) {
+        "blocked_location"
+    } else {
+        "invalid"
+    };
     respond::json(
         400,
-        &json!({"error": {"code": "invalid", "message": message, "fields": errors}}),
+        &json!({"error": {"code": code, "message": message, "fields": errors}}),
     )
 }
 
@@ -797,6 +804,9 @@ async fn check(
             return Ok(Err(errors));
         }
     };
+    if let Some(refusal) = blocked(call, &action) {
+        return Ok(Err(vec![refusal]));
+    }
     let scope = scope_of(call).await?;
     action.scope_pools = match &scope {
         PoolScope::All => None,
@@ -841,7 +851,19 @@ async fn create(
 ) -> Result<Result<Action, Vec<FieldError>>, Error> {
     let action = match check(call, new, origin).await? {
         Ok(a) => a,
-        Err(errors) => return Ok(Err(errors)),
+        Err(errors) => {
+            if let Some(e) = errors.iter().find(|e| is_blocked(e)) {
+                let rule = e.message.trim_start_matches(BLOCKED).to_string();
+                call.audit(
+                    AuditEvent::new("action.blocked", call.actor(), Outcome::Denied).details(
+                        json!({"type": new.kind, "location": new.location, "end": new.end,
+                               "field": e.field, "rule": rule}),
+                    ),
+                )
+                .await;
+            }
+            return Ok(Err(errors));
+        }
     };
     let stored = action.clone();
     let created = audited(call, "action.create", action.id.clone(), move |tx, _, _| {
@@ -859,6 +881,31 @@ async fn create(
     }
     call.state.agents.actions.added(action.clone()).await;
     Ok(Ok(action))
+}
+
+/// How a blocklist refusal starts; the API answers it with the code `blocked_location`.
+const BLOCKED: &str = "blocked by the blocklist: ";
+
+fn is_blocked(e: &FieldError) -> bool {
+    e.message.starts_with(BLOCKED)
+}
+
+/// The blocklist's answer to a new action: `None` when its location (and end) may be probed,
+/// else the refusal against that field, naming the rule.
+fn blocked(call: &Call, action: &Action) -> Option<FieldError> {
+    let list = call.state.agents.config.blocklist();
+    [
+        ("location", Some(&action.location)),
+        ("end", action.end.as_ref()),
+    ]
+    .into_iter()
+    .find_map(|(field, loc)| {
+        let rule = list.blocked(loc?)?;
+        Some(FieldError {
+            field: field.into(),
+            message: format!("{BLOCKED}{rule}"),
+        })
+    })
 }
 
 /// The action if the caller may change it (own, or others' with that permission).

@@ -773,6 +773,31 @@ mod tests {
                     S::Save => None,
                 }
             }
+            Endpoint::Security(r) => {
+                use crate::http::security_settings::SecurityRoute as S;
+                match r {
+                    S::ApiList => Some(("get", "/pii-patterns")),
+                    S::ApiCreate => Some(("post", "/pii-patterns")),
+                    S::ApiGet(_) => Some(("get", "/pii-patterns/{id}")),
+                    S::ApiUpdate(_) => Some(("put", "/pii-patterns/{id}")),
+                    S::ApiDelete(_) => Some(("delete", "/pii-patterns/{id}")),
+                    S::ApiLibrary => Some(("get", "/pii-patterns/library")),
+                    S::ApiAssignments => Some(("get", "/pii-patterns/assignments")),
+                    S::ApiAssign(_) => Some(("put", "/pii-patterns/assignments/{pool_id}")),
+                    S::ApiTest => Some(("post", "/pii-patterns/test")),
+                    S::ApiBlocklist => Some(("get", "/blocklist")),
+                    S::ApiBlocklistPut => Some(("put", "/blocklist")),
+                    S::ApiBlocklistTest => Some(("post", "/blocklist/test")),
+                    S::PiiCreate
+                    | S::PiiDetail(_)
+                    | S::PiiUpdate(_)
+                    | S::PiiDelete(_)
+                    | S::PiiAssign
+                    | S::PiiTest
+                    | S::BlocklistSave
+                    | S::BlocklistTest => None,
+                }
+            }
         }
     }
 
@@ -892,6 +917,26 @@ mod tests {
                     A::Enable(x()),
                 ]
                 .map(Endpoint::Actions),
+            );
+        }
+        {
+            use crate::http::security_settings::SecurityRoute as S;
+            v.extend(
+                [
+                    S::ApiList,
+                    S::ApiCreate,
+                    S::ApiGet(x()),
+                    S::ApiUpdate(x()),
+                    S::ApiDelete(x()),
+                    S::ApiLibrary,
+                    S::ApiAssignments,
+                    S::ApiAssign(x()),
+                    S::ApiTest,
+                    S::ApiBlocklist,
+                    S::ApiBlocklistPut,
+                    S::ApiBlocklistTest,
+                ]
+                .map(Endpoint::Security),
             );
         }
         v

@@ -25,6 +25,7 @@ pub mod reachability;
 pub mod respond;
 pub mod router;
 pub mod sbom;
+pub mod security_settings;
 pub mod server;
 pub mod service_config;
 pub mod users;

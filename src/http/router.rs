@@ -124,6 +124,9 @@ pub enum Endpoint {
     /// Service Configuration: the page's form and `/api/v1/settings/service`
     /// (`http::service_config`).
     ServiceConfig(super::service_config::ServiceConfigRoute),
+    /// PII Redaction and Blocklist: the pages' forms, `/api/v1/pii-patterns` and
+    /// `/api/v1/blocklist` (`http::security_settings`).
+    Security(super::security_settings::SecurityRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -365,6 +368,10 @@ impl Endpoint {
         if let Some(route) = super::sbom::SbomRoute::parse_portal(get, path) {
             return route.map(Endpoint::Sbom);
         }
+        if let Some(route) = super::security_settings::SecurityRoute::parse_portal(get, post, path)
+        {
+            return route.map(Endpoint::Security);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -574,6 +581,15 @@ impl Endpoint {
             Endpoint::Sbom(super::sbom::SbomRoute::Download | super::sbom::SbomRoute::Api) => {
                 Access::Role(P::Reachability, Need::View)
             }
+            // ROLES.md "PII Redaction, Blocklist": W for Company Admin and Security, R for the
+            // others listed; the testers only read.
+            Endpoint::Security(route) => {
+                if route.reads_only() {
+                    Access::Role(P::PiiAndBlocklist, Need::View)
+                } else {
+                    Access::Role(P::PiiAndBlocklist, Need::Administer)
+                }
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -611,6 +627,7 @@ impl Endpoint {
             || matches!(self, Endpoint::Watched(route) if route.is_api())
             || matches!(self, Endpoint::Sbom(route) if route.is_api())
             || matches!(self, Endpoint::ServiceConfig(route) if route.is_api())
+            || matches!(self, Endpoint::Security(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -651,6 +668,9 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             .or_else(|| {
                 super::service_config::ServiceConfigRoute::parse_api(m, path)
                     .map(Endpoint::ServiceConfig)
+            })
+            .or_else(|| {
+                super::security_settings::SecurityRoute::parse_api(m, path).map(Endpoint::Security)
             })
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)

@@ -39,7 +39,8 @@ pub(crate) fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
 
-/// Connects an agent that runs actions; answers the socket and the `action.sync` it got.
+/// Connects an agent that runs actions; answers the socket and the `action.sync` it got (after
+/// its `config.update`s: redaction and blocklist, then capture limits).
 pub(crate) async fn actions_agent(
     t: &TestApp,
     key: &str,
@@ -51,6 +52,9 @@ pub(crate) async fn actions_agent(
     h["capabilities"] = json!(["class_loads", "actions"]);
     send(&mut ws, &h).await;
     assert_eq!(next_json(&mut ws).await["type"], "hello_ack");
+    let config = next_json(&mut ws).await;
+    assert_eq!(config["type"], "config.update", "{config}");
+    assert!(config["redaction"].is_object(), "{config}");
     let limits = next_json(&mut ws).await;
     assert_eq!(limits["type"], "config.update", "{limits}");
     assert_eq!(limits["capture"]["max_depth"], 3, "{limits}");

@@ -13,6 +13,7 @@ use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
 use lantern::http::router::{Access, Endpoint, GrantRoute, GroupRoute, PoolRoute, RestRoute};
 use lantern::http::sbom::SbomRoute;
+use lantern::http::security_settings::SecurityRoute;
 use lantern::http::service_config::ServiceConfigRoute;
 use lantern::http::vulndb::VulndbRoute;
 use lantern::http::watched::WatchedRoute;
@@ -254,12 +255,35 @@ fn expected(e: &Endpoint) -> &'static str {
             ServiceConfigRoute::ApiGet => SETTINGS_READERS,
             ServiceConfigRoute::Save | ServiceConfigRoute::ApiPut => ADMIN_ONLY,
         },
+        // PII Redaction, Blocklist: W R — W R R R; the testers only read.
+        Endpoint::Security(s) => match s {
+            SecurityRoute::PiiDetail(_)
+            | SecurityRoute::PiiTest
+            | SecurityRoute::BlocklistTest
+            | SecurityRoute::ApiList
+            | SecurityRoute::ApiGet(_)
+            | SecurityRoute::ApiLibrary
+            | SecurityRoute::ApiAssignments
+            | SecurityRoute::ApiTest
+            | SecurityRoute::ApiBlocklist
+            | SecurityRoute::ApiBlocklistTest => "yy-yyyy",
+            SecurityRoute::PiiCreate
+            | SecurityRoute::PiiUpdate(_)
+            | SecurityRoute::PiiDelete(_)
+            | SecurityRoute::PiiAssign
+            | SecurityRoute::BlocklistSave
+            | SecurityRoute::ApiCreate
+            | SecurityRoute::ApiUpdate(_)
+            | SecurityRoute::ApiDelete(_)
+            | SecurityRoute::ApiAssign(_)
+            | SecurityRoute::ApiBlocklistPut => "y--y---",
+        },
     }
 }
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 158;
+const ROUTES_BESIDES_PAGES: usize = 178;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -492,6 +516,31 @@ fn samples() -> Vec<Endpoint> {
             ServiceConfigRoute::ApiPut,
         ]
         .map(Endpoint::ServiceConfig),
+    );
+    v.extend(
+        [
+            SecurityRoute::PiiCreate,
+            SecurityRoute::PiiDetail(x()),
+            SecurityRoute::PiiUpdate(x()),
+            SecurityRoute::PiiDelete(x()),
+            SecurityRoute::PiiAssign,
+            SecurityRoute::PiiTest,
+            SecurityRoute::BlocklistSave,
+            SecurityRoute::BlocklistTest,
+            SecurityRoute::ApiList,
+            SecurityRoute::ApiCreate,
+            SecurityRoute::ApiGet(x()),
+            SecurityRoute::ApiUpdate(x()),
+            SecurityRoute::ApiDelete(x()),
+            SecurityRoute::ApiLibrary,
+            SecurityRoute::ApiAssignments,
+            SecurityRoute::ApiAssign(x()),
+            SecurityRoute::ApiTest,
+            SecurityRoute::ApiBlocklist,
+            SecurityRoute::ApiBlocklistPut,
+            SecurityRoute::ApiBlocklistTest,
+        ]
+        .map(Endpoint::Security),
     );
     assert_eq!(
         v.len(),

@@ -34,6 +34,7 @@ mod reach_demo;
 mod reachability;
 mod rest_api;
 mod sbom;
+mod security_settings;
 mod service_config;
 mod shutdown;
 mod sign_in;

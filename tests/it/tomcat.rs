@@ -647,6 +647,38 @@ async fn live_debugging_in_tomcat_examples_with_curl() {
     );
     let console = std::fs::read_to_string(base.join("logs/console.log")).unwrap_or_default();
     assert!(!console.contains("hunter2-secret"));
+
+    // A blocklisted class is refused at creation, naming the rule.
+    api_body(
+        &c,
+        &key,
+        "PUT",
+        "/blocklist",
+        json!({"rules": ["org.apache.catalina.realm.*"], "exceptions": []}),
+    )
+    .await;
+    let refused = c
+        .request(
+            "POST",
+            "/api/v1/actions",
+            &[
+                ("authorization", &format!("Bearer {key}")),
+                ("content-type", "application/json"),
+            ],
+            json!({"type": "snapshot", "target": target,
+                   "location": {"class": "org.apache.catalina.realm.RealmBase", "method": "authenticate"}})
+            .to_string()
+            .into_bytes()
+            .into(),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("blocked_location")
+            && refused.body.contains("org.apache.catalina.realm.*"),
+        "{}",
+        refused.body
+    );
     let _ = Command::new("kill")
         .args(["-TERM", &tomcat.0.id().to_string()])
         .status();

@@ -19,6 +19,7 @@ pub mod pools;
 pub mod profile;
 pub mod reachability;
 pub mod sbom;
+pub mod security;
 pub mod service_config;
 pub mod tags;
 pub mod users;

@@ -150,15 +150,22 @@ final class ProbeEngine {
         }
         if ("config.update".equals(type)) {
             // Each part applies on its own: a bad pattern set does not hold back new limits.
-            String error = null;
+            String refused = null;
             if (m.containsKey("capture")) {
-                error = CaptureLimits.update(m.get("capture"));
+                refused = CaptureLimits.update(m.get("capture"));
             }
             if (m.containsKey("redaction")) {
-                String e = Redactor.update(m.get("redaction"));
-                error = error == null ? e : e == null ? error : error + "; " + e;
+                String why = Redactor.update(m.get("redaction"));
+                refused = refused != null ? refused : why;
             }
-            return error;
+            if (m.containsKey("blocklist")) {
+                String why = Blocklist.update(m.get("blocklist"));
+                if (why == null) {
+                    enforceBlocklist();
+                }
+                refused = refused != null ? refused : why;
+            }
+            return refused;
         }
         return "unexpected " + type;
     }
@@ -225,7 +232,44 @@ final class ProbeEngine {
         return null;
     }
 
+    /**
+     * Takes out every action the blocklist now covers, by its location or by the class a probe
+     * went into, with an {@code error} status. Not remembered as finished: when the rule goes,
+     * the same action sent again is installed.
+     */
+    private void enforceBlocklist() {
+        Blocklist list = Blocklist.current();
+        if (list.isEmpty()) {
+            return;
+        }
+        for (Action a : new ArrayList<>(actions.values())) {
+            String rule = list.blocked(a.spec);
+            for (ProbePoint p : a.points) {
+                String c;
+                synchronized (a) {
+                    c = p.okClass;
+                }
+                if (rule == null && c != null) {
+                    rule = list.blockedClass(c);
+                }
+            }
+            if (rule != null) {
+                remove(a, null, null);
+                outbox.status(statusJson(a.spec.id, "error", blockedMessage(rule), null));
+            }
+        }
+    }
+
+    static String blockedMessage(String rule) {
+        return "blocked by the blocklist: " + rule;
+    }
+
     private void install(ActionSpec spec) {
+        String rule = Blocklist.current().blocked(spec);
+        if (rule != null) {
+            outbox.status(statusJson(spec.id, "error", blockedMessage(rule), null));
+            return;
+        }
         if (unavailable != null) {
             outbox.status(statusJson(spec.id, "error", unavailable, null));
             return;
@@ -394,6 +438,21 @@ final class ProbeEngine {
             }
         }
         if (points.isEmpty() || weaver == null) {
+            return null;
+        }
+        // A line found by its file's name may land in a blocked class: no probe goes there.
+        String rule = Blocklist.current().blockedClass(internalName);
+        if (rule != null) {
+            for (ProbePoint p : points) {
+                synchronized (p.action) {
+                    p.error = blockedMessage(rule);
+                }
+            }
+            if (!installing) {
+                for (ProbePoint p : points) {
+                    evaluateStatus(p.action);
+                }
+            }
             return null;
         }
         String[] requests = new String[points.size()];

@@ -282,4 +282,42 @@ public class ProbeEndToEndTest {
             Check.equal(2, count(a, "once", "completed"), "its final status again after the second sync");
         }
     }
+
+    /**
+     * The blocklist live: a probe found by its file's name is removed when its class becomes
+     * blocked, a new one on that line is refused when the class is woven, one named by its class
+     * is refused at once, and after the rule goes the same action installs again.
+     */
+    @Test
+    public void theBlocklistRefusesAndRemovesProbesLive() throws Exception {
+        TestCertificate cert = TestCertificate.create("EC");
+        try (FakeAppliance a = new FakeAppliance(cert, "pool-key-123")) {
+            EndToEndTest.Child child = start(a, cert);
+            EndToEndTest.waitFor(() -> EndToEndTest.initialDone(a), 40_000, "the initial state");
+            String counter = "{\"type\":\"action.set\",\"id\":\"cnt\",\"action\":\"counter\",\"location\":"
+                + line("ProbeApp.java", ProbeApp.SNAPSHOT_LINE) + ",\"expires_at\":" + FAR + "}";
+            a.sendToAgent(counter);
+            waitFor(child, a, () -> hasStatus(a, "cnt", "installed"), 20_000, "cnt installed");
+
+            a.sendToAgent("{\"type\":\"config.update\",\"blocklist\":{\"rules\":[\"dev.lantern.agent.ProbeApp\"],\"exceptions\":[]}}");
+            String message = "blocked by the blocklist: dev.lantern.agent.ProbeApp";
+            waitFor(child, a, () -> hasStatus(a, "cnt", "error"), 20_000, "cnt removed");
+            Check.equal(message, status(a, "cnt", "error").get("message"), "the rule is named");
+
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"cnt2\",\"action\":\"counter\",\"location\":"
+                + line("ProbeApp.java", ProbeApp.SNAPSHOT_LINE) + ",\"expires_at\":" + FAR + "}");
+            waitFor(child, a, () -> hasStatus(a, "cnt2", "error"), 20_000, "cnt2 refused when woven");
+            Check.equal(message, status(a, "cnt2", "error").get("message"), "refused in the class");
+            a.sendToAgent("{\"type\":\"action.set\",\"id\":\"ent\",\"action\":\"counter\",\"location\":"
+                + "{\"class\":\"dev.lantern.agent.ProbeApp\",\"method\":\"handle\"},\"expires_at\":" + FAR + "}");
+            waitFor(child, a, () -> hasStatus(a, "ent", "error"), 20_000, "ent refused");
+            Check.equal(message, status(a, "ent", "error").get("message"), "refused by its class");
+            Check.equal(false, hasStatus(a, "ent", "installed"), "never installed");
+
+            a.sendToAgent("{\"type\":\"config.update\",\"blocklist\":{\"rules\":[]}}");
+            a.sendToAgent(counter);
+            waitFor(child, a, () -> count(a, "cnt", "installed") >= 2, 20_000, "cnt installed again");
+            Check.equal(0, child.finish(), "exit code");
+        }
+    }
 }

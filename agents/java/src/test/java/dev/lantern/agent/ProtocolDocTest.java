@@ -40,6 +40,8 @@ public class ProtocolDocTest {
                 CaptureLimits.reset();
             } else if ("config.update".equals(type)) {
                 Check.equal(null, Redactor.update(m.get("redaction")), "the example's pattern set");
+                Check.equal(null, Blocklist.update(m.get("blocklist")), "the example's blocklist");
+                Check.equal(null, Blocklist.update(Json.parse("{}")), "cleared for the other tests");
             }
         }
         Check.isTrue(seen >= 7, "the live-debugging examples were found: " + seen);
