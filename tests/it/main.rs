@@ -21,6 +21,7 @@ mod audit;
 mod authz_matrix;
 mod backup;
 mod bad_input;
+mod crash;
 mod entities;
 mod first_start;
 mod fuzz_corpus;
