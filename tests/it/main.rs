@@ -40,6 +40,7 @@ mod service_config;
 mod shutdown;
 mod sign_in;
 mod smoke;
+mod sslscan;
 mod systemd;
 mod tls;
 mod tomcat;
