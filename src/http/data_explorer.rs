@@ -206,43 +206,43 @@ async fn find_logs(
 
 /// `GET /data-explorer`: the Snapshots tab.
 pub async fn snapshots_page(call: &Call) -> Result<Response<Body>, Error> {
-    let p = principal(call)?;
-    let (q, filter, errors) = query_of(&call.query);
-    let seen = seen(&call.state, p.user.clone()).await?;
+    let (query, filter, errors) = query_of(&call.query);
+    let seen = seen(&call.state, principal(call)?.user.clone()).await?;
     let found = find_snapshots(&call.state, &seen, filter, PAGE_ROWS).await?;
-    let actions = action_choices(&seen.actions, &[Kind::Snapshot]);
-    let c = Common {
-        query: &q,
-        errors: &errors,
-        actions: &actions,
-        pools: &seen.pool_choices,
-        now_ms: call.state.clock.now_ms(),
-    };
-    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
-        page::snapshots(ctx, &c, &found)
-    });
-    Ok(respond::html(
-        if errors.is_empty() { 200 } else { 400 },
-        markup,
-    ))
+    tab(call, &seen, &query, &errors, Kind::Snapshot, |ctx, c| {
+        page::snapshots(ctx, c, &found)
+    })
 }
 
 async fn logs_page(call: &Call) -> Result<Response<Body>, Error> {
-    let p = principal(call)?;
-    let (q, filter, errors) = query_of(&call.query);
-    let seen = seen(&call.state, p.user.clone()).await?;
+    let (query, filter, errors) = query_of(&call.query);
+    let seen = seen(&call.state, principal(call)?.user.clone()).await?;
     let found = find_logs(&call.state, &seen, filter, PAGE_ROWS).await?;
-    let actions = action_choices(&seen.actions, &[Kind::Log]);
+    tab(call, &seen, &query, &errors, Kind::Log, |ctx, c| {
+        page::logs(ctx, c, &found)
+    })
+}
+
+/// A results tab in the portal frame: its filters' choices (actions of `kind`, the caller's
+/// pools), what `render` draws, and 400 while a filter is wrong.
+fn tab(
+    call: &Call,
+    seen: &Seen,
+    query: &Query,
+    errors: &FormErrors,
+    kind: Kind,
+    render: impl FnOnce(&crate::ui::layout::PageCtx, &Common) -> maud::Markup,
+) -> Result<Response<Body>, Error> {
+    let p = principal(call)?;
+    let actions = action_choices(&seen.actions, &[kind]);
     let c = Common {
-        query: &q,
-        errors: &errors,
+        query,
+        errors,
         actions: &actions,
         pools: &seen.pool_choices,
         now_ms: call.state.clock.now_ms(),
     };
-    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
-        page::logs(ctx, &c, &found)
-    });
+    let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| render(ctx, &c));
     Ok(respond::html(
         if errors.is_empty() { 200 } else { 400 },
         markup,
