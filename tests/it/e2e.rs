@@ -165,3 +165,48 @@ where
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
 }
+
+/// Where the end-to-end tests with the real Java agent start: the real appliance on a free
+/// port, an admin API key, a key of the Default pool, and the agent jar the appliance embeds
+/// written into the temporary directory.
+pub(crate) struct AgentRig {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) data: std::path::PathBuf,
+    pub(crate) jar: std::path::PathBuf,
+    pub(crate) port: u16,
+    pub(crate) appliance: Reaper,
+    pub(crate) pin: String,
+    pub(crate) c: Client,
+    pub(crate) key: String,
+    pub(crate) pool_key: String,
+}
+
+/// Starts an [`AgentRig`].
+pub(crate) async fn agent_rig() -> AgentRig {
+    let jar_bytes = lantern::agents::downloads::JAVA_AGENT
+        .expect("the appliance was built without the Java agent: is a JDK installed?");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let jar = dir.path().join("lantern-agent.jar");
+    std::fs::write(&jar, jar_bytes).unwrap();
+    let port = free_port();
+    let (appliance, pin) = serve_on(&data, port);
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let c = Client::new(addr, &data);
+    let key = admin_and_key(&data);
+    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    AgentRig {
+        dir,
+        data,
+        jar,
+        port,
+        appliance,
+        pin,
+        c,
+        key,
+        pool_key,
+    }
+}

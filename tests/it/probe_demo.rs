@@ -5,14 +5,12 @@
 //! aggregates come back; deleting the snapshot takes the probe off. Every wait is bounded.
 
 use std::io::{BufRead, BufReader};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
 
 use crate::e2e::*;
-use crate::support::*;
 
 /// The line of `Shop.java` marked "probe here".
 fn probe_line(source: &str) -> u64 {
@@ -33,21 +31,17 @@ fn field<'a>(v: &'a Value, name: &str) -> &'a Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_snapshot_a_log_and_a_counter_in_a_running_java_program() {
-    let jar_bytes = lantern::agents::downloads::JAVA_AGENT
-        .expect("the appliance was built without the Java agent: is a JDK installed?");
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let agent_jar = dir.path().join("lantern-agent.jar");
-    std::fs::write(&agent_jar, jar_bytes).unwrap();
-    let port = free_port();
-    let (_appliance, pin) = serve_on(&data, port);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let c = Client::new(addr, &data);
-    let key = admin_and_key(&data);
-    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let AgentRig {
+        dir,
+        jar: agent_jar,
+        port,
+        appliance: _appliance,
+        pin,
+        c,
+        key,
+        pool_key,
+        ..
+    } = agent_rig().await;
 
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/apps/probe-demo/Shop.java");
     let line = probe_line(&std::fs::read_to_string(&src).unwrap());

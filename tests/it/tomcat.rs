@@ -7,7 +7,7 @@
 //! the agent disconnected. Every wait is bounded.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -122,21 +122,17 @@ async fn tomcat_with_the_agent_shows_up_live_with_what_it_loads() {
         Path::new(TOMCAT_HOME).join("bin/catalina.sh").exists() && Path::new(EXAMPLES).exists(),
         "this test needs Debian's tomcat10, tomcat10-user and tomcat10-examples (.ci/run installs them)"
     );
-    let jar_bytes = lantern::agents::downloads::JAVA_AGENT
-        .expect("the appliance was built without the Java agent: is a JDK installed?");
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let jar = dir.path().join("lantern-agent.jar");
-    std::fs::write(&jar, jar_bytes).unwrap();
-    let port = free_port();
-    let (mut appliance, pin) = serve_on(&data, port);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let c = Client::new(addr, &data);
-    let key = admin_and_key(&data);
-    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let AgentRig {
+        dir,
+        data,
+        jar,
+        port,
+        mut appliance,
+        pin,
+        c,
+        key,
+        pool_key,
+    } = agent_rig().await;
     let server = format!("wss://127.0.0.1:{port}/agent/v1");
     let opts = |key: &str, pin: &str, name: &str| {
         format!(
@@ -414,21 +410,17 @@ async fn live_debugging_in_tomcat_examples_with_curl() {
         Path::new(TOMCAT_HOME).join("bin/catalina.sh").exists() && Path::new(EXAMPLES).exists(),
         "this test needs Debian's tomcat10, tomcat10-user and tomcat10-examples (.ci/run installs them)"
     );
-    let jar_bytes = lantern::agents::downloads::JAVA_AGENT
-        .expect("the appliance was built without the Java agent: is a JDK installed?");
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let jar = dir.path().join("lantern-agent.jar");
-    std::fs::write(&jar, jar_bytes).unwrap();
-    let port = free_port();
-    let (mut appliance, pin) = serve_on(&data, port);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let c = Client::new(addr, &data);
-    let key = admin_and_key(&data);
-    let pool_key = api(&c, &key, "POST", "/agent-pools/default/keys").await["key"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let AgentRig {
+        dir,
+        data,
+        jar,
+        port,
+        mut appliance,
+        pin,
+        c,
+        key,
+        pool_key,
+    } = agent_rig().await;
     let (base, http) = tomcat_instance(dir.path());
     let opts = format!(
         "{}=server=wss://127.0.0.1:{port}/agent/v1,pin={pin},name=tomcat-live",
