@@ -519,9 +519,8 @@ fn negotiate(hello: &Hello) -> Option<u32> {
 fn read_error(e: &tungstenite::Error) -> Ending {
     match e {
         tungstenite::Error::Capacity(_) => Ending::Closed(CloseReason::TooBig),
-        tungstenite::Error::Utf8(_) | tungstenite::Error::Protocol(_) => {
-            Ending::Closed(CloseReason::ProtocolError)
-        }
+        tungstenite::Error::Utf8(_) => Ending::Closed(CloseReason::InvalidUtf8),
+        tungstenite::Error::Protocol(_) => Ending::Closed(CloseReason::ProtocolError),
         _ => Ending::Lost,
     }
 }

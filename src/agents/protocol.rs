@@ -504,6 +504,8 @@ pub enum CloseReason {
     ProtocolError,
     /// 1003: a binary frame (the protocol is text only).
     BinaryFrame,
+    /// 1007: a text frame that is not UTF-8 (RFC 6455 §8.1).
+    InvalidUtf8,
     /// 1008: the pool was detached or deleted, or its key is no longer valid.
     PolicyViolation,
     /// 1009: a frame over `max_message_bytes`.
@@ -529,6 +531,7 @@ impl CloseReason {
             CloseReason::GoingAway => 1001,
             CloseReason::ProtocolError => 1002,
             CloseReason::BinaryFrame => 1003,
+            CloseReason::InvalidUtf8 => 1007,
             CloseReason::PolicyViolation => 1008,
             CloseReason::TooBig => 1009,
             CloseReason::DisconnectedByAdmin => 4000,
@@ -546,6 +549,7 @@ impl CloseReason {
             CloseReason::GoingAway => "appliance_shutdown",
             CloseReason::ProtocolError => "protocol_error",
             CloseReason::BinaryFrame => "binary_frame",
+            CloseReason::InvalidUtf8 => "invalid_utf8",
             CloseReason::PolicyViolation => "pool_refused",
             CloseReason::TooBig => "message_too_big",
             CloseReason::DisconnectedByAdmin => "disconnected_by_admin",

@@ -244,8 +244,7 @@ pub async fn revoke_key(call: &Call, id: &str) -> Result<ApiKey, Error> {
 /// new key acts for the calling key's owner, within the calling key's own roles.
 pub async fn create_key_api(call: &Call) -> Result<Response<Body>, Error> {
     let c = caller(call)?;
-    let body: NewKey = serde_json::from_slice(&call.body)
-        .map_err(|e| Error::BadRequest(format!("the body is not a valid key request: {e}")))?;
+    let body: NewKey = crate::http::api_iam::json_body(call)?;
     let days = body.expires_in_days.unwrap_or(api_keys::DEFAULT_DAYS);
     let (key, secret) =
         create_key(call, &c.owner, &c.roles, &body.label, &body.scopes, days).await?;

@@ -121,7 +121,17 @@ impl RestRoute {
 
 /// The request body as `T`: 400 `bad_request` with serde's sentence when it is not valid
 /// JSON for `T` (unknown fields included, the bodies deny them).
+///
+/// Every body of the API is a JSON object. serde would also fill a struct from an array
+/// (`[]` makes a blocklist with no rules, every field defaulted), so anything else is
+/// refused before serde sees it.
 pub(crate) fn json_body<T: DeserializeOwned>(call: &Call) -> Result<T, Error> {
+    let first = call.body.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(Error::BadRequest(
+            "the body must be a JSON object ({...})".into(),
+        ));
+    }
     serde_json::from_slice(&call.body)
         .map_err(|e| Error::BadRequest(format!("the body is not valid JSON for this request: {e}")))
 }

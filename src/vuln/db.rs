@@ -63,6 +63,15 @@ pub enum VulnError {
     /// Nothing to import.
     #[error("no file to import")]
     Empty,
+    /// The files were read but hold no valid record. Refused as a whole: a recorded import
+    /// of nothing would make the database look freshly updated.
+    #[error("no valid OSV record in the upload ({invalid} invalid{first})")]
+    NoRecords {
+        /// Records that were read and refused.
+        invalid: usize,
+        /// The first refusal's reason, `: ...`, when there is one.
+        first: String,
+    },
     /// The store refused.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -183,6 +192,16 @@ pub fn read_inputs(inputs: &[Input], limits: &DumpLimits) -> Result<Import, Vuln
         let import = read_input(input, limits)?;
         all.records.extend(import.records);
         all.bad.extend(import.bad);
+    }
+    if all.records.is_empty() {
+        return Err(VulnError::NoRecords {
+            invalid: all.bad.len(),
+            first: all
+                .bad
+                .first()
+                .map(|b| format!(": {}: {}", b.source, b.error))
+                .unwrap_or_default(),
+        });
     }
     Ok(all)
 }

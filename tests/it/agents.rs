@@ -423,3 +423,58 @@ async fn the_java_agent_is_downloaded_with_a_session_or_an_api_key_and_never_ano
         .await;
     assert_eq!(bad.status, 401);
 }
+
+#[tokio::test]
+async fn a_text_frame_that_is_not_utf8_closes_with_1007_and_others_carry_on() {
+    use tungstenite::protocol::frame::Frame;
+    use tungstenite::protocol::frame::coding::{Data, OpCode};
+    let t = TestApp::start().await;
+    let key = default_pool_key(&t).await;
+    let mut bystander = connect_hello(&t, &key, "bystander", &[]).await;
+    let mut ws = connect_hello(&t, &key, "latin1", &[]).await;
+    let payload = b"{\"type\":\"agent_stats\",\"name\":\"caf\xe9\"}".to_vec();
+    let frame = Frame::message(payload, OpCode::Data(Data::Text), true);
+    ws.send(Message::Frame(frame)).await.unwrap();
+    let (code, reason) = closed(&mut ws).await;
+    assert_eq!((code, reason.as_str()), (1007, "invalid_utf8"));
+    send(&mut bystander, &json!({"type": "still-there"})).await;
+    assert_eq!(next_json(&mut bystander).await["code"], "unknown_type");
+}
+
+#[tokio::test]
+async fn a_ping_flood_gets_bounded_answers_and_the_connection_still_works() {
+    let t = TestApp::start().await;
+    let key = default_pool_key(&t).await;
+    let mut bystander = connect_hello(&t, &key, "bystander", &[]).await;
+    let mut ws = connect_hello(&t, &key, "pinger", &[]).await;
+    // 20,000 pings with the largest control payload, none of the pongs read meanwhile: the
+    // appliance owes at most the latest pong (RFC 6455 §5.5.3), so what it buffers for this
+    // client stays bounded, and its other work goes on.
+    let pings = 20_000;
+    for i in 0..pings {
+        let mut payload = format!("{i:08}").into_bytes();
+        payload.resize(125, b'p');
+        ws.feed(Message::Ping(payload.into())).await.unwrap();
+        if i % 500 == 0 {
+            ws.flush().await.unwrap();
+            send(&mut bystander, &json!({"type": "during-flood"})).await;
+            assert_eq!(next_json(&mut bystander).await["code"], "unknown_type");
+        }
+    }
+    ws.flush().await.unwrap();
+    send(&mut ws, &json!({"type": "after-flood"})).await;
+    let mut pongs = 0;
+    let reply = loop {
+        match next(&mut ws).await {
+            Message::Pong(_) => pongs += 1,
+            Message::Ping(_) => {}
+            Message::Text(t) => {
+                break serde_json::from_str::<serde_json::Value>(t.as_str()).unwrap();
+            }
+            other => panic!("expected pongs then a reply, got {other:?}"),
+        }
+    };
+    assert_eq!(reply["code"], "unknown_type", "{reply}");
+    assert!(pongs <= pings, "{pongs} pongs for {pings} pings");
+    assert!(registry(&t).find("id-pinger").is_some());
+}

@@ -15,6 +15,7 @@ mod e2e;
 mod support;
 
 mod agents;
+mod api_bad_input;
 mod api_keys;
 mod asvs;
 mod audit;

@@ -158,6 +158,7 @@ pub fn reason_label(reason: &str) -> String {
         "pool_refused" => "pool detached or key no longer valid",
         "protocol_error" => "protocol error",
         "binary_frame" => "sent a binary frame",
+        "invalid_utf8" => "sent text that is not UTF-8",
         "message_too_big" => "message too big",
         "unsupported_version" => "no common protocol version",
         "hello_timeout" => "no hello in time",
