@@ -243,7 +243,7 @@ static SCRUBBERS: LazyLock<Option<Scrubbers>> = LazyLock::new(|| {
         named_value: Regex::new(concat!(
             r#"(?i)\b([\w.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|pool[_\-]?key|"#,
             r#"key|authorization|cookie|session|csrf|credential)[\w.\-]*)"#,
-            r#"(\s*["']?\s*[:=]\s*["']?)([^\s"'&,;}\]]+)"#
+            r#"("?\s*[:=]\s*)("(?:[^"\\]|\\.)*"|'[^']*'|[^\s"'&,;}\]]+)"#
         ))
         .ok()?,
         opaque: Regex::new(r"[A-Za-z0-9_\-]{40,}").ok()?,
@@ -252,8 +252,9 @@ static SCRUBBERS: LazyLock<Option<Scrubbers>> = LazyLock::new(|| {
 
 /// `text` with secrets replaced by [`REDACTED`]: API keys (`lk_…`), `Bearer`/`Basic`
 /// credentials, `user:password@` in URLs, the value after any name that speaks of a password,
-/// secret, token, key, cookie, session or credential (`token=…`, `"password": "…"`), and any
-/// run of 40 or more base64url characters mixing letters and digits (pool keys, session ids
+/// secret, token, key, cookie, session or credential (`token=…`, `"password": "…"`, quoted
+/// values whole), and any run of 40 or more base64url characters mixing two of upper case,
+/// lower case and digits (pool keys, session ids
 /// and other random secrets, which carry no name when printed bare). Should the patterns ever
 /// fail to compile, the whole text is withheld rather than shown unscrubbed.
 pub fn scrub(text: &str) -> String {
@@ -266,9 +267,13 @@ pub fn scrub(text: &str) -> String {
     let out = s.named_value.replace_all(&out, "${1}${2}[redacted]");
     let out = s.opaque.replace_all(&out, |caps: &regex::Captures<'_>| {
         let run = caps.get(0).map(|m| m.as_str()).unwrap_or_default();
-        let digits = run.bytes().any(|b| b.is_ascii_digit());
-        let letters = run.bytes().any(|b| b.is_ascii_alphabetic());
-        if digits && letters {
+        // Random text mixes character classes; long words, paths and snake_case names don't.
+        let classes = [
+            run.bytes().any(|b| b.is_ascii_digit()),
+            run.bytes().any(|b| b.is_ascii_lowercase()),
+            run.bytes().any(|b| b.is_ascii_uppercase()),
+        ];
+        if classes.iter().filter(|c| **c).count() >= 2 {
             REDACTED.to_string()
         } else {
             run.to_string()
@@ -976,6 +981,7 @@ mod tests {
             "listening on https://0.0.0.0:8443 (data directory /var/lib/lantern/data/store)",
             "class org.apache.logging.log4j.core.lookup.JndiLookup loaded",
             "pool 0123456789abcdef0123456789abcdef created",
+            "a_very_long_snake_case_name_of_a_function_in_some_module called",
         ];
         for line in ordinary {
             assert_eq!(clean_line(line), line);
