@@ -950,7 +950,7 @@ mod tests {
             (format!("api key {API_KEY} used"), API_KEY),
             (format!("authorization: Bearer {POOL_KEY}"), POOL_KEY),
             (
-                format!("Authorization: Basic dXNlcjpwYXNzd29yZA=="),
+                "Authorization: Basic dXNlcjpwYXNzd29yZA==".to_string(),
                 "dXNlcjpwYXNzd29yZA",
             ),
             (format!("pool_key={POOL_KEY} rotated"), POOL_KEY),
@@ -993,7 +993,7 @@ mod tests {
         let marker = format!("tee-test-{}", std::process::id());
         {
             let mut w = tracing_subscriber::fmt::MakeWriter::make_writer(&LogTee);
-            write!(w, "{marker} token={POOL_KEY}\n").unwrap();
+            writeln!(w, "{marker} token={POOL_KEY}").unwrap();
         }
         let lines = RECENT_LOG.lines();
         let line = lines.iter().find(|l| l.contains(&marker)).unwrap();
