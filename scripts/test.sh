@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 triple=x86_64-unknown-linux-gnu
 
+echo "== cargo deny (licences, bans, duplicate versions; deny.toml)"
+if cargo deny --version >/dev/null 2>&1; then
+  cargo deny --offline check licenses bans
+else
+  echo "cargo-deny is not installed: licences and bans NOT checked (cargo install cargo-deny --locked)"
+fi
+
 echo "== cargo test (unit + integration)"
 cargo test --locked --lib --bins --tests
 

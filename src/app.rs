@@ -93,6 +93,8 @@ pub struct AppState {
     pub webhooks: crate::integrations::delivery::Dispatcher,
     /// Service Configuration in force (cached; swapped after a save).
     pub settings: Arc<crate::ops::service_config::Settings>,
+    /// System Diagnostics' probe (CPU usage between readings, ingest-rate baselines).
+    pub diagnostics: crate::ops::diagnostics::Probe,
     ready: AtomicBool,
 }
 
@@ -270,6 +272,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
     let setup_token =
         setup::issue_if_needed(&store, clock.now_ms(), config.auth.setup_link_minutes).await?;
     let setup_link = setup_token.map(|t| format!("{public_url}/setup?token={t}"));
+    let diagnostics = crate::ops::diagnostics::Probe::new(clock.now_ms());
     let state = Arc::new(AppState {
         config,
         clock,
@@ -285,6 +288,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         vulndb,
         webhooks,
         settings,
+        diagnostics,
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);

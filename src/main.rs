@@ -200,7 +200,8 @@ fn init_logging(level: &str) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("lantern={level},warn")));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        // stderr as before, each line also copied (scrubbed) into System Diagnostics' log.
+        .with_writer(lantern::ops::diagnostics::LogTee)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

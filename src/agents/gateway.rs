@@ -71,6 +71,8 @@ pub struct Gateway {
     pub settings: Arc<Settings>,
     /// The configuration agents get: PII redaction and the blocklist (`config_push`).
     pub config: Arc<super::config_push::ConfigPush>,
+    /// What agents have sent since start (System Diagnostics' ingest rates).
+    pub ingest: Arc<super::ingest::IngestCounters>,
     store: Store,
     clock: SharedClock,
 }
@@ -123,6 +125,7 @@ impl Gateway {
             actions,
             settings,
             config,
+            ingest: Arc::default(),
             store,
             clock,
         }
@@ -352,7 +355,9 @@ impl Gateway {
     where
         S: AsyncRead + AsyncWrite + Unpin,
     {
+        use super::ingest::Kind;
         let session = agent.session;
+        self.ingest.received(text.len());
         let reply = match protocol::decode(text) {
             Err(DecodeError::Malformed(_)) => {
                 return Some(Ending::Closed(CloseReason::ProtocolError));
@@ -375,7 +380,10 @@ impl Gateway {
                 Some("hello".into()),
             ),
             Ok(AgentMessage::ClassLoads(batch)) => match self.registry.ingest(session, &batch) {
-                Ok(()) => return None,
+                Ok(()) => {
+                    self.ingest.stored(Kind::ClassLoads);
+                    return None;
+                }
                 Err(IngestError::Sequence { .. }) => {
                     return Some(Ending::Closed(CloseReason::ProtocolError));
                 }
@@ -398,13 +406,17 @@ impl Gateway {
                 return None;
             }
             Ok(AgentMessage::Metric(m)) => {
+                self.ingest.stored(Kind::Metric);
                 self.actions.metric(agent, m);
                 return None;
             }
             Ok(AgentMessage::Snapshot(snap)) => {
                 let id = snap.id.clone();
                 match self.actions.snapshot(agent, snap).await {
-                    Ok(true) => return None,
+                    Ok(true) => {
+                        self.ingest.stored(Kind::Snapshot);
+                        return None;
+                    }
                     Ok(false) => unknown_action("snapshot", &id),
                     Err(e) => {
                         tracing::warn!(agent = %agent.hello.agent_id, "snapshot not stored: {e}");
@@ -415,7 +427,10 @@ impl Gateway {
             Ok(AgentMessage::Log(line)) => {
                 let id = line.id.clone();
                 match self.actions.log(agent, line).await {
-                    Ok(true) => return None,
+                    Ok(true) => {
+                        self.ingest.stored(Kind::LogLine);
+                        return None;
+                    }
                     Ok(false) => unknown_action("log", &id),
                     Err(e) => {
                         tracing::warn!(agent = %agent.hello.agent_id, "log line not stored: {e}");

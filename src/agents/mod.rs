@@ -8,6 +8,7 @@ pub mod downloads;
 pub mod gateway;
 pub mod glob;
 pub mod history;
+pub mod ingest;
 pub mod metered;
 pub mod protocol;
 pub mod reach_store;

@@ -775,6 +775,15 @@ mod tests {
                     S::Download => None,
                 }
             }
+            Endpoint::Diagnostics(r) => {
+                use crate::http::diagnostics::DiagnosticsRoute as D;
+                match r {
+                    D::ApiGet => Some(("get", "/diagnostics")),
+                    D::ApiBundle => Some(("get", "/diagnostics/bundle")),
+                    D::ApiSbom => Some(("get", "/diagnostics/sbom")),
+                    D::Bundle | D::Sbom => None,
+                }
+            }
             Endpoint::ServiceConfig(r) => {
                 use crate::http::service_config::ServiceConfigRoute as S;
                 match r {
@@ -906,6 +915,10 @@ mod tests {
             );
         }
         v.push(Endpoint::Sbom(crate::http::sbom::SbomRoute::Api));
+        {
+            use crate::http::diagnostics::DiagnosticsRoute as D;
+            v.extend([D::ApiGet, D::ApiBundle, D::ApiSbom].map(Endpoint::Diagnostics));
+        }
         {
             use crate::http::service_config::ServiceConfigRoute as S;
             v.extend([S::ApiGet, S::ApiPut].map(Endpoint::ServiceConfig));

@@ -307,6 +307,8 @@ async fn dispatch(endpoint: Endpoint, call: Call) -> Result<Response<Body>, Erro
         Endpoint::Page(NavId::PiiRedaction) => super::security_settings::pii(&call).await,
         Endpoint::Page(NavId::Blocklist) => super::security_settings::blocklist_list(&call).await,
         Endpoint::Security(route) => super::security_settings::handle(&call, route).await,
+        Endpoint::Page(NavId::Diagnostics) => super::diagnostics::page(&call).await,
+        Endpoint::Diagnostics(route) => super::diagnostics::handle(&call, route).await,
         Endpoint::Page(id) => portal::page(&call, id),
         Endpoint::Pool(route) => pools::handle(&call, route).await,
         Endpoint::Group(route) => groups::handle(&call, route).await,

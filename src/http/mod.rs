@@ -13,6 +13,7 @@ pub mod api_users;
 pub mod audit_events;
 pub mod auth;
 pub mod data_explorer;
+pub mod diagnostics;
 pub mod entities;
 pub mod form;
 pub mod grants;

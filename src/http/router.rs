@@ -127,6 +127,9 @@ pub enum Endpoint {
     /// PII Redaction and Blocklist: the pages' forms, `/api/v1/pii-patterns` and
     /// `/api/v1/blocklist` (`http::security_settings`).
     Security(super::security_settings::SecurityRoute),
+    /// System Diagnostics: the page's downloads and `/api/v1/diagnostics`
+    /// (`http::diagnostics`).
+    Diagnostics(super::diagnostics::DiagnosticsRoute),
 }
 
 /// The agent-pool routes; `{id}` is a pool id.
@@ -372,6 +375,9 @@ impl Endpoint {
         {
             return route.map(Endpoint::Security);
         }
+        if let Some(route) = super::diagnostics::DiagnosticsRoute::parse_portal(get, path) {
+            return route.map(Endpoint::Diagnostics);
+        }
         if path == crate::ui::pages::package_enrichment::UPLOAD_PATH {
             return only(post, Endpoint::Vulndb(super::vulndb::VulndbRoute::Upload));
         }
@@ -590,6 +596,13 @@ impl Endpoint {
                     Access::Role(P::PiiAndBlocklist, Need::Administer)
                 }
             }
+            // ROLES.md "System Diagnostics (view, download bundle)": W R — R — R —; every
+            // route only reads (the bundle has its secrets removed), so the readers may
+            // download it too.
+            Endpoint::Diagnostics(route) => {
+                let (permission, need) = route.access();
+                Access::Role(permission, need)
+            }
             // The second step proves itself with its own pending-step cookie.
             Endpoint::Mfa(route) => {
                 use super::mfa::MfaRoute as M;
@@ -628,6 +641,7 @@ impl Endpoint {
             || matches!(self, Endpoint::Sbom(route) if route.is_api())
             || matches!(self, Endpoint::ServiceConfig(route) if route.is_api())
             || matches!(self, Endpoint::Security(route) if route.is_api())
+            || matches!(self, Endpoint::Diagnostics(route) if route.is_api())
     }
 
     /// Whether the body is an upload, streamed by the route itself after authorisation
@@ -674,6 +688,9 @@ fn api_route(method: &Method, rest: &str) -> Endpoint {
             })
             .or_else(|| {
                 super::api_agents::EntitiesApiRoute::parse(m, path).map(Endpoint::EntitiesApi)
+            })
+            .or_else(|| {
+                super::diagnostics::DiagnosticsRoute::parse_api(m, path).map(Endpoint::Diagnostics)
             })
             .unwrap_or(Endpoint::ApiUnknown),
     }

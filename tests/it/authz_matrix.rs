@@ -8,6 +8,7 @@
 
 use lantern::http::actions::ActionsRoute;
 use lantern::http::api_agents::EntitiesApiRoute;
+use lantern::http::diagnostics::DiagnosticsRoute;
 use lantern::http::entities::EntityRoute;
 use lantern::http::mfa::MfaRoute;
 use lantern::http::reachability::ReachRoute;
@@ -251,6 +252,14 @@ fn expected(e: &Endpoint) -> &'static str {
         // "SBOM export" shares the row: R R S R R R S (scoped by the handler, tests/it/sbom.rs).
         Endpoint::Sbom(SbomRoute::Download | SbomRoute::Api) => ALL,
         // Service configuration: W R — R — — —.
+        // System Diagnostics (view, download bundle): W R — R — R —; every route reads.
+        Endpoint::Diagnostics(
+            DiagnosticsRoute::Bundle
+            | DiagnosticsRoute::Sbom
+            | DiagnosticsRoute::ApiGet
+            | DiagnosticsRoute::ApiBundle
+            | DiagnosticsRoute::ApiSbom,
+        ) => "yy-y-y-",
         Endpoint::ServiceConfig(s) => match s {
             ServiceConfigRoute::ApiGet => SETTINGS_READERS,
             ServiceConfigRoute::Save | ServiceConfigRoute::ApiPut => ADMIN_ONLY,
@@ -283,7 +292,7 @@ fn expected(e: &Endpoint) -> &'static str {
 
 /// How many routes other than navigation pages [`samples`] must list: one per arm of
 /// [`expected`] and its nested matches. Raise it with every new route.
-const ROUTES_BESIDES_PAGES: usize = 178;
+const ROUTES_BESIDES_PAGES: usize = 183;
 
 /// One of every route.
 fn samples() -> Vec<Endpoint> {
@@ -509,6 +518,16 @@ fn samples() -> Vec<Endpoint> {
         .map(Endpoint::Watched),
     );
     v.extend([SbomRoute::Download, SbomRoute::Api].map(Endpoint::Sbom));
+    v.extend(
+        [
+            DiagnosticsRoute::Bundle,
+            DiagnosticsRoute::Sbom,
+            DiagnosticsRoute::ApiGet,
+            DiagnosticsRoute::ApiBundle,
+            DiagnosticsRoute::ApiSbom,
+        ]
+        .map(Endpoint::Diagnostics),
+    );
     v.extend(
         [
             ServiceConfigRoute::Save,

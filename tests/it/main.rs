@@ -23,6 +23,7 @@ mod authz_matrix;
 mod backup;
 mod bad_input;
 mod crash;
+mod diagnostics;
 mod entities;
 mod first_start;
 mod fuzz_corpus;

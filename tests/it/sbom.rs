@@ -59,7 +59,7 @@ fn purls(bom: &Value) -> Vec<String> {
 /// Runs the validator script on `files`; answers its exit code and output. Panics when
 /// Python cannot be started or the script reports a setup problem (exit 2): a machine
 /// without the validators must fail this test, not pass it.
-fn validate(kind: &str, files: &[PathBuf]) -> (i32, String) {
+pub(crate) fn validate(kind: &str, files: &[PathBuf]) -> (i32, String) {
     let python = std::env::var("LANTERN_PYTHON").unwrap_or_else(|_| "python3".into());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/sbom_validate.py");
     let out = Command::new(&python)

@@ -128,6 +128,8 @@ pub struct Resp {
     pub status: u16,
     pub headers: hyper::HeaderMap,
     pub body: String,
+    /// The body as sent (downloads that are not text).
+    pub bytes: Bytes,
 }
 
 impl Resp {
@@ -267,6 +269,7 @@ impl Client {
             status,
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            bytes: body,
         }
     }
 }

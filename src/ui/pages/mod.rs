@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod custom_sources;
 pub mod data_explorer;
+pub mod diagnostics;
 pub mod error;
 pub mod getting_started;
 pub mod grants;
