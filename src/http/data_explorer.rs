@@ -26,11 +26,12 @@ use crate::actions::model::{Action, Kind};
 use crate::actions::records;
 use crate::app::AppState;
 use crate::error::Error;
+use crate::iam::roles::{self, Role};
 use crate::iam::scope::PoolScope;
 use crate::iam::users::User;
 use crate::ui::components::FormErrors;
 use crate::ui::pages::actions::location_text;
-use crate::ui::pages::data_explorer::{self as page, Chart, Common, Query};
+use crate::ui::pages::data_explorer::{self as page, ActionLinks, Chart, Common, Query};
 
 /// Results shown on a page.
 const PAGE_ROWS: usize = 200;
@@ -147,6 +148,19 @@ async fn seen(state: &Arc<AppState>, user: User) -> Result<Seen, Error> {
     })
 }
 
+/// The links to Entities › Actions that `roles` may follow, decided by those routes' own needs
+/// (Company Viewer and Security read results but not actions).
+fn action_links(roles: &[Role]) -> ActionLinks {
+    let may = |route: ActionsRoute| {
+        let (permission, need) = route.access();
+        roles::allows(roles, permission, need)
+    };
+    ActionLinks {
+        open: may(ActionsRoute::Detail(String::new())),
+        create: may(ActionsRoute::NewForm),
+    }
+}
+
 fn action_choices(actions: &[Arc<Action>], kinds: &[Kind]) -> Vec<(String, String)> {
     actions
         .iter()
@@ -241,6 +255,7 @@ fn tab(
         actions: &actions,
         pools: &seen.pool_choices,
         now_ms: call.state.clock.now_ms(),
+        links: action_links(&p.user.roles),
     };
     let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| render(ctx, &c));
     Ok(respond::html(
@@ -256,9 +271,10 @@ pub(crate) async fn logs_region(
     q: &Query,
 ) -> Result<String, Error> {
     let (filter, _) = filter_of(q);
+    let links = action_links(&user.roles);
     let seen = seen(state, user).await?;
     let found = find_logs(state, &seen, filter, PAGE_ROWS).await?;
-    Ok(page::logs_region(&found, state.clock.now_ms()).into_string())
+    Ok(page::logs_region(&found, links, state.clock.now_ms()).into_string())
 }
 
 async fn metrics_page(call: &Call) -> Result<Response<Body>, Error> {
@@ -292,6 +308,7 @@ async fn metrics_page(call: &Call) -> Result<Response<Body>, Error> {
         actions: &[],
         pools: &seen.pool_choices,
         now_ms: call.state.clock.now_ms(),
+        links: action_links(&p.user.roles),
     };
     let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
         page::metrics(ctx, &c, &charts)
@@ -322,8 +339,9 @@ async fn hit_page(call: &Call, id: &str, seq: u64) -> Result<Response<Body>, Err
         .ok_or(Error::NotFound)?;
     let found = Found { action, item };
     let now = call.state.clock.now_ms();
+    let links = action_links(&p.user.roles);
     let markup = framed(&call.state, p, page::SNAPSHOTS, |ctx| {
-        page::hit(ctx, &found, now)
+        page::hit(ctx, &found, links, now)
     });
     Ok(respond::html(200, markup))
 }

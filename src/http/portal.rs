@@ -17,6 +17,11 @@ use crate::ui::layout::{PageCtx, UserView};
 use crate::ui::nav::{self, NavId};
 use crate::ui::pages;
 
+/// Whether `roles` may open the navigation page `id` (and so see it, and links to it).
+pub(crate) fn page_visible(roles: &[roles::Role], id: NavId) -> bool {
+    page_permission(id).is_none_or(|perm| roles::allows(roles, perm, Need::View))
+}
+
 /// Renders with the frame of a signed-in user (shared with the IAM administration handlers).
 pub(crate) fn framed<R>(
     state: &AppState,
@@ -25,9 +30,7 @@ pub(crate) fn framed<R>(
     render: impl FnOnce(&PageCtx) -> R,
 ) -> R {
     let roles = p.user.roles.clone();
-    let visible = move |id: NavId| {
-        page_permission(id).is_none_or(|perm| roles::allows(&roles, perm, Need::View))
-    };
+    let visible = move |id: NavId| page_visible(&roles, id);
     let company = state.company_name();
     let ctx = PageCtx {
         company: &company,

@@ -19,7 +19,7 @@ use super::api::{list_answer, paging, parse_time, time};
 use super::entities::{LiveView, flag, live_stream, scope_and_pools};
 use super::form::Form;
 use super::handler::Call;
-use super::portal::{framed, principal};
+use super::portal::{framed, page_visible, principal};
 use super::respond::{self, Body};
 use super::router::{NoRoute, decode_path};
 use crate::app::AppState;
@@ -183,6 +183,7 @@ struct Reading {
     assessment: Assessment,
     pools: Vec<(String, String)>,
     advisories_loaded: bool,
+    enrichment_link: bool,
     known: usize,
     now_ms: i64,
 }
@@ -227,6 +228,7 @@ async fn assessment_for(
     filter: &Filter,
 ) -> Result<Reading, Error> {
     let now_ms = state.clock.now_ms();
+    let enrichment_link = page_visible(&user.roles, NavId::PackageEnrichment);
     let (scope, pools, watched) = state
         .store
         .read(move |tx| {
@@ -266,6 +268,7 @@ async fn assessment_for(
         assessment,
         pools,
         advisories_loaded: !advisories.is_empty(),
+        enrichment_link,
         known,
         now_ms,
     })
@@ -277,6 +280,7 @@ fn view_of(r: Reading, query: ReachQuery) -> ReachView {
         query,
         pools: r.pools,
         advisories_loaded: r.advisories_loaded,
+        enrichment_link: r.enrichment_link,
         known: r.known,
         now_ms: r.now_ms,
     }
@@ -314,6 +318,7 @@ async fn package_for(
     classes: usize,
 ) -> Result<PackageView, Error> {
     let now_ms = state.clock.now_ms();
+    let enrichment_link = page_visible(&user.roles, NavId::PackageEnrichment);
     let (scope, watched) = state
         .store
         .read(move |tx| {
@@ -366,6 +371,7 @@ async fn package_for(
         status,
         advisories,
         advisories_loaded: !advisories_index.is_empty(),
+        enrichment_link,
         now_ms,
     })
 }

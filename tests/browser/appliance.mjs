@@ -11,6 +11,25 @@ const root = join(here, '..', '..');
 
 /** The appliance binary under test. */
 export const bin = process.env.LANTERN_BIN ?? join(root, 'target', 'x86_64-unknown-linux-gnu', 'debug', 'lantern');
+/** Every page of the navigation, as PRODUCT.md lists them: [path, part of its title]. */
+export const NAV = [
+  ['/getting-started', 'Getting Started'], ['/data-explorer', 'Data Explorer'],
+  ['/entities/agents', 'Agents'], ['/entities/custom-sources', 'Custom Sources'],
+  ['/entities/tags', 'Tags'], ['/entities/actions', 'Actions'],
+  ['/integrations', 'Integrations'], ['/reachability', 'Runtime Reachability'],
+  ['/settings/organization/name-and-plan', 'Name'], ['/settings/organization/usage', 'Usage'],
+  ['/settings/iam/users', 'Users'], ['/settings/iam/agent-pools', 'Agent Pools'],
+  ['/settings/iam/access-groups', 'Access Groups'], ['/settings/iam/temporary-access', 'Temporary Access'],
+  ['/settings/iam/identity', 'Identity'], ['/settings/ai-debugger', 'AI Debugger'],
+  ['/settings/security/pii-redaction', 'PII Redaction'], ['/settings/security/blocklist', 'Blocklist'],
+  ['/settings/security/audit-events', 'Audit Events'], ['/settings/security/api-keys', 'API Keys'],
+  ['/settings/compliance/service-configuration', 'Service Configuration'],
+  ['/settings/compliance/diagnostics', 'Diagnostics'],
+  ['/settings/reachability/watched-packages', 'Watched Packages'],
+  ['/settings/reachability/webhooks', 'Webhooks'], ['/settings/reachability/sbom', 'SBOM'],
+  ['/settings/reachability/package-enrichment', 'Package Enrichment'],
+];
+
 /** Where screenshots go (test artifacts). */
 export const shots = join(here, 'screenshots');
 

@@ -7,28 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { launchBrowser, shots, startAppliance } from './appliance.mjs';
-
-
-// Every page of the navigation, as PRODUCT.md lists them.
-const NAV = [
-  ['/getting-started', 'Getting Started'], ['/data-explorer', 'Data Explorer'],
-  ['/entities/agents', 'Agents'], ['/entities/custom-sources', 'Custom Sources'],
-  ['/entities/tags', 'Tags'], ['/entities/actions', 'Actions'],
-  ['/integrations', 'Integrations'], ['/reachability', 'Runtime Reachability'],
-  ['/settings/organization/name-and-plan', 'Name'], ['/settings/organization/usage', 'Usage'],
-  ['/settings/iam/users', 'Users'], ['/settings/iam/agent-pools', 'Agent Pools'],
-  ['/settings/iam/access-groups', 'Access Groups'], ['/settings/iam/temporary-access', 'Temporary Access'],
-  ['/settings/iam/identity', 'Identity'], ['/settings/ai-debugger', 'AI Debugger'],
-  ['/settings/security/pii-redaction', 'PII Redaction'], ['/settings/security/blocklist', 'Blocklist'],
-  ['/settings/security/audit-events', 'Audit Events'], ['/settings/security/api-keys', 'API Keys'],
-  ['/settings/compliance/service-configuration', 'Service Configuration'],
-  ['/settings/compliance/diagnostics', 'Diagnostics'],
-  ['/settings/reachability/watched-packages', 'Watched Packages'],
-  ['/settings/reachability/webhooks', 'Webhooks'], ['/settings/reachability/sbom', 'SBOM'],
-  ['/settings/reachability/package-enrichment', 'Package Enrichment'],
-];
-
+import { NAV, launchBrowser, shots, startAppliance } from './appliance.mjs';
 
 test('first admin, navigation, every page, password change, sign out and in', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'lantern-browser-'));

@@ -23,7 +23,7 @@ fn snapshot_msg(id: &str, time: i64) -> Value {
 }
 
 /// Waits until `path` (a portal page) contains `needle`.
-async fn page_with(c: &Client, path: &str, needle: &str) -> Resp {
+pub(crate) async fn page_with(c: &Client, path: &str, needle: &str) -> Resp {
     for _ in 0..100 {
         let r = c.get(path).await;
         if r.body.contains(needle) {

@@ -30,6 +30,7 @@ mod fuzz_corpus;
 mod grants;
 mod headers;
 mod mfa;
+mod page_links;
 mod pools;
 mod probe_demo;
 mod profile;

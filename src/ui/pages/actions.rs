@@ -244,7 +244,13 @@ pub fn list(ctx: &PageCtx, rows: &[ActionRow], can_create: bool, now_ms: i64) ->
                 Some(if can_create { link_button(ButtonKind::Primary, NEW, "New action") }
                      else { link_button(ButtonKind::Secondary, nav::entry(NavId::GettingStarted).path, "Getting Started") })))
         } @else {
-            p class="list-meta" { (rows.len()) " " (if rows.len() == 1 { "action" } else { "actions" }) ", newest first. Their snapshots, logs and metrics are in the " a href="/data-explorer" { "Data Explorer" } "." }
+            p class="list-meta" {
+                (rows.len()) " " (if rows.len() == 1 { "action" } else { "actions" }) ", newest first."
+                // AppSec sees actions but not their results: no link it cannot follow.
+                @if (ctx.visible)(NavId::DataExplorer) {
+                    " Their snapshots, logs and metrics are in the " a href=(nav::entry(NavId::DataExplorer).path) { "Data Explorer" } "."
+                }
+            }
             (table("Actions", &columns, body_rows))
         }
     };
@@ -521,15 +527,18 @@ pub fn detail(ctx: &PageCtx, v: &DetailView) -> Markup {
                 }))
             }
         }))
-        (card("Results", html! {
-            ul {
-                @match a.kind {
-                    Kind::Snapshot => li { a href={ "/data-explorer" (results_query) } { "Snapshots of this action" } },
-                    Kind::Log => li { a href={ "/data-explorer/logs" (results_query) } { "Log lines of this action" } },
-                    _ => li { a href={ "/data-explorer/metrics" (results_query) } { "Metrics of this action" } },
+        // The results are in the Data Explorer, which not every role that sees actions opens.
+        @if (ctx.visible)(NavId::DataExplorer) {
+            (card("Results", html! {
+                ul {
+                    @match a.kind {
+                        Kind::Snapshot => li { a href={ "/data-explorer" (results_query) } { "Snapshots of this action" } },
+                        Kind::Log => li { a href={ "/data-explorer/logs" (results_query) } { "Log lines of this action" } },
+                        _ => li { a href={ "/data-explorer/metrics" (results_query) } { "Metrics of this action" } },
+                    }
                 }
-            }
-        }))
+            }))
+        }
         @if v.can_change {
             (card("Change", html! {
                 @if a.disabled {

@@ -101,6 +101,37 @@ fn tabs(current: Tab, q: &Query) -> Markup {
     }
 }
 
+/// Which pages of Entities › Actions the viewer may open from here. Company Viewer and
+/// Security read snapshots and logs but not actions, so they get no links they cannot follow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ActionLinks {
+    /// An action's page (its location links there).
+    pub open: bool,
+    /// The "New action" form.
+    pub create: bool,
+}
+
+impl ActionLinks {
+    /// The action's location, linked to its page when the viewer may open it.
+    fn location(self, a: &Action) -> Markup {
+        html! {
+            @if self.open { a href=(detail_path(&a.id)) { code { (location_text(&a.location)) } } }
+            @else { code { (location_text(&a.location)) } }
+        }
+    }
+
+    /// The "New action" button of an empty tab, when the viewer may place actions.
+    fn new_action(self) -> Option<Markup> {
+        self.create.then(|| {
+            crate::ui::components::link_button(
+                ButtonKind::Primary,
+                crate::ui::pages::actions::NEW,
+                "New action",
+            )
+        })
+    }
+}
+
 /// Common data of every tab.
 #[derive(Debug)]
 pub struct Common<'a> {
@@ -114,6 +145,8 @@ pub struct Common<'a> {
     pub pools: &'a [(String, String)],
     /// Unix ms now.
     pub now_ms: i64,
+    /// The links to actions the viewer may follow.
+    pub links: ActionLinks,
 }
 
 fn text_filter(
@@ -207,7 +240,7 @@ pub fn snapshots(ctx: &PageCtx, c: &Common, r: &Results<StoredSnapshot>) -> Mark
             @let s = &f.item;
             tr {
                 th scope="row" { a href=(hit_path(&f.action.id, s.seq)) { (rel_time(s.time_ms.div_euclid(1000), now)) } }
-                td { a href=(detail_path(&f.action.id)) { code { (location_text(&f.action.location)) } } }
+                td { (c.links.location(&f.action)) }
                 td { (s.from.agent_name) br; span class="small muted" { (s.from.pool_id) } }
                 td { @for t in &s.from.tags { (tag(t)) " " } }
                 td { (f.action.author) }
@@ -227,7 +260,7 @@ pub fn snapshots(ctx: &PageCtx, c: &Common, r: &Results<StoredSnapshot>) -> Mark
         @if r.items.is_empty() {
             (empty_state("No snapshots match",
                 "A snapshot action captures the stack and variables each time its line runs (and its condition holds). Place one from Entities › Actions, or widen the filters.",
-                Some(crate::ui::components::link_button(ButtonKind::Primary, crate::ui::pages::actions::NEW, "New action"))))
+                c.links.new_action()))
         } @else {
             (bound_notice(r, r.items.len()))
             p { "Export these results: " a href={ (EXPORT) (export) } { "CSV" } " · " a href={ (EXPORT) (export_json) } { "JSON" } }
@@ -355,7 +388,7 @@ pub fn value_tree(values: &Value, name_key: &str) -> Markup {
 }
 
 /// One snapshot's page.
-pub fn hit(ctx: &PageCtx, f: &Found<StoredSnapshot>, now_ms: i64) -> Markup {
+pub fn hit(ctx: &PageCtx, f: &Found<StoredSnapshot>, links: ActionLinks, now_ms: i64) -> Markup {
     let s = &f.item;
     let a: &Action = &f.action;
     let now = now_ms.div_euclid(1000);
@@ -367,7 +400,7 @@ pub fn hit(ctx: &PageCtx, f: &Found<StoredSnapshot>, now_ms: i64) -> Markup {
         }
         (card("Hit", facts(&[
             ("Time", html! { (human_utc(s.time_ms.div_euclid(1000))) " (" (rel_time(s.time_ms.div_euclid(1000), now)) ")" }),
-            ("Action", html! { a href=(detail_path(&a.id)) { (a.kind.as_str()) " at " code { (location_text(&a.location)) } } }),
+            ("Action", html! { (a.kind.as_str()) " at " (links.location(a)) }),
             ("Condition", html! { @match &a.condition { Some(c) => code { (c.text) }, None => "always" } }),
             ("Agent", html! { a href=(format!("/entities/agents/{}", url_encode(&s.from.agent_id))) { (s.from.agent_name) } }),
             ("Pool", html! { (s.from.pool_id) }),
@@ -406,7 +439,7 @@ pub fn hit(ctx: &PageCtx, f: &Found<StoredSnapshot>, now_ms: i64) -> Markup {
 }
 
 /// The Logs tab's live region: the lines, newest first.
-pub fn logs_region(r: &Results<StoredLog>, now_ms: i64) -> Markup {
+pub fn logs_region(r: &Results<StoredLog>, links: ActionLinks, now_ms: i64) -> Markup {
     let now = now_ms.div_euclid(1000);
     html! {
         @if r.items.is_empty() {
@@ -422,7 +455,7 @@ pub fn logs_region(r: &Results<StoredLog>, now_ms: i64) -> Markup {
                         td { (l.level) }
                         td { (l.from.agent_name) }
                         td class="log-line" { (l.text) }
-                        td { a href=(detail_path(&f.action.id)) { code { (location_text(&f.action.location)) } } }
+                        td { (links.location(&f.action)) }
                     }
                 }
             }))
@@ -439,7 +472,7 @@ pub fn logs(ctx: &PageCtx, c: &Common, r: &Results<StoredLog>) -> Markup {
         (tabs(Tab::Logs, c.query))
         (filters(LOGS, Tab::Logs, c))
         p { "Export: " a href={ (EXPORT) (export) } { "CSV" } " · " a href={ (EXPORT) (export_json) } { "JSON" } }
-        (live_list(&stream, logs_region(r, c.now_ms)))
+        (live_list(&stream, logs_region(r, c.links, c.now_ms)))
     };
     page(
         ctx,
@@ -567,7 +600,7 @@ pub fn metrics(ctx: &PageCtx, c: &Common, charts: &[Chart]) -> Markup {
         @if charts.is_empty() {
             (empty_state("No metric actions",
                 "Counters, tic-tocs, durations and metrics show here as charts of the last 5 minutes. Place one from Entities › Actions.",
-                Some(crate::ui::components::link_button(ButtonKind::Primary, crate::ui::pages::actions::NEW, "New action"))))
+                c.links.new_action()))
         } @else {
             @for ch in charts { (card(&format!("{} at {}", ch.action.kind.as_str(), location_text(&ch.action.location)), chart(ch))) }
         }
@@ -641,8 +674,15 @@ mod tests {
             action: Arc::new(action("snapshot")),
             item: snapshot(),
         };
-        let html = with_page_ctx("/data-explorer", |ctx| hit(ctx, &f, 5_000).into_string());
+        let all = ActionLinks {
+            open: true,
+            create: true,
+        };
+        let html = with_page_ctx("/data-explorer", |ctx| {
+            hit(ctx, &f, all, 5_000).into_string()
+        });
         assert_csp_clean(&html);
+        assert!(html.contains("href=\"/entities/actions/a1\""));
         assert!(html.contains("demo.Shop.checkout (Shop.java:12)"));
         assert!(html.contains("java.util.ArrayList (declared java.util.List)"));
         assert!(
@@ -671,6 +711,10 @@ mod tests {
             actions: &[("a1".into(), "snapshot at Shop.java:12".into())],
             pools: &[],
             now_ms: 2_000,
+            links: ActionLinks {
+                open: true,
+                create: true,
+            },
         };
         let r = Results {
             items: vec![Found {
@@ -728,5 +772,50 @@ mod tests {
         assert!(html.contains("00:00:20 UTC, id-shop: 8 hits per interval (8 hits)"));
         assert!(html.contains("mean time (ms)"));
         assert!(html.contains("1.50"), "3 ms over 2 hits");
+    }
+
+    #[test]
+    fn readers_of_results_who_cannot_open_actions_get_no_links_to_them() {
+        // Company Viewer and Security: results yes, Entities › Actions no.
+        let none = ActionLinks::default();
+        let f = Found {
+            action: Arc::new(action("snapshot")),
+            item: snapshot(),
+        };
+        let q = Query::default();
+        let errors = FormErrors::none();
+        let c = Common {
+            query: &q,
+            errors: &errors,
+            actions: &[],
+            pools: &[],
+            now_ms: 2_000,
+            links: none,
+        };
+        let one = Results {
+            items: vec![f],
+            matched: 1,
+            complete: true,
+        };
+        let empty: Results<StoredSnapshot> = Results {
+            items: vec![],
+            matched: 0,
+            complete: true,
+        };
+        let pages = [
+            with_page_ctx(SNAPSHOTS, |ctx| snapshots(ctx, &c, &one).into_string()),
+            with_page_ctx(SNAPSHOTS, |ctx| snapshots(ctx, &c, &empty).into_string()),
+            with_page_ctx(METRICS, |ctx| metrics(ctx, &c, &[]).into_string()),
+            with_page_ctx(SNAPSHOTS, |ctx| {
+                hit(ctx, &one.items[0], none, 0).into_string()
+            }),
+        ];
+        for html in &pages {
+            assert!(!html.contains("href=\"/entities/actions/"), "{html}");
+        }
+        assert!(
+            pages[0].contains("<code>Shop.java:12</code>"),
+            "the location, as text"
+        );
     }
 }

@@ -89,6 +89,8 @@ pub struct ReachView {
     pub pools: Vec<(String, String)>,
     /// Whether any advisory is imported.
     pub advisories_loaded: bool,
+    /// Whether the viewer may open Package Enrichment (where advisories are imported).
+    pub enrichment_link: bool,
     /// Packages the user may see before the filters (0: no agent reported any yet).
     pub known: usize,
     /// Now, unix ms.
@@ -197,15 +199,20 @@ fn section(title: &str, caption: &str, rows: &[&Assessed], now: i64) -> Markup {
     }
 }
 
-/// The "no advisories loaded" problem, with the way out.
-fn no_advisories() -> Markup {
-    let enrichment = nav::entry(NavId::PackageEnrichment).path;
+/// The "no advisories loaded" problem, with the way out: a link for those who may open
+/// Package Enrichment, who does it for the others.
+fn no_advisories(link: bool) -> Markup {
+    let enrichment = nav::entry(NavId::PackageEnrichment);
     notice_with(
         Tone::Warning,
         "No advisories loaded",
         html! {
             p { "No vulnerability data has been imported, so no package below can be matched to an advisory: “none known” means “not checked”, not “not vulnerable”." }
-            p { a href=(enrichment) { "Import advisories in Package Enrichment" } }
+            @if link {
+                p { a href=(enrichment.path) { "Import advisories in Package Enrichment" } }
+            } @else {
+                p { "A Company Admin or an AppSec engineer imports them in " (enrichment.label) "." }
+            }
         },
     )
 }
@@ -217,7 +224,7 @@ pub fn live_region(v: &ReachView) -> Markup {
     let loaded: Vec<&Assessed> = a.loaded().collect();
     let never: Vec<&Assessed> = a.never_loaded().collect();
     html! {
-        @if !v.advisories_loaded { (no_advisories()) }
+        @if !v.advisories_loaded { (no_advisories(v.enrichment_link)) }
         @if v.known == 0 {
             (empty_state("No packages yet",
                 "Packages appear here, live, as soon as an agent reports what its application loads. Start your application with the Lantern agent: Getting Started has the exact command.",
@@ -295,6 +302,8 @@ pub struct PackageView {
     pub advisories: Vec<std::sync::Arc<Advisory>>,
     /// Whether any advisory is imported.
     pub advisories_loaded: bool,
+    /// Whether the viewer may open Package Enrichment (where advisories are imported).
+    pub enrichment_link: bool,
     /// Now, unix ms.
     pub now_ms: i64,
 }
@@ -333,7 +342,7 @@ pub fn package_page(ctx: &PageCtx, v: &PackageView) -> Markup {
     let title = format!("{} {}", d.row.id.name, d.row.id.version);
     let advisories = html! {
         @if !v.advisories_loaded {
-            (no_advisories())
+            (no_advisories(v.enrichment_link))
         } @else if v.advisories.is_empty() {
             p { "No imported advisory affects this version." }
         } @else {
@@ -476,6 +485,7 @@ mod tests {
             },
             pools: vec![("p1".into(), "Pool <1>".into())],
             advisories_loaded: true,
+            enrichment_link: true,
             known: 2,
             now_ms: 10_000,
         };
@@ -497,14 +507,21 @@ mod tests {
 
     #[test]
     fn no_advisories_is_a_problem_not_a_clean_bill() {
-        let v = ReachView {
+        let mut v = ReachView {
             known: 1,
+            enrichment_link: true,
             ..ReachView::default()
         };
         let html = live_region(&v).into_string();
         assert!(html.contains("No advisories loaded"));
         assert!(html.contains(nav::entry(NavId::PackageEnrichment).path));
         assert!(html.contains("No packages match"));
+        // Who may not open Package Enrichment is told who imports, not given a dead link.
+        v.enrichment_link = false;
+        let html = live_region(&v).into_string();
+        assert!(html.contains("No advisories loaded"));
+        assert!(!html.contains(nav::entry(NavId::PackageEnrichment).path));
+        assert!(html.contains("imports them in Package Enrichment"));
         let pkg = PackageView {
             detail: PackageDetail {
                 row: row("hot", PackageStatus::Loaded),
@@ -515,6 +532,7 @@ mod tests {
             status: ReachStatus::Loaded,
             advisories: vec![],
             advisories_loaded: false,
+            enrichment_link: true,
             now_ms: 10_000,
         };
         let html = with_ctx(|c| package_page(c, &pkg)).into_string();
