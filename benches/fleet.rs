@@ -1,6 +1,6 @@
-//! The simulated agent fleet (QUALITY.md P1 and P2): a load generator that speaks the real
-//! agent protocol (`agents/PROTOCOL.md`) to the real appliance binary, and the same traffic
-//! to a bare tokio-tungstenite TLS echo server as the same-run baseline.
+//! The simulated agent fleet (QUALITY.md P1, P2, P3, P5 and R4's restart): a load generator
+//! that speaks the real agent protocol (`agents/PROTOCOL.md`) to the real appliance binary,
+//! and the same traffic to a bare tokio-tungstenite TLS echo server as the same-run baseline.
 //!
 //! What one run does, once against the appliance and once against the baseline (alternating
 //! which goes first from run to run):
@@ -26,18 +26,46 @@
 //!    close). The baseline echoes everything but `class_loads`, so the same wait works.
 //!    P2 = class names sent ÷ server CPU-seconds (utime + stime of `/proc/<pid>/stat`)
 //!    spent between the storm's start and the last reply.
-//! 5. **Disconnect**: every agent closes with 1000, then the server is stopped.
+//! 5. **Steady state** (P3, appliance only): the agents stay connected, answer pings and send
+//!    `agent_stats` every minute. Every agent makes one `fleet.sync` round trip at a random
+//!    moment of a `--page-secs` window (the agent's view of the appliance's latency), at rest.
+//!    Then `--page-concurrency` keep-alive HTTPS connections, signed in through the portal's
+//!    form as the Company Admin, load the Agents list, Runtime Reachability and Getting
+//!    Started in turn for `--page-secs`: p50/p99 latency and pages per server CPU-second.
+//!    Then the same page load again while every agent makes its round trip once more: the
+//!    ratio of the two round-trip distributions is "agent ack latency unchanged ±20 %".
+//!    The baseline of the pages is a hyper hello-world HTTPS server (this executable again,
+//!    `--hello-server`) loaded the same way in the same run.
+//! 6. **Action fan-out** (P5): `POST /api/v1/actions` creates a counter at a method of the
+//!    one class every simulated JVM loaded, for the Default pool every agent is in. Each
+//!    agent answers `action.set` as the Java agent does (`action.status` `installed` with
+//!    `resolved`) and notes when the set arrived and when its status left; P5 is the time
+//!    from the start of the POST to the status leaving the agent (same clock: one machine).
+//!    `GET /api/v1/actions/{id}/status` must then count every agent `installed`.
+//! 7. **Kill and restart**: SIGKILL, then the appliance starts again on the same data
+//!    directory and port. Every agent reconnects with the back-off and jitter of PROTOCOL.md
+//!    (the n-th attempt after a random wait in [0, min(60 s, 1 s × 2^n)]), sends `hello` and
+//!    its full state again and must find the action in the `action.sync` after `hello_ack`;
+//!    then the appliance must count every agent `installed` again. Printed: time from the kill
+//!    until listening, until each `hello_ack`, until each agent's state was taken (the
+//!    `fleet.sync` reply), and the new process's CPU-seconds for all of it. The action is
+//!    deleted afterwards, so every run starts from the same store.
+//! 8. **Disconnect**: every agent closes with 1000, then the server is stopped.
 //!
 //! Printed per run and as the median over `--runs`: KiB per agent and the ratio to the
 //! baseline (P1: ≤ 32 KiB and ≤ 1.5×), events per server CPU-second and the ratio to the
 //! baseline's raw frame rate (P2: ≥ 1,000,000 and ≥ 0.25×), CPU-seconds per phase, p50/p99
-//! `hello_ack` latency, failures by reason. Then an in-process breakdown runs the same
+//! `hello_ack` latency, failures by reason; for the appliance also P3 (p50/p99 of pages,
+//! pages per CPU-second and the ratio to hello-world, the round trip at rest and under page
+//! load), P5 (p50/p99/max) and the restart's times and CPU-seconds. Then an in-process breakdown runs the same
 //! frames through the appliance's own decode and registry code on one thread (`--breakdown`
 //! alone runs only that), to say which step spends the CPU the end-to-end figure counts.
 //!
 //! ```sh
 //! cargo build --release
 //! cargo bench --bench fleet -- --smoke          # 500 agents, 2,000 classes, 1 run; fails on loss
+//!                                               # (a missing hello_ack, frame, round trip,
+//!                                               # install ack or re-sync), never on timing
 //! cargo bench --bench fleet                     # 10,000 agents, 21,000 classes, 3 runs
 //! cargo bench --bench fleet -- --agents 4000 --classes 5000 --runs 3
 //! ```
@@ -62,7 +90,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use clap::Parser;
 use futures_util::{SinkExt, StreamExt};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Empty, Full};
 use hyper_util::rt::TokioIo;
 use lantern::agents::protocol::{
     AgentMessage, Artifact, ArtifactKind, ClassLoads, CoordinateSource, Coordinates, Hello, LIMITS,
@@ -86,7 +114,9 @@ use tokio_tungstenite::tungstenite::{self, Message, Utf8Bytes};
 // ---------------------------------------------------------------------------------------------
 
 #[derive(Parser, Debug, Clone)]
-#[command(about = "Simulated agent fleet against the real appliance (QUALITY.md P1, P2)")]
+#[command(
+    about = "Simulated agent fleet against the real appliance (QUALITY.md P1, P2, P3, P5, restart)"
+)]
 struct Opts {
     /// Agents in the fleet.
     #[arg(long, default_value_t = 10_000)]
@@ -130,6 +160,13 @@ struct Opts {
     #[arg(long)]
     settle_secs: Option<u64>,
 
+    /// Seconds of each portal page load (P3) and of each window of agent round trips.
+    #[arg(long)]
+    page_secs: Option<u64>,
+    /// Portal page requests in flight at once (one keep-alive connection each).
+    #[arg(long, default_value_t = 4)]
+    page_concurrency: usize,
+
     /// Only the in-process breakdown of the appliance's per-event CPU (no servers).
     #[arg(long)]
     breakdown: bool,
@@ -148,6 +185,12 @@ struct Opts {
     /// Role: the bare tokio-tungstenite TLS echo server (the baseline).
     #[arg(long, hide = true)]
     baseline_server: bool,
+    /// Role: a hyper hello-world HTTPS server (the baseline of portal pages).
+    #[arg(long, hide = true)]
+    hello_server: bool,
+    /// Client: the class the fan-out's action probes.
+    #[arg(long, hide = true)]
+    action_class: Option<String>,
     /// Client: the server to connect to.
     #[arg(long, hide = true)]
     target: Option<SocketAddr>,
@@ -176,7 +219,7 @@ fn main() -> ExitCode {
     if opts.client {
         return client::main(&opts);
     }
-    if opts.baseline_server {
+    if opts.baseline_server || opts.hello_server {
         return baseline::main(&opts);
     }
     if opts.breakdown {
@@ -205,6 +248,15 @@ fn main() -> ExitCode {
 mod cpu;
 #[path = "common/workload.rs"]
 mod workload;
+
+/// Microseconds since the Unix epoch: the one clock the orchestrator and its client
+/// processes share (all on one machine).
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
 
 // ---------------------------------------------------------------------------------------------
 // TLS helpers shared by the roles
@@ -235,6 +287,7 @@ fn tls_connector(cert_pem: &Path, alpn: Vec<Vec<u8>>) -> Result<TlsConnector, St
 
 mod client {
     use super::*;
+    use std::collections::BTreeSet;
 
     type Ws = WebSocketStream<TlsStream<TcpStream>>;
 
@@ -244,6 +297,20 @@ mod client {
     const SEND_TIMEOUT: Duration = Duration::from_secs(120);
     /// Frames an agent reads while it waits for something, at most (pings, mostly).
     const MAX_FRAMES_PER_WAIT: usize = 10_000;
+    /// Things an idle agent handles between two commands, at most (frames, stats ticks).
+    const MAX_IDLE_EVENTS: usize = 100_000;
+    /// Commands a client process takes from the orchestrator, at most.
+    const MAX_COMMANDS: usize = 16;
+    /// The Java agent sends `agent_stats` every 60 s.
+    const STATS_EVERY: Duration = Duration::from_secs(60);
+    /// Actions an agent keeps track of, at most (PROTOCOL.md: 1,000 per agent).
+    const MAX_ACTIONS: usize = 1_000;
+    /// Reconnect back-off of PROTOCOL.md (and agents/java Backoff.java): the n-th attempt
+    /// waits a random time in [0, min(60 s, 1 s × 2^n)].
+    const BACKOFF_BASE_MS: u64 = 1_000;
+    const BACKOFF_CAP_MS: u64 = 60_000;
+    /// Reconnect attempts per agent, at most (with the cap above: over 15 minutes).
+    const MAX_ATTEMPTS: u32 = 20;
 
     /// What every agent task of this process shares.
     struct Ctx {
@@ -260,19 +327,46 @@ mod client {
         frames: Vec<Vec<Utf8Bytes>>,
         /// Per profile: class names in its frames.
         classes: Vec<usize>,
+        /// The class the fan-out's action probes, and per profile whether it loaded it.
+        action_class: String,
+        has_class: Vec<bool>,
         storm_slots: Arc<Semaphore>,
-        storm_deadline: std::sync::Mutex<Option<Instant>>,
     }
 
-    /// Commands from the orchestrator, as a phase number every agent follows.
-    const IDLE: u8 = 0;
-    const STORM: u8 = 1;
-    const QUIT: u8 = 2;
+    /// Commands from the orchestrator, numbered; every agent follows each in turn.
+    #[derive(Clone, Debug)]
+    enum Cmd {
+        Idle,
+        /// Send the start-up state, then `fleet.sync`, and wait for its reply.
+        Storm {
+            deadline: Instant,
+        },
+        /// One `fleet.sync` round trip at a random moment within the window.
+        Probe {
+            window_ms: u64,
+            deadline: Instant,
+        },
+        /// Report when `action.set` for this action arrived (waiting for it until the deadline).
+        Sets {
+            id: String,
+            deadline: Instant,
+        },
+        /// The appliance is about to be killed: wait for the connection to end, reconnect with
+        /// back-off, send the state again, and check that `action.sync` lists this action.
+        Reconnect {
+            id: String,
+            deadline: Instant,
+        },
+        Quit,
+    }
 
     #[derive(Debug)]
     enum Report {
         Ready(Result<(u64, u64), String>),
         Storm(Result<StormDone, String>),
+        Probe(Result<u64, String>),
+        Sets(Result<(u64, u64), String>),
+        Back(Result<Back, String>),
         Done(Result<Option<String>, String>),
     }
 
@@ -282,6 +376,44 @@ mod client {
         classes: usize,
         bytes: usize,
         sync_us: u64,
+    }
+
+    /// One agent back after the appliance's restart; times in µs since the Unix epoch.
+    #[derive(Debug)]
+    struct Back {
+        lost_us: u64,
+        acked_us: u64,
+        back_us: u64,
+        attempts: u32,
+        classes: usize,
+    }
+
+    /// What one agent remembers of the live-debugging messages it got.
+    struct St {
+        /// `action.set` per action: when it arrived and when the status left (µs, epoch).
+        sets: HashMap<String, (u64, u64)>,
+        /// The actions listed by this connection's `action.sync` (None before the first).
+        synced: Option<BTreeSet<String>>,
+        /// The actions it runs.
+        running: BTreeSet<String>,
+        next_stats: tokio::time::Instant,
+        started: Instant,
+        rng: workload::Rng,
+    }
+
+    impl St {
+        fn new(g: usize) -> St {
+            let mut rng = workload::Rng(g as u64 ^ 0x57A7_5EED);
+            let first = Duration::from_millis(rng.below(STATS_EVERY.as_millis() as u64));
+            St {
+                sets: HashMap::new(),
+                synced: None,
+                running: BTreeSet::new(),
+                next_stats: tokio::time::Instant::now() + first,
+                started: Instant::now(),
+                rng,
+            }
+        }
     }
 
     pub fn main(opts: &Opts) -> ExitCode {
@@ -318,15 +450,18 @@ mod client {
         let source = opts.source.ok_or("--source missing")?;
         let cert = opts.cert.clone().ok_or("--cert missing")?;
         let key = std::env::var("FLEET_POOL_KEY").map_err(|_| "FLEET_POOL_KEY missing")?;
+        let action_class = opts.action_class.clone().unwrap_or_default();
         let profiles = opts.profiles.clamp(1, opts.agents.max(1));
-        let (mut frames, mut classes) = (Vec::new(), Vec::new());
+        let (mut frames, mut classes, mut has_class) = (Vec::new(), Vec::new(), Vec::new());
         for p in 0..profiles {
             if opts.classes == 0 {
                 frames.push(Vec::new());
                 classes.push(0);
+                has_class.push(false);
             } else {
-                let (f, c) =
-                    workload::frames(p, &workload::profile(p, opts.classes), opts.frame_kib);
+                let profile = workload::profile(p, opts.classes);
+                has_class.push(workload::loads(&profile, &action_class));
+                let (f, c) = workload::frames(p, &profile, opts.frame_kib);
                 frames.push(f);
                 classes.push(c);
             }
@@ -341,8 +476,9 @@ mod client {
             nonce: opts.nonce.clone(),
             frames,
             classes,
+            action_class,
+            has_class,
             storm_slots: Arc::new(Semaphore::new(opts.storm_concurrency.max(1))),
-            storm_deadline: std::sync::Mutex::new(None),
             seq_repeat: opts.fault.as_deref() == Some("seq-repeat"),
         });
 
@@ -359,7 +495,7 @@ mod client {
             let _ = lines_tx.blocking_send("quit".into());
         });
 
-        let (phase_tx, phase_rx) = watch::channel(IDLE);
+        let (cmd_tx, cmd_rx) = watch::channel((0u32, Cmd::Idle));
         let (report_tx, mut reports) = mpsc::unbounded_channel();
         for k in 0..opts.count {
             let g = opts.first + k;
@@ -367,7 +503,7 @@ mod client {
                 Arc::clone(&ctx),
                 g,
                 g % profiles,
-                phase_rx.clone(),
+                cmd_rx.clone(),
                 report_tx.clone(),
             ));
         }
@@ -378,95 +514,162 @@ mod client {
             + Duration::from_millis(ctx.connect_ms)
             + STEP_TIMEOUT * 3
             + Duration::from_secs(10);
-        let (mut ack_us, mut connect_us, mut failures) = (Vec::new(), Vec::new(), BTreeMap::new());
-        let mut ready = 0usize;
-        collect(&mut reports, opts.count, deadline, |r| {
-            let Report::Ready(r) = r else { return false };
-            match r {
-                Ok((ack, total)) => {
-                    ready += 1;
-                    ack_us.push(ack);
-                    connect_us.push(total);
-                }
-                Err(why) => *failures.entry(why).or_insert(0usize) += 1,
-            }
-            true
+        let (mut ack_us, mut connect_us) = (Vec::new(), Vec::new());
+        let failures = gather(&mut reports, opts.count, deadline, "connect", |r| match r {
+            Report::Ready(r) => Some(r.map(|(ack, total)| {
+                ack_us.push(ack);
+                connect_us.push(total);
+            })),
+            _ => None,
         })
         .await;
-        let missing = opts
-            .count
-            .saturating_sub(ready + failures.values().sum::<usize>());
-        if missing > 0 {
-            failures.insert("no answer within the connect deadline".into(), missing);
-        }
+        let ready = ack_us.len();
         emit(&json!({"phase": "ready", "ok": ready, "failures": failures,
                      "ack_us": ack_us, "connect_us": connect_us}));
 
         // Then whatever the orchestrator asks, in order.
-        for _ in 0..8 {
+        let mut seq = 0u32;
+        for _ in 0..MAX_COMMANDS {
             let line = tokio::time::timeout(Duration::from_secs(6 * 3600), lines.recv())
                 .await
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| "quit".into());
-            let mut words = line.split_whitespace();
-            match words.next() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let secs =
+                |at: usize| -> u64 { words.get(at).and_then(|s| s.parse().ok()).unwrap_or(600) };
+            let word = |at: usize| words.get(at).map(|s| s.to_string()).unwrap_or_default();
+            seq += 1;
+            match words.first().copied() {
                 Some("storm") => {
-                    let secs: u64 = words.next().and_then(|s| s.parse().ok()).unwrap_or(600);
-                    let deadline = Instant::now() + Duration::from_secs(secs);
-                    if let Ok(mut d) = ctx.storm_deadline.lock() {
-                        *d = Some(deadline);
-                    }
-                    let _ = phase_tx.send(STORM);
-                    let (mut ok, mut failures) = (0usize, BTreeMap::new());
+                    let deadline = Instant::now() + Duration::from_secs(secs(1));
+                    let _ = cmd_tx.send((seq, Cmd::Storm { deadline }));
                     let (mut frames, mut classes, mut bytes, mut sync_us) = (0, 0, 0, Vec::new());
-                    collect(
+                    let failures = gather(
                         &mut reports,
                         ready,
                         deadline + Duration::from_secs(5),
-                        |r| {
-                            let Report::Storm(r) = r else { return false };
-                            match r {
-                                Ok(s) => {
-                                    ok += 1;
-                                    frames += s.frames;
-                                    classes += s.classes;
-                                    bytes += s.bytes;
-                                    sync_us.push(s.sync_us);
-                                }
-                                Err(why) => *failures.entry(why).or_insert(0usize) += 1,
-                            }
-                            true
+                        "storm",
+                        |r| match r {
+                            Report::Storm(r) => Some(r.map(|s| {
+                                frames += s.frames;
+                                classes += s.classes;
+                                bytes += s.bytes;
+                                sync_us.push(s.sync_us);
+                            })),
+                            _ => None,
                         },
                     )
                     .await;
-                    let missing = ready.saturating_sub(ok + failures.values().sum::<usize>());
-                    if missing > 0 {
-                        failures.insert("storm: no answer within the deadline".into(), missing);
-                    }
-                    emit(&json!({"phase": "storm", "ok": ok, "failures": failures,
+                    emit(
+                        &json!({"phase": "storm", "ok": sync_us.len(), "failures": failures,
                                  "frames": frames, "classes": classes, "bytes": bytes,
-                                 "sync_us": sync_us}));
+                                 "sync_us": sync_us}),
+                    );
+                }
+                Some("probe") => {
+                    let window_ms = secs(1);
+                    let deadline = Instant::now()
+                        + Duration::from_millis(window_ms)
+                        + Duration::from_secs(secs(2));
+                    let _ = cmd_tx.send((
+                        seq,
+                        Cmd::Probe {
+                            window_ms,
+                            deadline,
+                        },
+                    ));
+                    let mut rtt_us = Vec::new();
+                    let failures = gather(
+                        &mut reports,
+                        ready,
+                        deadline + Duration::from_secs(5),
+                        "probe",
+                        |r| match r {
+                            Report::Probe(r) => Some(r.map(|us| rtt_us.push(us))),
+                            _ => None,
+                        },
+                    )
+                    .await;
+                    emit(
+                        &json!({"phase": "probe", "ok": rtt_us.len(), "failures": failures,
+                                 "rtt_us": rtt_us}),
+                    );
+                }
+                Some("sets") => {
+                    let deadline = Instant::now() + Duration::from_secs(secs(1));
+                    let id = word(2);
+                    let _ = cmd_tx.send((seq, Cmd::Sets { id, deadline }));
+                    let (mut received_us, mut sent_us) = (Vec::new(), Vec::new());
+                    let failures = gather(
+                        &mut reports,
+                        ready,
+                        deadline + Duration::from_secs(5),
+                        "fan-out",
+                        |r| match r {
+                            Report::Sets(r) => Some(r.map(|(got, sent)| {
+                                received_us.push(got);
+                                sent_us.push(sent);
+                            })),
+                            _ => None,
+                        },
+                    )
+                    .await;
+                    emit(
+                        &json!({"phase": "sets", "ok": sent_us.len(), "failures": failures,
+                                 "received_us": received_us, "sent_us": sent_us}),
+                    );
+                }
+                Some("reconnect") => {
+                    let deadline = Instant::now() + Duration::from_secs(secs(1));
+                    let id = word(2);
+                    let _ = cmd_tx.send((seq, Cmd::Reconnect { id, deadline }));
+                    // Every agent task sees the command before its next poll; the
+                    // orchestrator kills the appliance only after this line.
+                    tokio::task::yield_now().await;
+                    emit(&json!({"phase": "armed"}));
+                    let (mut lost, mut acked, mut back, mut attempts, mut classes) =
+                        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+                    let failures = gather(
+                        &mut reports,
+                        ready,
+                        deadline + Duration::from_secs(5),
+                        "restart",
+                        |r| match r {
+                            Report::Back(r) => Some(r.map(|b| {
+                                lost.push(b.lost_us);
+                                acked.push(b.acked_us);
+                                back.push(b.back_us);
+                                attempts.push(b.attempts);
+                                classes += b.classes;
+                            })),
+                            _ => None,
+                        },
+                    )
+                    .await;
+                    emit(
+                        &json!({"phase": "back", "ok": back.len(), "failures": failures,
+                                 "lost_us": lost, "acked_us": acked, "back_us": back,
+                                 "attempts": attempts, "classes": classes}),
+                    );
                 }
                 Some("quit") => {
-                    let _ = phase_tx.send(QUIT);
-                    let (mut ok, mut failures, mut notes) =
-                        (0usize, BTreeMap::new(), BTreeMap::new());
-                    collect(
+                    let _ = cmd_tx.send((seq, Cmd::Quit));
+                    let mut notes = BTreeMap::new();
+                    let mut ok = 0usize;
+                    let failures = gather(
                         &mut reports,
                         ready,
                         Instant::now() + Duration::from_secs(20),
-                        |r| {
-                            let Report::Done(r) = r else { return false };
-                            match r {
-                                Ok(None) => ok += 1,
-                                Ok(Some(note)) => {
-                                    ok += 1;
+                        "close",
+                        |r| match r {
+                            Report::Done(r) => Some(r.map(|note| {
+                                ok += 1;
+                                if let Some(note) = note {
                                     *notes.entry(note).or_insert(0usize) += 1;
                                 }
-                                Err(why) => *failures.entry(why).or_insert(0usize) += 1,
-                            }
-                            true
+                            })),
+                            _ => None,
                         },
                     )
                     .await;
@@ -480,78 +683,298 @@ mod client {
     }
 
     /// Takes reports until `take` has counted `n` of them or `deadline` passed; `take`
-    /// answers whether a report belongs to the phase (a late one of the previous phase does
-    /// not).
-    async fn collect(
+    /// answers `None` for a report that does not belong to the phase (a late one of the
+    /// previous phase), else the agent's outcome. Answers the failures by reason, the
+    /// agents that did not answer in time among them.
+    async fn gather(
         reports: &mut mpsc::UnboundedReceiver<Report>,
         n: usize,
         deadline: Instant,
-        mut take: impl FnMut(Report) -> bool,
-    ) {
+        phase: &str,
+        mut take: impl FnMut(Report) -> Option<Result<(), String>>,
+    ) -> BTreeMap<String, usize> {
         let deadline = tokio::time::Instant::from_std(deadline);
+        let mut failures = BTreeMap::new();
         let mut counted = 0;
         for _ in 0..n.saturating_mul(3) {
             if counted == n {
-                return;
+                break;
             }
             match tokio::time::timeout_at(deadline, reports.recv()).await {
-                Ok(Some(r)) => counted += usize::from(take(r)),
-                Ok(None) | Err(_) => return,
+                Ok(Some(r)) => match take(r) {
+                    Some(Ok(())) => counted += 1,
+                    Some(Err(why)) => {
+                        counted += 1;
+                        *failures.entry(why).or_insert(0usize) += 1;
+                    }
+                    None => {}
+                },
+                Ok(None) | Err(_) => break,
             }
         }
+        if counted < n {
+            failures.insert(
+                format!("{phase}: no answer within the deadline"),
+                n - counted,
+            );
+        }
+        failures
     }
 
     /// One simulated agent, from its jittered start to its close. It sends exactly one
-    /// report per phase it takes part in, so the process can count the missing ones.
+    /// report per command once connected, so the process can count the missing ones.
     async fn agent(
         ctx: Arc<Ctx>,
         g: usize,
         profile: usize,
-        mut phase: watch::Receiver<u8>,
+        mut cmds: watch::Receiver<(u32, Cmd)>,
         reports: mpsc::UnboundedSender<Report>,
     ) {
         let jitter = workload::Rng(g as u64 ^ 0x1177).below(ctx.connect_ms.max(1));
         tokio::time::sleep(Duration::from_millis(jitter)).await;
-        let opened = open(&ctx, g, profile).await;
-        let mut ws = match opened {
+        let mut st = St::new(g);
+        let mut ws = match open(&ctx, g, profile).await {
             Ok((ws, ack, total)) => {
                 let _ = reports.send(Report::Ready(Ok((ack, total))));
-                ws
+                Some(ws)
             }
             Err(why) => {
                 let _ = reports.send(Report::Ready(Err(why)));
                 return;
             }
         };
-        // A connection that broke while idle is reported in each later phase, in order, so
-        // that the process counts one report per agent per phase.
-        let mut broken = wait_for(&mut ws, &mut phase, STORM).await.err();
-        if broken.is_some() {
-            let _ = wait_phase(&mut phase, STORM).await;
-        }
-        if *phase.borrow() == STORM {
-            let outcome = match broken.clone() {
-                Some(why) => Err(why),
-                None => storm(&ctx, &mut ws, g, profile).await,
+        // A connection that broke is reported in each later phase, so that the process
+        // counts one report per agent per phase.
+        let mut broken: Option<String> = None;
+        let mut seen = 0;
+        for _ in 0..MAX_COMMANDS {
+            let Some((seq, cmd)) = wait_cmd(
+                &ctx,
+                &mut st,
+                &mut ws,
+                &mut broken,
+                &mut cmds,
+                seen,
+                g,
+                profile,
+            )
+            .await
+            else {
+                return;
             };
-            if let Err(why) = &outcome {
-                broken.get_or_insert_with(|| why.clone());
+            seen = seq;
+            let live = match (&broken, ws.as_mut()) {
+                (None, Some(w)) => Ok(w),
+                (Some(why), _) => Err(why.clone()),
+                (None, None) => Err("no connection".to_string()),
+            };
+            let report = match cmd {
+                Cmd::Idle => continue,
+                Cmd::Storm { deadline } => {
+                    let r = match live {
+                        Ok(w) => storm(&ctx, &mut st, w, g, profile, deadline).await,
+                        Err(why) => Err(why),
+                    };
+                    if let Err(why) = &r {
+                        broken.get_or_insert_with(|| why.clone());
+                    }
+                    Report::Storm(r)
+                }
+                Cmd::Probe {
+                    window_ms,
+                    deadline,
+                } => {
+                    let r = match live {
+                        Ok(w) => probe(&ctx, &mut st, w, g, profile, window_ms, deadline).await,
+                        Err(why) => Err(why),
+                    };
+                    if let Err(why) = &r {
+                        broken.get_or_insert_with(|| why.clone());
+                    }
+                    Report::Probe(r)
+                }
+                Cmd::Sets { id, deadline } => {
+                    let r = match live {
+                        Ok(w) => wait_set(&ctx, &mut st, w, profile, &id, deadline).await,
+                        Err(why) => Err(why),
+                    };
+                    Report::Sets(r)
+                }
+                Cmd::Reconnect { id, deadline } => {
+                    let r = match broken.clone() {
+                        Some(why) => Err(why),
+                        None => reconnect(&ctx, &mut st, &mut ws, g, profile, &id, deadline).await,
+                    };
+                    if let Err(why) = &r {
+                        broken.get_or_insert_with(|| why.clone());
+                    }
+                    Report::Back(r)
+                }
+                Cmd::Quit => {
+                    // A connection that already failed was counted in the phase where it
+                    // failed.
+                    let done = match (broken, ws.as_mut()) {
+                        (None, Some(w)) => close(w).await,
+                        _ => Ok(Some(
+                            "close: not attempted, the connection had failed".into(),
+                        )),
+                    };
+                    let _ = reports.send(Report::Done(done));
+                    return;
+                }
+            };
+            let _ = reports.send(report);
+        }
+    }
+
+    enum IdleEvent {
+        Command(bool),
+        Frame(Option<Result<Message, tungstenite::Error>>),
+        Stats,
+    }
+
+    /// Waits for the next command, meanwhile reading the connection (answering pings, the
+    /// appliance's messages) and sending `agent_stats` every minute as the Java agent does.
+    #[allow(clippy::too_many_arguments)]
+    async fn wait_cmd(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Option<Ws>,
+        broken: &mut Option<String>,
+        cmds: &mut watch::Receiver<(u32, Cmd)>,
+        seen: u32,
+        g: usize,
+        profile: usize,
+    ) -> Option<(u32, Cmd)> {
+        for events in 0..=MAX_IDLE_EVENTS {
+            {
+                let current = cmds.borrow_and_update();
+                if current.0 != seen {
+                    return Some(current.clone());
+                }
             }
-            let _ = reports.send(Report::Storm(outcome));
-            if broken.is_none() {
-                broken = wait_for(&mut ws, &mut phase, QUIT).await.err();
-            } else {
-                let _ = wait_phase(&mut phase, QUIT).await;
+            if events == MAX_IDLE_EVENTS {
+                broken.get_or_insert_with(|| "too many frames while idle".into());
+            }
+            let event = match ws.as_mut() {
+                // Biased: a command already given wins over a frame (the restart's lost
+                // connection must be taken as part of the restart, not as a failure).
+                Some(w) if broken.is_none() => tokio::select! {
+                    biased;
+                    changed = cmds.changed() => IdleEvent::Command(changed.is_ok()),
+                    frame = w.next() => IdleEvent::Frame(frame),
+                    _ = tokio::time::sleep_until(st.next_stats) => IdleEvent::Stats,
+                },
+                _ => IdleEvent::Command(cmds.changed().await.is_ok()),
+            };
+            match event {
+                IdleEvent::Command(true) => {}
+                IdleEvent::Command(false) => return None,
+                IdleEvent::Frame(frame) => {
+                    if let Some(w) = ws.as_mut()
+                        && let Err(why) = idle_frame(ctx, st, w, profile, frame).await
+                    {
+                        *broken = Some(why);
+                    }
+                }
+                IdleEvent::Stats => {
+                    st.next_stats += STATS_EVERY;
+                    if let Some(w) = ws.as_mut() {
+                        let stats = json!({"type": "agent_stats",
+                            "classes_seen": ctx.classes.get(profile).copied().unwrap_or(0),
+                            "messages_dropped": 0,
+                            "uptime_ms": st.started.elapsed().as_millis() as u64,
+                            "agent": g});
+                        if let Err(why) =
+                            send(w, Message::Text(stats.to_string().into()), SEND_TIMEOUT).await
+                        {
+                            *broken = Some(why);
+                        }
+                    }
+                }
             }
         }
-        // A connection that already failed was counted in the phase where it failed.
-        let done = match broken {
-            Some(_) => Ok(Some(
-                "close: not attempted, the connection had failed".into(),
-            )),
-            None => close(&mut ws).await,
+        None
+    }
+
+    /// The status the Java agent answers an action with: `installed` where its class is
+    /// loaded, `pending` until it is.
+    fn status_message(ctx: &Ctx, profile: usize, action: &Value) -> String {
+        let id = action["id"].as_str().unwrap_or_default();
+        let class = action["location"]["class"].as_str();
+        let loaded = class == Some(ctx.action_class.as_str())
+            && ctx.has_class.get(profile).copied().unwrap_or(false);
+        if loaded {
+            json!({"type": "action.status", "id": id, "status": "installed",
+                   "resolved": {"class": class, "method": action["location"]["method"]}})
+        } else {
+            json!({"type": "action.status", "id": id, "status": "pending",
+                   "message": "no loaded class has the location yet"})
+        }
+        .to_string()
+    }
+
+    /// A text frame from the server. The live-debugging messages are answered here as the
+    /// Java agent answers them (PROTOCOL.md); anything else is handed back to the caller.
+    async fn on_text(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Ws,
+        profile: usize,
+        text: &str,
+    ) -> Result<Option<String>, String> {
+        if ctx.baseline {
+            // The echo server sends back our own agent_stats.
+            if serde_json::from_str::<Value>(text).is_ok_and(|v| v["type"] == "agent_stats") {
+                return Ok(None);
+            }
+            return Ok(Some(text.to_string()));
+        }
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return Ok(Some(text.to_string()));
         };
-        let _ = reports.send(Report::Done(done));
+        match v["type"].as_str() {
+            Some("config.update") => Ok(None),
+            Some("action.set") => {
+                let received = now_us();
+                let id = v["id"].as_str().ok_or("action.set without an id")?;
+                let status = status_message(ctx, profile, &v);
+                send(ws, Message::Text(status.into()), SEND_TIMEOUT).await?;
+                if st.sets.len() < MAX_ACTIONS {
+                    st.sets.insert(id.to_string(), (received, now_us()));
+                }
+                if st.running.len() < MAX_ACTIONS {
+                    st.running.insert(id.to_string());
+                }
+                Ok(None)
+            }
+            Some("action.sync") => {
+                let list = v["actions"]
+                    .as_array()
+                    .ok_or("action.sync without actions")?;
+                let mut ids = BTreeSet::new();
+                for action in list.iter().take(MAX_ACTIONS) {
+                    let id = action["id"]
+                        .as_str()
+                        .ok_or("action.sync: an action without an id")?;
+                    let status = status_message(ctx, profile, action);
+                    send(ws, Message::Text(status.into()), SEND_TIMEOUT).await?;
+                    ids.insert(id.to_string());
+                }
+                st.running = ids.clone();
+                st.synced = Some(ids);
+                Ok(None)
+            }
+            Some("action.remove") => {
+                for id in v["ids"].as_array().into_iter().flatten() {
+                    if let Some(id) = id.as_str() {
+                        st.running.remove(id);
+                    }
+                }
+                Ok(None)
+            }
+            _ => Ok(Some(text.to_string())),
+        }
     }
 
     async fn open(ctx: &Ctx, g: usize, profile: usize) -> Result<(Ws, u64, u64), String> {
@@ -614,38 +1037,57 @@ mod client {
         Ok((ws, ack_us, started.elapsed().as_micros() as u64))
     }
 
+    /// Reads the connection (answering what `on_text` answers) until `until` completes.
+    async fn serve_until<F: std::future::Future>(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Ws,
+        profile: usize,
+        until: F,
+        deadline: tokio::time::Instant,
+    ) -> Result<F::Output, String> {
+        tokio::pin!(until);
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            let frame = tokio::select! {
+                out = &mut until => return Ok(out),
+                frame = ws.next() => frame,
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err("the deadline passed".into());
+                }
+            };
+            idle_frame(ctx, st, ws, profile, frame).await?;
+        }
+        Err("too many frames while waiting".into())
+    }
+
+    /// Whether `text` is the server's answer to `fleet.sync`.
+    fn is_sync_reply(ctx: &Ctx, text: &str, sync: &Utf8Bytes) -> bool {
+        if ctx.baseline {
+            text == sync.as_str()
+        } else {
+            let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            v["type"] == "error" && v["code"] == "unknown_type" && v["about"] == workload::SYNC_TYPE
+        }
+    }
+
     /// Sends this agent's start-up state, then `fleet.sync`, and waits for the answer that
     /// proves the server has handled every frame before it.
-    async fn storm(ctx: &Ctx, ws: &mut Ws, g: usize, profile: usize) -> Result<StormDone, String> {
-        let deadline = ctx
-            .storm_deadline
-            .lock()
-            .ok()
-            .and_then(|d| *d)
-            .unwrap_or_else(|| Instant::now() + Duration::from_secs(600));
+    async fn storm(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Ws,
+        g: usize,
+        profile: usize,
+        deadline: Instant,
+    ) -> Result<StormDone, String> {
         let deadline = tokio::time::Instant::from_std(deadline);
         // Wait for a sending slot, answering pings meanwhile: an agent that stops reading
         // for 90 s is closed by the appliance as idle.
         let slot = Arc::clone(&ctx.storm_slots).acquire_owned();
-        tokio::pin!(slot);
-        let mut permit = None;
-        for _ in 0..MAX_FRAMES_PER_WAIT {
-            tokio::select! {
-                p = &mut slot => {
-                    permit = Some(p.map_err(|_| "storm: slots closed".to_string())?);
-                    break;
-                }
-                frame = ws.next() => {
-                    idle_frame(frame).map_err(|e| format!("storm: {e} while waiting to send"))?;
-                }
-                _ = tokio::time::sleep_until(deadline) => {
-                    return Err("storm: no sending slot before the deadline".into());
-                }
-            }
-        }
-        let Some(permit) = permit else {
-            return Err("storm: too many frames while waiting to send".into());
-        };
+        let permit = serve_until(ctx, st, ws, profile, slot, deadline)
+            .await
+            .map_err(|e| format!("storm: {e} while waiting to send"))?
+            .map_err(|_| "storm: slots closed".to_string())?;
         let frames = &ctx.frames[profile];
         // The harness's own check: agent 0 sending its first frame twice is a `seq` repeat
         // the appliance must refuse, and the run must then fail.
@@ -663,16 +1105,10 @@ mod client {
             .map_err(|e| format!("storm: {e}"))?;
         drop(permit);
         let sent = Instant::now();
-        let text = next_text(ws, deadline)
+        let text = next_reply(ctx, st, ws, profile, deadline)
             .await
             .map_err(|e| format!("storm: {e} while waiting for the sync reply"))?;
-        let synced = if ctx.baseline {
-            text == sync.as_str()
-        } else {
-            let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-            v["type"] == "error" && v["code"] == "unknown_type" && v["about"] == workload::SYNC_TYPE
-        };
-        if !synced {
+        if !is_sync_reply(ctx, &text, &sync) {
             return Err(format!("storm: the server answered {}", clip(&text)));
         }
         Ok(StormDone {
@@ -683,40 +1119,157 @@ mod client {
         })
     }
 
-    /// Polls the connection (answering pings) until the phase reaches `want`.
-    async fn wait_for(
+    /// One round trip of a message that gets a reply (`fleet.sync`, answered `error`), at a
+    /// random moment within the window: the agent's view of the appliance's latency.
+    async fn probe(
+        ctx: &Ctx,
+        st: &mut St,
         ws: &mut Ws,
-        phase: &mut watch::Receiver<u8>,
-        want: u8,
-    ) -> Result<(), String> {
-        for _ in 0..MAX_FRAMES_PER_WAIT {
-            if *phase.borrow_and_update() >= want {
-                return Ok(());
-            }
-            tokio::select! {
-                changed = phase.changed() => {
-                    if changed.is_err() {
-                        return Err("the client process is ending".into());
-                    }
-                }
-                frame = ws.next() => idle_frame(frame)?,
-            }
+        g: usize,
+        profile: usize,
+        window_ms: u64,
+        deadline: Instant,
+    ) -> Result<u64, String> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        let at = tokio::time::Instant::now() + Duration::from_millis(st.rng.below(window_ms));
+        serve_until(ctx, st, ws, profile, tokio::time::sleep_until(at), deadline)
+            .await
+            .map_err(|e| format!("probe: {e} before sending"))?;
+        let sync = workload::sync(g);
+        send(ws, Message::Text(sync.clone()), SEND_TIMEOUT)
+            .await
+            .map_err(|e| format!("probe: {e}"))?;
+        let sent = Instant::now();
+        let text = next_reply(ctx, st, ws, profile, deadline)
+            .await
+            .map_err(|e| format!("probe: {e} while waiting for the reply"))?;
+        if !is_sync_reply(ctx, &text, &sync) {
+            return Err(format!("probe: the server answered {}", clip(&text)));
         }
-        Err("too many frames while idle".into())
+        Ok(sent.elapsed().as_micros() as u64)
     }
 
-    /// Waits for the phase without a connection to poll.
-    async fn wait_phase(phase: &mut watch::Receiver<u8>, want: u8) -> Result<(), String> {
-        phase
-            .wait_for(|p| *p >= want)
+    /// When `action.set` for `id` arrived and its status left (waiting for it if need be).
+    async fn wait_set(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Ws,
+        profile: usize,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<(u64, u64), String> {
+        let deadline = tokio::time::Instant::from_std(deadline);
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            if let Some(times) = st.sets.get(id) {
+                return Ok(*times);
+            }
+            let frame = tokio::time::timeout_at(deadline, ws.next())
+                .await
+                .map_err(|_| "no action.set for the action before the deadline".to_string())?;
+            idle_frame(ctx, st, ws, profile, frame)
+                .await
+                .map_err(|e| format!("waiting for action.set: {e}"))?;
+        }
+        Err("too many frames while waiting for action.set".into())
+    }
+
+    /// After the appliance was killed: the connection ends, the agent reconnects with the
+    /// back-off and jitter of PROTOCOL.md, sends `hello` and its full state again, and must
+    /// find the action in the `action.sync` that follows `hello_ack`.
+    async fn reconnect(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Option<Ws>,
+        g: usize,
+        profile: usize,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Back, String> {
+        let until = tokio::time::Instant::from_std(deadline);
+        if let Some(w) = ws.as_mut() {
+            let mut ended = false;
+            for _ in 0..MAX_FRAMES_PER_WAIT {
+                let frame = tokio::time::timeout_at(until, w.next())
+                    .await
+                    .map_err(|_| "restart: the connection did not end before the deadline")?;
+                match frame {
+                    None | Some(Err(_)) | Some(Ok(Message::Close(_))) => ended = true,
+                    Some(Ok(Message::Text(t))) => match on_text(ctx, st, w, profile, &t).await {
+                        Ok(None) => {}
+                        Ok(Some(t)) => {
+                            return Err(format!("restart: unexpected frame {}", clip(&t)));
+                        }
+                        // The appliance went away while an answer was leaving.
+                        Err(_) => ended = true,
+                    },
+                    Some(Ok(_)) => {}
+                }
+                if ended {
+                    break;
+                }
+            }
+            if !ended {
+                return Err("restart: too many frames before the connection ended".into());
+            }
+        }
+        let lost_us = now_us();
+        *ws = None;
+        st.synced = None;
+        st.running.clear();
+        // The connection had lasted (a minute, for the Java agent): the schedule starts over.
+        let mut last = String::from("no attempt");
+        let mut opened = None;
+        for attempt in 0..MAX_ATTEMPTS {
+            let ceiling = BACKOFF_CAP_MS.min(BACKOFF_BASE_MS << attempt.min(6));
+            let wait = Duration::from_millis(st.rng.below(ceiling + 1));
+            if Instant::now() + wait > deadline {
+                break;
+            }
+            tokio::time::sleep(wait).await;
+            match open(ctx, g, profile).await {
+                Ok((w, _, _)) => {
+                    opened = Some((w, attempt + 1));
+                    break;
+                }
+                Err(why) => last = why,
+            }
+        }
+        let Some((mut w, attempts)) = opened else {
+            return Err(format!(
+                "restart: not reconnected before the deadline (last attempt: {last})"
+            ));
+        };
+        let acked_us = now_us();
+        let state = storm(ctx, st, &mut w, g, profile, deadline)
             .await
-            .map(|_| ())
-            .map_err(|_| "the client process is ending".to_string())
+            .map_err(|e| format!("restart: {e}"))?;
+        let back_us = now_us();
+        *ws = Some(w);
+        match &st.synced {
+            None => Err("restart: no action.sync after hello_ack".into()),
+            Some(ids) if !ids.contains(id) => {
+                Err("restart: the action.sync after hello_ack lacks the action".into())
+            }
+            Some(_) => Ok(Back {
+                lost_us,
+                acked_us,
+                back_us,
+                attempts,
+                classes: state.classes,
+            }),
+        }
     }
 
     /// A frame that arrived while the agent had nothing to say: pings are fine (tungstenite
-    /// queues the pong and sends it on the next poll), anything else is a failure.
-    fn idle_frame(frame: Option<Result<Message, tungstenite::Error>>) -> Result<(), String> {
+    /// queues the pong and sends it on the next poll), so are the live-debugging messages
+    /// `on_text` answers; anything else is a failure.
+    async fn idle_frame(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Ws,
+        profile: usize,
+        frame: Option<Result<Message, tungstenite::Error>>,
+    ) -> Result<(), String> {
         match frame {
             None => Err("connection ended while idle".into()),
             Some(Err(e)) => Err(format!("read error while idle: {}", short_error(&e))),
@@ -725,9 +1278,29 @@ mod client {
                 f.map(|f| format!("{} {}", u16::from(f.code), f.reason))
                     .unwrap_or_default()
             )),
-            Some(Ok(Message::Text(t))) => Err(format!("unexpected frame while idle: {}", clip(&t))),
+            Some(Ok(Message::Text(t))) => match on_text(ctx, st, ws, profile, &t).await? {
+                None => Ok(()),
+                Some(t) => Err(format!("unexpected frame while idle: {}", clip(&t))),
+            },
             Some(Ok(_)) => Ok(()),
         }
+    }
+
+    /// The next text frame `on_text` does not answer itself, before `deadline`.
+    async fn next_reply(
+        ctx: &Ctx,
+        st: &mut St,
+        ws: &mut Ws,
+        profile: usize,
+        deadline: tokio::time::Instant,
+    ) -> Result<String, String> {
+        for _ in 0..MAX_FRAMES_PER_WAIT {
+            let text = next_text(ws, deadline).await?;
+            if let Some(text) = on_text(ctx, st, ws, profile, &text).await? {
+                return Ok(text);
+            }
+        }
+        Err("too many frames without a reply".into())
     }
 
     /// The next text frame before `deadline`; pings and pongs are skipped.
@@ -876,6 +1449,7 @@ mod baseline {
             .with_single_cert(certs, key)
             .map_err(|e| e.to_string())?;
         let acceptor = TlsAcceptor::from(Arc::new(config));
+        let hello = opts.hello_server;
         // The same runtime shape as the appliance's: multi-threaded, one worker per core.
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -907,10 +1481,31 @@ mod baseline {
                     _ = eof.recv() => return Ok(()),
                 };
                 let _ = tcp.set_nodelay(true);
-                tokio::spawn(serve(acceptor.clone(), tcp));
+                if hello {
+                    tokio::spawn(serve_hello(acceptor.clone(), tcp));
+                } else {
+                    tokio::spawn(serve(acceptor.clone(), tcp));
+                }
             }
             Ok(())
         })
+    }
+
+    /// The baseline of portal pages: hyper's HTTP/1.1 server with keep-alive over the same
+    /// TLS, answering every request with a fixed 13-byte body.
+    async fn serve_hello(acceptor: TlsAcceptor, tcp: TcpStream) {
+        let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(tcp)).await
+        else {
+            return;
+        };
+        let service = hyper::service::service_fn(|_req| async {
+            Ok::<_, std::convert::Infallible>(hyper::Response::new(http_body_util::Full::new(
+                Bytes::from_static(b"Hello, world!"),
+            )))
+        });
+        let connection =
+            hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(tls), service);
+        let _ = tokio::time::timeout(IDLE_LIMIT, connection).await;
     }
 
     /// Echoes every text frame but `class_loads`, which it only reads: that is the least a
@@ -1224,6 +1819,12 @@ mod breakdown {
 mod orchestrate {
     use super::*;
 
+    /// The Company Admin the bench signs in as.
+    const ADMIN_EMAIL: &str = "fleet@example.org";
+    const ADMIN_PASSWORD: &str = "fleet simulator lamp 2026";
+    /// The method the fan-out's action probes (the simulated agents resolve any).
+    const ACTION_METHOD: &str = "handle";
+
     /// Agents one client process holds by default.
     const AGENTS_PER_PROCESS: usize = 4_000;
     /// File descriptors a process needs beyond its sockets (runtime, store, logs, pipes).
@@ -1276,6 +1877,14 @@ mod orchestrate {
                 "fleet: {} did not stop within {grace:?}; killing it",
                 self.name
             );
+        }
+    }
+
+    impl Proc {
+        /// SIGKILL, and reaped.
+        fn kill_now(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 
@@ -1426,8 +2035,12 @@ mod orchestrate {
         data: &Path,
         log: &Path,
         env: &[String],
+        port: Option<u16>,
     ) -> Result<Server, String> {
-        let port = free_port()?;
+        let port = match port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         let out = std::fs::File::create(log).map_err(|e| e.to_string())?;
         let err = out.try_clone().map_err(|e| e.to_string())?;
         let args = vec![
@@ -1486,14 +2099,11 @@ mod orchestrate {
         })
     }
 
-    fn start_baseline(exe: &Path, dir: &Path) -> Result<Server, String> {
-        let log = dir.join("baseline.log");
+    /// The echo server (`role` `--baseline-server`) or the hello-world one (`--hello-server`).
+    fn start_baseline(exe: &Path, dir: &Path, role: &str) -> Result<Server, String> {
+        let log = dir.join(format!("{}.log", role.trim_start_matches('-')));
         let err = std::fs::File::create(&log).map_err(|e| e.to_string())?;
-        let args = vec![
-            "--baseline-server".to_string(),
-            "--cert".into(),
-            dir.display().to_string(),
-        ];
+        let args = vec![role.to_string(), "--cert".into(), dir.display().to_string()];
         let mut child = with_raised_nofile(exe, &args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -1552,6 +2162,15 @@ mod orchestrate {
         key: String,
         /// Events a storm carries, for its deadline.
         storm_events: usize,
+        /// A Company Admin's API key (actions API).
+        api_key: String,
+        page_secs: u64,
+        page_concurrency: usize,
+        /// To restart the appliance: its binary, data directory, environment, log directory.
+        bin: PathBuf,
+        data: PathBuf,
+        appliance_env: Vec<String>,
+        logs: PathBuf,
     }
 
     impl Fleet {
@@ -1600,6 +2219,8 @@ mod orchestrate {
                     plan.frame_kib.to_string(),
                     "--nonce".into(),
                     nonce.to_string(),
+                    "--action-class".into(),
+                    workload::shared_class(),
                 ];
                 if let Some(fault) = &plan.fault {
                     args.push(format!("--fault={fault}"));
@@ -1725,6 +2346,14 @@ mod orchestrate {
         storm_wall: f64,
         rss_after_storm_kib: i64,
         rss_idle_kib: u64,
+        /// Agents' `fleet.sync` round trips at rest and while portal pages load.
+        probe_rest_us: Vec<u64>,
+        probe_load_us: Vec<u64>,
+        /// P3: pages alone, and pages while the agents' round trips run.
+        pages: Option<PageLoad>,
+        pages_under_probes: Option<PageLoad>,
+        fanout: Option<FanOut>,
+        restart: Option<Restart>,
     }
 
     impl Measured {
@@ -1826,6 +2455,10 @@ mod orchestrate {
             }
             before_quit = after;
         }
+        if server.kind == Kind::Appliance {
+            live(plan, &mut server, &mut fleet, &mut m, nonce, ticks)?;
+            before_quit = sample(server.proc.pid())?;
+        }
 
         fleet.command("quit");
         let done = fleet.collect("done", Instant::now() + Duration::from_secs(40))?;
@@ -1837,7 +2470,7 @@ mod orchestrate {
                 }
             }
         }
-        let after_quit = sample(pid)?;
+        let after_quit = sample(server.proc.pid())?;
         m.cpu.push((
             "disconnect",
             secs(before_quit.cpu_ticks, after_quit.cpu_ticks),
@@ -1845,6 +2478,575 @@ mod orchestrate {
         fleet.finish();
         server.proc.stop(Duration::from_secs(30));
         Ok(m)
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // Steady state (P3), action fan-out (P5), kill and restart: the appliance only
+    // -----------------------------------------------------------------------------------------
+
+    /// The portal pages P3 loads, signed in as the Company Admin: the Agents list, Runtime
+    /// Reachability and Getting Started (the baseline answers the same paths).
+    const PAGES: [&str; 3] = ["/entities/agents", "/reachability", "/getting-started"];
+    /// Requests one page-load connection makes, at most (the time bound stops it first).
+    const MAX_PAGE_REQUESTS: usize = 1_000_000;
+    /// One HTTP request may take this long.
+    const HTTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+    type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+    /// A page load against one server: latencies of the 200 answers, what went wrong, and
+    /// the server's CPU over it.
+    #[derive(Debug, Default, Clone)]
+    pub struct PageLoad {
+        lat_us: Vec<u64>,
+        failures: BTreeMap<String, usize>,
+        cpu_s: f64,
+        wall_s: f64,
+    }
+
+    impl PageLoad {
+        fn per_cpu(&self) -> f64 {
+            if self.cpu_s > 0.0 {
+                self.lat_us.len() as f64 / self.cpu_s
+            } else {
+                f64::NAN
+            }
+        }
+        fn p(&self, q: f64) -> f64 {
+            let mut v = self.lat_us.clone();
+            v.sort_unstable();
+            percentile(&v, q) / 1000.0
+        }
+    }
+
+    /// The fan-out of one action to the fleet, in ms after the POST started.
+    #[derive(Debug, Default, Clone)]
+    pub struct FanOut {
+        post_ms: f64,
+        received_ms: Vec<f64>,
+        installed_ms: Vec<f64>,
+        cpu_s: f64,
+    }
+
+    /// The kill and restart: ms after the SIGKILL.
+    #[derive(Debug, Default, Clone)]
+    pub struct Restart {
+        listening_ms: f64,
+        acked_ms: Vec<f64>,
+        back_ms: Vec<f64>,
+        attempts: Vec<u64>,
+        classes: usize,
+        cpu_s: f64,
+    }
+
+    fn spread(v: &[f64]) -> (f64, f64, f64) {
+        let mut s: Vec<f64> = v.iter().copied().filter(|x| x.is_finite()).collect();
+        s.sort_by(f64::total_cmp);
+        if s.is_empty() {
+            return (f64::NAN, f64::NAN, f64::NAN);
+        }
+        let at = |q: f64| s[((s.len() - 1) as f64 * q).round() as usize];
+        (at(0.5), at(0.99), s[s.len() - 1])
+    }
+
+    async fn http_connect(addr: SocketAddr, tls: &TlsConnector) -> Result<Sender, String> {
+        let tcp = tokio::time::timeout(HTTP_TIMEOUT, TcpStream::connect(addr))
+            .await
+            .map_err(|_| "connect: timeout".to_string())?
+            .map_err(|e| format!("connect: {:?}", e.kind()))?;
+        let _ = tcp.set_nodelay(true);
+        let tls = tokio::time::timeout(
+            HTTP_TIMEOUT,
+            tls.connect(ServerName::IpAddress(addr.ip().into()), tcp),
+        )
+        .await
+        .map_err(|_| "tls: timeout".to_string())?
+        .map_err(|e| format!("tls: {e}"))?;
+        let (send, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| format!("http: {e}"))?;
+        tokio::spawn(conn);
+        Ok(send)
+    }
+
+    /// One request on a kept-alive connection: status, `Set-Cookie` values, body.
+    async fn http_request(
+        send: &mut Sender,
+        req: hyper::Request<Full<Bytes>>,
+    ) -> Result<(u16, Vec<String>, Bytes), String> {
+        let exchange = async {
+            send.ready().await.map_err(|e| format!("http: {e}"))?;
+            let resp = send
+                .send_request(req)
+                .await
+                .map_err(|e| format!("http: {e}"))?;
+            let status = resp.status().as_u16();
+            let cookies = resp
+                .headers()
+                .get_all("set-cookie")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .map(str::to_string)
+                .collect();
+            let body = resp
+                .into_body()
+                .collect()
+                .await
+                .map_err(|e| format!("http body: {e}"))?
+                .to_bytes();
+            Ok((status, cookies, body))
+        };
+        tokio::time::timeout(HTTP_TIMEOUT, exchange)
+            .await
+            .map_err(|_| "http: timeout".to_string())?
+    }
+
+    /// One REST call with the bench's API key, on its own connection.
+    async fn api(
+        addr: SocketAddr,
+        tls: &TlsConnector,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<(u16, Value), String> {
+        let mut send = http_connect(addr, tls).await?;
+        let mut req = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", addr.to_string())
+            .header("authorization", format!("Bearer {key}"));
+        if body.is_some() {
+            req = req.header("content-type", "application/json");
+        }
+        let body = body.map(|b| Bytes::from(b.to_string())).unwrap_or_default();
+        let req = req.body(Full::new(body)).map_err(|e| e.to_string())?;
+        let (status, _, body) = http_request(&mut send, req).await?;
+        let v = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        Ok((status, v))
+    }
+
+    fn form_encode(s: &str) -> String {
+        let mut out = String::new();
+        for b in s.bytes() {
+            match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    out.push(b as char)
+                }
+                _ => out.push_str(&format!("%{b:02X}")),
+            }
+        }
+        out
+    }
+
+    /// The value of the form's `csrf` field.
+    fn csrf_of(page: &str) -> Option<String> {
+        let at = page.find("name=\"csrf\"")?;
+        let start = page[..at].rfind('<')?;
+        let end = at + page[at..].find('>')?;
+        let tag = &page[start..end];
+        let v = tag.find("value=\"")? + 7;
+        let rest = &tag[v..];
+        Some(rest[..rest.find('"')?].to_string())
+    }
+
+    fn absorb(jar: &mut BTreeMap<String, String>, set_cookies: &[String]) {
+        for set in set_cookies {
+            let pair = set.split(';').next().unwrap_or_default();
+            if let Some((k, v)) = pair.split_once('=') {
+                if set.contains("Max-Age=0") {
+                    jar.remove(k.trim());
+                } else {
+                    jar.insert(k.trim().to_string(), v.to_string());
+                }
+            }
+        }
+    }
+
+    /// Signs in through the portal's form, as a browser does; answers the `Cookie` header.
+    async fn sign_in(addr: SocketAddr, tls: &TlsConnector) -> Result<String, String> {
+        let mut send = http_connect(addr, tls).await?;
+        let mut jar = BTreeMap::new();
+        let req = hyper::Request::get("/sign-in")
+            .header("host", addr.to_string())
+            .body(Full::default())
+            .map_err(|e| e.to_string())?;
+        let (status, cookies, body) = http_request(&mut send, req).await?;
+        absorb(&mut jar, &cookies);
+        let page = String::from_utf8_lossy(&body);
+        if status != 200 {
+            return Err(format!("GET /sign-in answered {status}"));
+        }
+        let csrf = csrf_of(&page).ok_or("no csrf field on the sign-in page")?;
+        let form = format!(
+            "csrf={}&email={}&password={}",
+            form_encode(&csrf),
+            form_encode(ADMIN_EMAIL),
+            form_encode(ADMIN_PASSWORD)
+        );
+        let cookie: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let req = hyper::Request::post("/sign-in")
+            .header("host", addr.to_string())
+            .header("origin", format!("https://{addr}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("cookie", cookie.join("; "))
+            .body(Full::new(Bytes::from(form)))
+            .map_err(|e| e.to_string())?;
+        let (status, cookies, body) = http_request(&mut send, req).await?;
+        absorb(&mut jar, &cookies);
+        if status != 303 {
+            return Err(format!(
+                "POST /sign-in answered {status}: {}",
+                String::from_utf8_lossy(&body)
+                    .chars()
+                    .take(300)
+                    .collect::<String>()
+            ));
+        }
+        let cookie: Vec<String> = jar.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        Ok(cookie.join("; "))
+    }
+
+    /// One page-load connection: GETs the pages in turn, keep-alive, until `until`.
+    async fn page_worker(
+        addr: SocketAddr,
+        tls: TlsConnector,
+        cookie: Option<String>,
+        w: usize,
+        until: Instant,
+    ) -> (Vec<u64>, BTreeMap<String, usize>) {
+        let (mut lat, mut failures) = (Vec::new(), BTreeMap::new());
+        let mut conn: Option<Sender> = None;
+        for i in 0..MAX_PAGE_REQUESTS {
+            if Instant::now() >= until {
+                break;
+            }
+            let send = match conn.as_mut() {
+                Some(send) => send,
+                None => match http_connect(addr, &tls).await {
+                    Ok(send) => conn.insert(send),
+                    Err(e) => {
+                        *failures.entry(format!("connect: {e}")).or_insert(0) += 1;
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                },
+            };
+            let path = PAGES[(w + i) % PAGES.len()];
+            let mut req = hyper::Request::get(path).header("host", addr.to_string());
+            if let Some(cookie) = &cookie {
+                req = req.header("cookie", cookie.as_str());
+            }
+            let Ok(req) = req.body(Full::default()) else {
+                break;
+            };
+            let started = Instant::now();
+            match http_request(send, req).await {
+                Ok((200, _, _)) => lat.push(started.elapsed().as_micros() as u64),
+                Ok((status, _, _)) => {
+                    *failures.entry(format!("GET {path}: {status}")).or_insert(0) += 1;
+                }
+                Err(e) => {
+                    *failures.entry(format!("GET {path}: {e}")).or_insert(0) += 1;
+                    conn = None;
+                }
+            }
+        }
+        (lat, failures)
+    }
+
+    /// `concurrency` connections loading the pages for `length`; the server's CPU over it.
+    fn page_load(
+        addr: SocketAddr,
+        cert: &Path,
+        cookie: Option<String>,
+        concurrency: usize,
+        length: Duration,
+        pid: u32,
+        ticks: f64,
+    ) -> Result<PageLoad, String> {
+        let tls = tls_connector(cert, vec![b"http/1.1".to_vec()])?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let cpu0 = cpu_ticks(pid)?;
+        let started = Instant::now();
+        let until = started + length;
+        let parts = runtime.block_on(async {
+            let workers: Vec<_> = (0..concurrency.max(1))
+                .map(|w| tokio::spawn(page_worker(addr, tls.clone(), cookie.clone(), w, until)))
+                .collect();
+            let mut parts = Vec::new();
+            for w in workers {
+                parts.push(w.await);
+            }
+            parts
+        });
+        let mut load = PageLoad {
+            cpu_s: cpu_ticks(pid)?.saturating_sub(cpu0) as f64 / ticks,
+            wall_s: started.elapsed().as_secs_f64(),
+            ..PageLoad::default()
+        };
+        for part in parts {
+            let (lat, failures) = part.map_err(|e| format!("a page-load task failed: {e}"))?;
+            load.lat_us.extend(lat);
+            for (why, n) in failures {
+                *load.failures.entry(why).or_insert(0) += n;
+            }
+        }
+        Ok(load)
+    }
+
+    /// Polls the action's per-agent status until `want` agents have answered (the count by
+    /// status at the end; at most `wait`).
+    async fn statuses(
+        addr: SocketAddr,
+        tls: &TlsConnector,
+        key: &str,
+        id: &str,
+        want: usize,
+        wait: Duration,
+    ) -> Result<BTreeMap<String, usize>, String> {
+        let until = Instant::now() + wait;
+        let path = format!("/api/v1/actions/{id}/status");
+        for _ in 0..10_000 {
+            let (status, v) = api(addr, tls, key, "GET", &path, None).await?;
+            if status != 200 {
+                return Err(format!("GET {path} answered {status}: {v}"));
+            }
+            let mut by = BTreeMap::new();
+            for item in v["items"].as_array().into_iter().flatten() {
+                let s = item["status"].as_str().unwrap_or("?").to_string();
+                *by.entry(s).or_insert(0usize) += 1;
+            }
+            let answered: usize = by
+                .iter()
+                .filter(|(s, _)| *s != "sent")
+                .map(|(_, n)| n)
+                .sum();
+            if answered >= want || Instant::now() >= until {
+                return Ok(by);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        Err(format!("GET {path}: too many polls"))
+    }
+
+    /// Checks the appliance's own count of the action: every connected agent answered, and
+    /// `installed` where its class is loaded (every agent, when the fleet loads classes).
+    fn check_counts(
+        m: &mut Measured,
+        when: &str,
+        by: &BTreeMap<String, usize>,
+        plan: &Plan,
+        agents: usize,
+    ) {
+        let installed = by.get("installed").copied().unwrap_or(0);
+        let want = if plan.classes > 0 { agents } else { 0 };
+        if installed != want {
+            m.failures.insert(
+                format!(
+                    "{when}: the appliance counts {installed} of {want} agents installed ({by:?})"
+                ),
+                1,
+            );
+        }
+    }
+
+    /// Steady state, fan-out, kill and restart, while the fleet is connected to the
+    /// appliance. Failures that lose nothing of the protocol (a slow page) are measured;
+    /// a broken exchange is recorded in `m.failures`.
+    fn live(
+        plan: &Plan,
+        server: &mut Server,
+        fleet: &mut Fleet,
+        m: &mut Measured,
+        nonce: &str,
+        ticks: f64,
+    ) -> Result<(), String> {
+        let secs = |a: u64, b: u64| b.saturating_sub(a) as f64 / ticks;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let tls = tls_connector(&server.cert, vec![b"http/1.1".to_vec()])?;
+        let (addr, pid, window) = (server.addr, server.proc.pid(), plan.page_secs);
+        let probe_cmd = format!("probe {} 60", window * 1000);
+        let probe_by = || Instant::now() + Duration::from_secs(window + 90);
+
+        // Steady state: every agent's round trip at rest, then pages alone, then both.
+        let t0 = cpu_ticks(pid)?;
+        fleet.command(&probe_cmd);
+        for v in fleet.collect("probe", probe_by())? {
+            merge_failures(&mut m.failures, &v, "");
+            m.probe_rest_us.extend(numbers(&v, "rtt_us"));
+        }
+        m.cpu
+            .push(("round trips at rest", secs(t0, cpu_ticks(pid)?)));
+        // The timer needs the runtime: the timeout is made inside it.
+        let cookie = runtime
+            .block_on(async { tokio::time::timeout(HTTP_TIMEOUT, sign_in(addr, &tls)).await })
+            .map_err(|_| "sign-in timed out".to_string())??;
+        let pages = page_load(
+            addr,
+            &server.cert,
+            Some(cookie.clone()),
+            plan.page_concurrency,
+            Duration::from_secs(window),
+            pid,
+            ticks,
+        )?;
+        m.cpu.push(("portal pages", pages.cpu_s));
+        for (why, n) in &pages.failures {
+            m.failures.insert(format!("pages: {why}"), *n);
+        }
+        m.pages = Some(pages);
+        let (cert, concurrency) = (server.cert.clone(), plan.page_concurrency);
+        let loader = std::thread::spawn(move || {
+            page_load(
+                addr,
+                &cert,
+                Some(cookie),
+                concurrency,
+                Duration::from_secs(window + 1),
+                pid,
+                ticks,
+            )
+        });
+        fleet.command(&probe_cmd);
+        let probed = fleet.collect("probe", probe_by());
+        let under = loader
+            .join()
+            .map_err(|_| "the page-load thread panicked".to_string())??;
+        for v in probed? {
+            merge_failures(&mut m.failures, &v, "");
+            m.probe_load_us.extend(numbers(&v, "rtt_us"));
+        }
+        m.cpu.push(("pages + round trips", under.cpu_s));
+        m.pages_under_probes = Some(under);
+
+        // P5: one action for the pool every agent is in, at the class every agent loaded.
+        let body = json!({"type": "counter",
+            "location": {"class": workload::shared_class(), "method": ACTION_METHOD},
+            "target": {"kind": "pool", "id": "default"}, "expires_in_s": 7200});
+        let t0 = cpu_ticks(pid)?;
+        let posted = now_us();
+        let (status, v) = runtime.block_on(api(
+            addr,
+            &tls,
+            &plan.api_key,
+            "POST",
+            "/api/v1/actions",
+            Some(body),
+        ))?;
+        let answered = now_us();
+        if status != 201 {
+            return Err(format!("POST /api/v1/actions answered {status}: {v}"));
+        }
+        let id = v["id"]
+            .as_str()
+            .ok_or("no id in the new action")?
+            .to_string();
+        let fan_secs = 60 + plan.agents as u64 / 100;
+        fleet.command(&format!("sets {fan_secs} {id}"));
+        let sets = fleet.collect("sets", Instant::now() + Duration::from_secs(fan_secs + 30))?;
+        let since_post = |us: u64| us.saturating_sub(posted) as f64 / 1000.0;
+        let mut fan = FanOut {
+            post_ms: since_post(answered),
+            cpu_s: secs(t0, cpu_ticks(pid)?),
+            ..FanOut::default()
+        };
+        for v in &sets {
+            merge_failures(&mut m.failures, v, "");
+            fan.received_ms
+                .extend(numbers(v, "received_us").into_iter().map(since_post));
+            fan.installed_ms
+                .extend(numbers(v, "sent_us").into_iter().map(since_post));
+        }
+        m.cpu.push(("action fan-out", fan.cpu_s));
+        m.fanout = Some(fan);
+        let wait = Duration::from_secs(20);
+        let by = runtime.block_on(statuses(addr, &tls, &plan.api_key, &id, m.agents_ok, wait))?;
+        check_counts(m, "fan-out", &by, plan, m.agents_ok);
+
+        // Kill and restart on the same data directory and port; the agents reconnect with
+        // back-off and jitter and send their state again.
+        let restart_secs = 180 + plan.agents as u64 / 20 + (plan.storm_events / 100_000) as u64;
+        fleet.command(&format!("reconnect {restart_secs} {id}"));
+        fleet.collect("armed", Instant::now() + Duration::from_secs(30))?;
+        let killed = now_us();
+        server.proc.kill_now();
+        let started = Instant::now();
+        let log = plan.logs.join(format!("appliance-{nonce}-restarted.log"));
+        *server = start_appliance(
+            &plan.bin,
+            &plan.data,
+            &log,
+            &plan.appliance_env,
+            Some(addr.port()),
+        )?;
+        let pid = server.proc.pid();
+        let mut restart = Restart {
+            listening_ms: started.elapsed().as_secs_f64() * 1000.0,
+            ..Restart::default()
+        };
+        let since_kill = |us: u64| us.saturating_sub(killed) as f64 / 1000.0;
+        let back = fleet.collect(
+            "back",
+            Instant::now() + Duration::from_secs(restart_secs + 30),
+        )?;
+        restart.cpu_s = cpu_ticks(pid)? as f64 / ticks;
+        let mut back_ok = 0;
+        for v in &back {
+            merge_failures(&mut m.failures, v, "");
+            back_ok += v["ok"].as_u64().unwrap_or(0) as usize;
+            restart
+                .acked_ms
+                .extend(numbers(v, "acked_us").into_iter().map(since_kill));
+            restart
+                .back_ms
+                .extend(numbers(v, "back_us").into_iter().map(since_kill));
+            restart.attempts.extend(numbers(v, "attempts"));
+            restart.classes += v["classes"].as_u64().unwrap_or(0) as usize;
+        }
+        m.cpu
+            .push(("restart: new process until all back", restart.cpu_s));
+        m.restart = Some(restart);
+        let by = runtime.block_on(statuses(addr, &tls, &plan.api_key, &id, back_ok, wait))?;
+        check_counts(m, "after the restart", &by, plan, back_ok);
+
+        // The next run starts from the same store: it creates its own action.
+        let (status, v) = runtime.block_on(api(
+            addr,
+            &tls,
+            &plan.api_key,
+            "DELETE",
+            &format!("/api/v1/actions/{id}"),
+            None,
+        ))?;
+        if !(200..300).contains(&status) {
+            return Err(format!(
+                "DELETE /api/v1/actions/{id} answered {status}: {v}"
+            ));
+        }
+        Ok(())
+    }
+
+    /// The hyper hello-world baseline of P3: the same page load, no agents.
+    fn hello_pages(plan: &Plan, dir: &Path, ticks: f64) -> Result<PageLoad, String> {
+        let mut server = start_baseline(&plan.exe, dir, "--hello-server")?;
+        let load = page_load(
+            server.addr,
+            &server.cert,
+            None,
+            plan.page_concurrency,
+            Duration::from_secs(plan.page_secs),
+            server.proc.pid(),
+            ticks,
+        );
+        server.proc.stop(Duration::from_secs(10));
+        load
     }
 
     fn percentile(sorted: &[u64], p: f64) -> f64 {
@@ -1866,6 +3068,72 @@ mod orchestrate {
             v[n / 2]
         } else {
             (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+
+    fn us_spread(v: &[u64]) -> (f64, f64) {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        (percentile(&v, 0.5) / 1000.0, percentile(&v, 0.99) / 1000.0)
+    }
+
+    /// The steady state, fan-out and restart of one appliance run.
+    fn print_live(m: &Measured) {
+        if let Some(p) = &m.pages {
+            println!(
+                "    P3 portal pages ({}), signed in, {} agents connected: {} pages in {:.1} s, p50 {:.1} ms, p99 {:.1} ms; {:.2} server CPU-s -> {:.0} pages/CPU-s",
+                PAGES.join(" "),
+                m.agents_ok,
+                p.lat_us.len(),
+                p.wall_s,
+                p.p(0.5),
+                p.p(0.99),
+                p.cpu_s,
+                p.per_cpu()
+            );
+        }
+        if let Some(p) = &m.pages_under_probes {
+            println!(
+                "      the same while every agent made a round trip: {} pages, p50 {:.1} ms, p99 {:.1} ms",
+                p.lat_us.len(),
+                p.p(0.5),
+                p.p(0.99)
+            );
+        }
+        if !m.probe_rest_us.is_empty() {
+            let (r50, r99) = us_spread(&m.probe_rest_us);
+            let (l50, l99) = us_spread(&m.probe_load_us);
+            println!(
+                "    agent round trip (fleet.sync -> error): at rest p50 {r50:.1} ms, p99 {r99:.1} ms ({} agents); under page load p50 {l50:.1} ms, p99 {l99:.1} ms ({} agents); ratio p50 {:.2}x, p99 {:.2}x",
+                m.probe_rest_us.len(),
+                m.probe_load_us.len(),
+                l50 / r50,
+                l99 / r99
+            );
+        }
+        if let Some(f) = &m.fanout {
+            let (r50, r99, rmax) = spread(&f.received_ms);
+            let (i50, i99, imax) = spread(&f.installed_ms);
+            println!(
+                "    P5 fan-out: POST answered in {:.1} ms; action.set at the agent p50 {r50:.1} ms, p99 {r99:.1} ms, max {rmax:.1} ms; installed ack sent p50 {i50:.1} ms, p99 {i99:.1} ms, max {imax:.1} ms after the POST started ({} agents); {:.2} server CPU-s",
+                f.post_ms,
+                f.installed_ms.len(),
+                f.cpu_s
+            );
+        }
+        if let Some(r) = &m.restart {
+            let (a50, a99, amax) = spread(&r.acked_ms);
+            let (b50, b99, bmax) = spread(&r.back_ms);
+            let attempts_max = r.attempts.iter().max().copied().unwrap_or(0);
+            println!(
+                "    restart: SIGKILL -> listening again in {:.0} ms; hello_ack p50 {a50:.0} ms, p99 {a99:.0} ms, max {amax:.0} ms after the kill; state re-sent and action.sync checked: {} agents, p50 {b50:.0} ms, p99 {b99:.0} ms, all back {:.1} s after the kill; attempts at most {attempts_max}; the new process used {:.2} CPU-s ({} class names re-sent, {:.1} ms CPU per agent)",
+                r.listening_ms,
+                r.back_ms.len(),
+                bmax / 1000.0,
+                r.cpu_s,
+                r.classes,
+                r.cpu_s * 1000.0 / r.back_ms.len().max(1) as f64
+            );
         }
     }
 
@@ -1909,6 +3177,7 @@ mod orchestrate {
                 m.rss_after_storm_kib as f64 / m.agents_ok.max(1) as f64
             );
         }
+        print_live(m);
         let cpu: Vec<String> = m.cpu.iter().map(|(k, v)| format!("{k} {v:.2}")).collect();
         println!("    server CPU-s per phase: {}", cpu.join(", "));
         if !m.failures.is_empty() {
@@ -1989,7 +3258,7 @@ mod orchestrate {
                 format!(" with {}", opts.appliance_env.join(" "))
             }
         );
-        let key = setup(&bin, &data, &tmp.path().join("setup.log"))?;
+        let (key, api_key) = setup(&bin, &data, &tmp.path().join("setup.log"))?;
         let storm_events = if opts.classes == 0 {
             0
         } else {
@@ -2009,6 +3278,16 @@ mod orchestrate {
             settle,
             key,
             storm_events,
+            api_key,
+            page_secs: opts
+                .page_secs
+                .unwrap_or(if opts.smoke { 3 } else { 10 })
+                .max(1),
+            page_concurrency: opts.page_concurrency.max(1),
+            bin: bin.clone(),
+            data: data.clone(),
+            appliance_env: opts.appliance_env.clone(),
+            logs: tmp.path().to_path_buf(),
         };
         if opts.classes > 0 {
             let (names, bytes) = workload::distinct_names(profiles, opts.classes);
@@ -2019,6 +3298,7 @@ mod orchestrate {
         }
 
         let mut results: Vec<(Measured, Measured)> = Vec::new();
+        let mut hellos: Vec<PageLoad> = Vec::new();
         let mut next_ip = 2;
         for run in 0..opts.runs {
             println!("run {}/{}:", run + 1, opts.runs);
@@ -2035,8 +3315,11 @@ mod orchestrate {
                         &data,
                         &tmp.path().join(format!("appliance-{run}.log")),
                         &opts.appliance_env,
+                        None,
                     )?,
-                    Kind::Baseline => start_baseline(&plan.exe, &baseline_dir)?,
+                    Kind::Baseline => {
+                        start_baseline(&plan.exe, &baseline_dir, "--baseline-server")?
+                    }
                 };
                 let log = server.log.clone();
                 // Fresh source addresses for every phase: the previous phase's sockets may
@@ -2056,13 +3339,27 @@ mod orchestrate {
                     Kind::Baseline => base = Some(m),
                 }
             }
+            let hello = hello_pages(&plan, &baseline_dir, ticks)
+                .map_err(|e| format!("run {}: the hello-world baseline: {e}", run + 1))?;
+            println!(
+                "  hello-world baseline (hyper, TLS, same {} connections): {} pages in {:.1} s, p50 {:.2} ms, p99 {:.2} ms; {:.2} server CPU-s -> {:.0} pages/CPU-s",
+                plan.page_concurrency,
+                hello.lat_us.len(),
+                hello.wall_s,
+                hello.p(0.5),
+                hello.p(0.99),
+                hello.cpu_s,
+                hello.per_cpu()
+            );
             if let (Some(a), Some(b)) = (app, base) {
                 println!(
-                    "  ratios: P1 {:.2}x baseline memory per agent; P2 {:.3}x baseline events per CPU-s",
+                    "  ratios: P1 {:.2}x baseline memory per agent; P2 {:.3}x baseline events per CPU-s; P3 {:.3}x hello-world pages per CPU-s",
                     a.kib_per_agent / b.kib_per_agent,
-                    a.events_per_cpu() / b.events_per_cpu()
+                    a.events_per_cpu() / b.events_per_cpu(),
+                    a.pages.as_ref().map(PageLoad::per_cpu).unwrap_or(f64::NAN) / hello.per_cpu()
                 );
                 results.push((a, b));
+                hellos.push(hello);
             }
         }
 
@@ -2103,6 +3400,7 @@ mod orchestrate {
             percentile(&all_ack, 0.5) / 1000.0,
             percentile(&all_ack, 0.99) / 1000.0
         );
+        summarise_live(&results, &hellos);
 
         // What makes the run a failure: a broken protocol or a lost message, never timing.
         let mut broken = Vec::new();
@@ -2125,6 +3423,24 @@ mod orchestrate {
                         m.failures
                     ));
                 }
+                if kind == Kind::Appliance {
+                    let fanned = m.fanout.as_ref().map_or(0, |f| f.installed_ms.len());
+                    let back = m.restart.as_ref().map_or(0, |r| r.back_ms.len());
+                    for (what, got) in [
+                        ("round trips at rest", m.probe_rest_us.len()),
+                        ("round trips under page load", m.probe_load_us.len()),
+                        ("install acks", fanned),
+                        ("agents back after the restart", back),
+                    ] {
+                        if got != m.agents_ok {
+                            broken.push(format!(
+                                "run {}: {got} of {} {what}",
+                                run + 1,
+                                m.agents_ok
+                            ));
+                        }
+                    }
+                }
                 if opts.classes > 0 && m.events != storm_events {
                     broken.push(format!(
                         "run {}: {} processed {} of {storm_events} class names",
@@ -2136,11 +3452,60 @@ mod orchestrate {
             }
         }
         if broken.is_empty() {
-            println!("fleet: OK (every agent acknowledged, every frame processed)");
+            println!(
+                "fleet: OK (every agent acknowledged, every frame processed, every action installed, every agent back after the restart)"
+            );
             Ok(())
         } else {
             Err(broken.join("\n"))
         }
+    }
+
+    /// P3, P5 and the restart over the runs (medians of the per-run figures).
+    fn summarise_live(results: &[(Measured, Measured)], hellos: &[PageLoad]) {
+        let app: Vec<&Measured> = results.iter().map(|(a, _)| a).collect();
+        let med = |f: &dyn Fn(&Measured) -> Option<f64>| {
+            median(app.iter().filter_map(|m| f(m)).collect())
+        };
+        let p50 = med(&|m| m.pages.as_ref().map(|p| p.p(0.5)));
+        let p99 = med(&|m| m.pages.as_ref().map(|p| p.p(0.99)));
+        let per_cpu = med(&|m| m.pages.as_ref().map(PageLoad::per_cpu));
+        let hello = median(hellos.iter().map(PageLoad::per_cpu).collect());
+        let ratio = median(
+            app.iter()
+                .zip(hellos)
+                .filter_map(|(m, h)| Some(m.pages.as_ref()?.per_cpu() / h.per_cpu()))
+                .collect(),
+        );
+        println!(
+            "  P3 portal pages with the fleet connected: p50 {p50:.1} ms, p99 {p99:.1} ms; {per_cpu:.0} pages/CPU-s vs hello-world {hello:.0}, ratio {ratio:.3}x  (target p99 < 50 ms and >= 0.1x) {}",
+            verdict(p99 < 50.0 && ratio >= 0.1)
+        );
+        let rest50 = med(&|m| Some(us_spread(&m.probe_rest_us).0));
+        let rest99 = med(&|m| Some(us_spread(&m.probe_rest_us).1));
+        let load50 = med(&|m| Some(us_spread(&m.probe_load_us).0));
+        let load99 = med(&|m| Some(us_spread(&m.probe_load_us).1));
+        let r50 = med(&|m| Some(us_spread(&m.probe_load_us).0 / us_spread(&m.probe_rest_us).0));
+        let r99 = med(&|m| Some(us_spread(&m.probe_load_us).1 / us_spread(&m.probe_rest_us).1));
+        println!(
+            "  P3 agent round trip: at rest p50 {rest50:.1} ms, p99 {rest99:.1} ms; under page load p50 {load50:.1} ms, p99 {load99:.1} ms; ratio p50 {r50:.2}x, p99 {r99:.2}x  (target unchanged +-20 %) {}",
+            verdict((0.8..=1.2).contains(&r50) && (0.8..=1.2).contains(&r99))
+        );
+        let f99 = med(&|m| m.fanout.as_ref().map(|f| spread(&f.installed_ms).1));
+        let f50 = med(&|m| m.fanout.as_ref().map(|f| spread(&f.installed_ms).0));
+        let fmax = med(&|m| m.fanout.as_ref().map(|f| spread(&f.installed_ms).2));
+        let fcpu = med(&|m| m.fanout.as_ref().map(|f| f.cpu_s));
+        println!(
+            "  P5 action fan-out, POST start -> installed ack sent: p50 {f50:.1} ms, p99 {f99:.1} ms, max {fmax:.1} ms; {fcpu:.2} server CPU-s  (target p99 <= 1,000 ms) {}",
+            verdict(f99 <= 1000.0)
+        );
+        let back = med(&|m| m.restart.as_ref().map(|r| spread(&r.back_ms).2 / 1000.0));
+        let acked99 = med(&|m| m.restart.as_ref().map(|r| spread(&r.acked_ms).1));
+        let listening = med(&|m| m.restart.as_ref().map(|r| r.listening_ms));
+        let rcpu = med(&|m| m.restart.as_ref().map(|r| r.cpu_s));
+        println!(
+            "  restart: listening {listening:.0} ms after SIGKILL; hello_ack p99 {acked99:.0} ms after it; every agent back with its state and the action re-synced {back:.1} s after it; {rcpu:.2} CPU-s of the new process"
+        );
     }
 
     fn verdict(ok: bool) -> &'static str {
@@ -2149,9 +3514,9 @@ mod orchestrate {
 
     /// Once per bench: a data directory with a Company Admin, an API key and the Default
     /// pool's agent key, made the way an operator would (CLI, then REST).
-    fn setup(bin: &Path, data: &Path, log: &Path) -> Result<String, String> {
-        let mut server = start_appliance(bin, data, log, &[])?;
-        let email = "fleet@example.org";
+    fn setup(bin: &Path, data: &Path, log: &Path) -> Result<(String, String), String> {
+        let mut server = start_appliance(bin, data, log, &[], None)?;
+        let email = ADMIN_EMAIL;
         let data_arg = data.display().to_string();
         let mut admin = Command::new(bin)
             .args([
@@ -2170,7 +3535,7 @@ mod orchestrate {
             .spawn()
             .map_err(|e| format!("lantern admin create: {e}"))?;
         if let Some(mut stdin) = admin.stdin.take() {
-            writeln!(stdin, "fleet simulator lamp 2026").map_err(|e| e.to_string())?;
+            writeln!(stdin, "{ADMIN_PASSWORD}").map_err(|e| e.to_string())?;
         }
         let out = wait_output(admin, "lantern admin create")?;
         if !out.status.success() {
@@ -2219,7 +3584,9 @@ mod orchestrate {
             .await
         });
         server.proc.stop(Duration::from_secs(30));
-        pool_key.map_err(|_| "POST /api/v1/agent-pools/default/keys timed out".to_string())?
+        let pool_key = pool_key
+            .map_err(|_| "POST /api/v1/agent-pools/default/keys timed out".to_string())??;
+        Ok((pool_key, api_key))
     }
 
     /// Waits at most 60 s for a CLI command (argon2 hashing takes a moment).

@@ -35,6 +35,12 @@ size=$(stat -c %s "$bin")
 echo "$bin: statically linked, $((size / 1024 / 1024)) MiB"
 if [ "$size" -ge $((25 * 1024 * 1024)) ]; then echo "FAIL: binary is 25 MB or more"; exit 1; fi
 
+echo "== agent fleet smoke (500 simulated agents against the release binary)"
+# Every phase of benches/fleet.rs at a small size; fails on a broken protocol or a lost
+# message (hello_ack, class-load frame, round trip, install ack, re-sync after a restart),
+# never on timing.
+cargo bench --locked --bench fleet -- --smoke
+
 echo "== portal in headless Chromium"
 (
   cd tests/browser

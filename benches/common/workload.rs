@@ -132,11 +132,30 @@ pub fn profile(p: usize, classes: usize) -> Profile {
         libraries.push((lib, loaded));
         remaining -= loaded;
     }
+    // Every JVM of the fleet loads at least the first class of the most popular library
+    // (as every JVM loads slf4j's LoggerFactory): the fleet's action probes that class.
+    // Most profiles drew the library anyway; the others trade one class of their own for it.
+    if classes > 0 && !libraries.iter().any(|(lib, _)| *lib == 0) {
+        libraries.push((0, 1));
+    }
     let from_libraries: usize = libraries.iter().map(|(_, n)| n).sum();
     Profile {
         libraries,
-        app_classes: classes - from_libraries,
+        app_classes: classes.saturating_sub(from_libraries),
     }
+}
+
+/// The class every profile loads (see [`profile`]).
+pub fn shared_class() -> String {
+    library_class(0, 0)
+}
+
+/// Whether a JVM of `profile` loaded `class`.
+pub fn loads(profile: &Profile, class: &str) -> bool {
+    profile.libraries.iter().any(|(lib, n)| {
+        class.starts_with(&format!("org.vendor{}.lib{lib}.", lib % 97))
+            && (0..*n).any(|i| library_class(*lib, i) == class)
+    })
 }
 
 /// The `class_loads` frames of a profile's start-up state, ready to send (as `Bytes`, so
@@ -291,7 +310,8 @@ pub fn hello(g: usize, profile: usize, source: Ipv4Addr, nonce: &str) -> Utf8Byt
         host: format!("sim-{source}"),
         pid: 1_000 + g as u32,
         tags: vec!["fleet".into(), format!("app{profile}")],
-        capabilities: vec!["class_loads".into()],
+        // `actions`: the fleet answers the live-debugging messages as the Java agent does.
+        capabilities: vec!["class_loads".into(), "actions".into()],
     });
     Utf8Bytes::from(serde_json::to_string(&hello).expect("hello serialises"))
 }
