@@ -357,6 +357,12 @@ pub fn link_button(kind: ButtonKind, href: &str, label: &str) -> Markup {
     html! { a class=(kind.class()) href=(href) { (label) } }
 }
 
+/// A link styled as a button that fetches a file: `download` tells the browser to save what
+/// it gets instead of leaving the page for it.
+pub fn download_button(kind: ButtonKind, href: &str, label: &str) -> Markup {
+    html! { a class=(kind.class()) href=(href) download { (label) } }
+}
+
 /// A destructive action that asks first, with or without JavaScript: a disclosure button
 /// opens a panel that says what will happen, and only the button inside it submits. With
 /// JavaScript the form's `data-confirm` adds a browser dialog on top.

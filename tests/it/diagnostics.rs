@@ -122,7 +122,7 @@ async fn the_page_api_and_bundle_show_real_figures_without_secrets() {
         "Store file",
         "Connected agents",
         "diagnostics-test login",
-        "Download diagnostics bundle",
+        "Download the diagnostics bundle",
         "/settings/compliance/diagnostics/sbom",
         "[redacted]",
     ] {

@@ -7,8 +7,8 @@ use maud::{Markup, html};
 
 use crate::ops::diagnostics::{Diagnostics, Disk, MAX_BUNDLE_BYTES};
 use crate::ui::components::{
-    ButtonKind, card, code_block, empty_state, facts, human_bytes, human_count, human_duration,
-    link_button, rel_time, table,
+    ButtonKind, card, code_block, download_button, empty_state, facts, human_bytes, human_count,
+    human_duration, rel_time, table,
 };
 use crate::ui::layout::{PageCtx, page};
 
@@ -383,7 +383,7 @@ fn downloads(v: &View) -> Markup {
             (
                 "Diagnostics bundle",
                 html! {
-                    (link_button(ButtonKind::Secondary, BUNDLE, "Download diagnostics bundle (.zip)"))
+                    a href=(BUNDLE) download { "Download the diagnostics bundle" } " (.zip)"
                     p class="field-help" {
                         "A zip file for support: these figures, the server and Service Configuration settings, the recent log, the connected agents and the dependency SBOM. "
                         "Secrets (API keys, agent-pool keys, passwords, session ids, tokens) are removed. "
@@ -394,7 +394,7 @@ fn downloads(v: &View) -> Markup {
             (
                 "Dependency SBOM",
                 html! {
-                    a href=(SBOM) { "Download the dependency SBOM" } " (" (v.d.sbom.format) ", " (v.d.sbom.components) " crates)"
+                    a href=(SBOM) download { "Download the dependency SBOM" } " (" (v.d.sbom.format) ", " (v.d.sbom.components) " crates)"
                     p class="field-help" {
                         "The third-party Rust crates compiled into this appliance, with versions, package URLs and SHA-256 checksums, made when the binary was built. "
                         "For the libraries your applications load, see the Runtime SBOM under Runtime Reachability."
@@ -407,7 +407,7 @@ fn downloads(v: &View) -> Markup {
 
 /// The page.
 pub fn diagnostics_page(ctx: &PageCtx, v: &View) -> Markup {
-    let primary = link_button(ButtonKind::Primary, BUNDLE, "Download bundle");
+    let primary = download_button(ButtonKind::Primary, BUNDLE, "Download bundle");
     let body = html! {
         div class="grid-2" {
             (overview(v))
