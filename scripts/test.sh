@@ -39,7 +39,11 @@ echo "== agent fleet smoke (500 simulated agents against the release binary)"
 # Every phase of benches/fleet.rs at a small size; fails on a broken protocol or a lost
 # message (hello_ack, class-load frame, round trip, install ack, re-sync after a restart),
 # never on timing.
-cargo bench --locked --bench fleet -- --smoke
+# The load generator runs from the debug build of the bench (the step above made it): a
+# release build of the bench would compile the library once more with the dev-dependencies'
+# features, minutes of CI for a smoke that judges the protocol, not speed. The appliance
+# under test is the release binary.
+LANTERN_BIN="$PWD/$bin" cargo test --locked --bench fleet -- --smoke
 
 echo "== portal in headless Chromium"
 (
