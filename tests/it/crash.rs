@@ -64,29 +64,32 @@ fn client(port: u16, pin: &str, key: &str) -> ApiClient {
     c
 }
 
-/// Every watched package name in the store, through the API (paged).
-async fn stored_names(c: &ApiClient) -> HashSet<String> {
-    let mut names = HashSet::new();
-    let mut offset = 0;
+/// Every item of an API list, page by page.
+async fn all_items(c: &ApiClient, list: &str) -> Vec<Value> {
+    let mut all = Vec::new();
     loop {
+        let offset = all.len();
         let page = c
-            .call(
-                "GET",
-                &format!("/watched-packages?offset={offset}&limit=1000"),
-                None,
-            )
+            .call("GET", &format!("{list}?offset={offset}&limit=1000"), None)
             .await
             .unwrap();
         assert_eq!(page.status, 200, "{}", page.body);
-        let items = page.body["items"].as_array().unwrap();
-        for i in items {
-            names.insert(i["package"].as_str().unwrap().to_string());
-        }
-        offset += items.len();
-        if items.is_empty() || offset as u64 >= page.body["total"].as_u64().unwrap() {
-            return names;
+        let items = page.body["items"].as_array().unwrap().clone();
+        let done = items.is_empty();
+        all.extend(items);
+        if done || all.len() as u64 >= page.body["total"].as_u64().unwrap() {
+            return all;
         }
     }
+}
+
+/// Every watched package name in the store, through the API.
+async fn stored_names(c: &ApiClient) -> HashSet<String> {
+    all_items(c, "/watched-packages")
+        .await
+        .iter()
+        .map(|i| i["package"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn audit_total(c: &ApiClient, kind: &str) -> u64 {
@@ -228,32 +231,14 @@ async fn loader(
     std::future::pending::<()>().await;
 }
 
-/// The crash packages the appliance knows (purl → nothing yet), through the API.
+/// The crash packages the appliance knows, by purl, through the API.
 async fn known_packages(c: &ApiClient) -> BTreeSet<String> {
-    let mut purls = BTreeSet::new();
-    let mut offset = 0;
-    loop {
-        let page = c
-            .call(
-                "GET",
-                &format!("/reachability/packages?offset={offset}&limit=1000"),
-                None,
-            )
-            .await
-            .unwrap();
-        assert_eq!(page.status, 200, "{}", page.body);
-        let items = page.body["items"].as_array().unwrap();
-        for i in items {
-            let purl = i["purl"].as_str().unwrap();
-            if purl.starts_with("pkg:maven/org.crash/") {
-                purls.insert(purl.to_string());
-            }
-        }
-        offset += items.len();
-        if items.is_empty() || offset as u64 >= page.body["total"].as_u64().unwrap() {
-            return purls;
-        }
-    }
+    all_items(c, "/reachability/packages")
+        .await
+        .iter()
+        .map(|i| i["purl"].as_str().unwrap().to_string())
+        .filter(|purl| purl.starts_with("pkg:maven/org.crash/"))
+        .collect()
 }
 
 /// The classes the appliance lists for one package.

@@ -12,23 +12,8 @@ use serde_json::{Value, json};
 use crate::agent_client::*;
 use crate::entities::new_pool;
 use crate::pools::{sign_in, user};
-use crate::sbom::validate;
+use crate::sbom::{get as api_get, json_of, validate};
 use crate::support::*;
-
-async fn api_get(c: &Client, path: &str, key: &str) -> Resp {
-    let auth = format!("Bearer {key}");
-    c.request(
-        "GET",
-        &format!("/api/v1{path}"),
-        &[("authorization", &auth)],
-        Vec::new().into(),
-    )
-    .await
-}
-
-fn json_of(r: &Resp) -> Value {
-    serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
-}
 
 /// The files of a zip archive given as the bytes of a response body.
 fn unzip(bytes: &[u8]) -> Vec<(String, String)> {

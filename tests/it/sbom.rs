@@ -25,7 +25,8 @@ const FLASK: &str = "pkg:pypi/flask@3.0.0";
 const GUAVA: &str = "pkg:maven/com.google.guava/guava@33.0.0-jre";
 const LOG4J_SHA256: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
-async fn get(c: &Client, path: &str, key: &str) -> Resp {
+/// A GET of the API with a bearer key.
+pub(crate) async fn get(c: &Client, path: &str, key: &str) -> Resp {
     let auth = format!("Bearer {key}");
     c.request(
         "GET",
@@ -36,7 +37,8 @@ async fn get(c: &Client, path: &str, key: &str) -> Resp {
     .await
 }
 
-fn json_of(r: &Resp) -> Value {
+/// The answer's body as JSON.
+pub(crate) fn json_of(r: &Resp) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body))
 }
 
