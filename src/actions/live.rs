@@ -204,6 +204,32 @@ fn reaches(action: &Action, agent: &Facts<'_>, sources: &HashMap<String, Matcher
     }
 }
 
+/// Records one agent's status of an action, within the cap of agents per action.
+fn put_status(
+    per: &mut BTreeMap<String, AgentStatus>,
+    agent_id: &str,
+    agent_name: &str,
+    status: &str,
+    message: Option<String>,
+    resolved: Option<Resolved>,
+    now: i64,
+) {
+    if per.len() >= MAX_STATUSES_PER_ACTION && !per.contains_key(agent_id) {
+        return;
+    }
+    per.insert(
+        agent_id.to_string(),
+        AgentStatus {
+            agent_id: agent_id.to_string(),
+            agent_name: agent_name.to_string(),
+            status: status.to_string(),
+            message,
+            resolved,
+            at_ms: now,
+        },
+    );
+}
+
 fn capable(a: &AgentSummary) -> bool {
     a.hello.capabilities.iter().any(|c| c == CAPABILITY)
 }
@@ -302,16 +328,15 @@ impl Live {
         let sources = self.sources().await;
         let text = set_message(&action);
         let now = self.clock.now_ms();
-        let mut sent = 0;
-        for agent in self.registry.list() {
-            if capable(&agent) && reaches(&action, &Facts::of(&agent), &sources) {
-                if self.registry.send_to(agent.session, text.clone()) {
-                    sent += 1;
-                }
-                self.set_status(&action.id, &agent, "sent", None, None, now);
-            }
+        let chosen = self.registry.send_to_each(&text, |a| {
+            capable(a) && reaches(&action, &Facts::of(a), &sources)
+        });
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
+        let per = statuses.entry(action.id.clone()).or_default();
+        for c in &chosen {
+            put_status(per, &c.agent_id, &c.display_name, "sent", None, None, now);
         }
-        sent
+        chosen.iter().filter(|c| c.queued).count()
     }
 
     /// An action deleted, disabled or expired: taken off every agent that runs it.
@@ -326,11 +351,9 @@ impl Live {
         };
         let sources = self.sources().await;
         let text = remove_message(std::slice::from_ref(&action.id));
-        for agent in self.registry.list() {
-            if capable(&agent) && reaches(&action, &Facts::of(&agent), &sources) {
-                self.registry.send_to(agent.session, text.clone());
-            }
-        }
+        self.registry.send_to_each(&text, |a| {
+            capable(a) && reaches(&action, &Facts::of(a), &sources)
+        });
     }
 
     /// Removes expired actions from the live set (and from their agents); answers their ids.
@@ -397,19 +420,15 @@ impl Live {
     ) {
         let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
         let per = statuses.entry(id.to_string()).or_default();
-        if per.len() >= MAX_STATUSES_PER_ACTION && !per.contains_key(&agent.hello.agent_id) {
-            return;
-        }
-        per.insert(
-            agent.hello.agent_id.clone(),
-            AgentStatus {
-                agent_id: agent.hello.agent_id.clone(),
-                agent_name: agent.hello.display_name.clone(),
-                status: status.to_string(),
-                message,
-                resolved,
-                at_ms: now,
-            },
+        let hello = &agent.hello;
+        put_status(
+            per,
+            &hello.agent_id,
+            &hello.display_name,
+            status,
+            message,
+            resolved,
+            now,
         );
     }
 

@@ -65,6 +65,8 @@ pub fn websocket_config() -> WebSocketConfig {
 pub struct Gateway {
     /// Who is connected.
     pub registry: Arc<Registry>,
+    /// The decoded agent history, kept while unchanged (lists read all of it per request).
+    pub history: Arc<history::HistoryCache>,
     /// Which actions run where, and their results (`crate::actions::live`).
     pub actions: Arc<crate::actions::live::Live>,
     /// Service Configuration in force: capture limits sent after `hello_ack` and on change.
@@ -122,6 +124,7 @@ impl Gateway {
         ));
         Gateway {
             registry,
+            history: Arc::default(),
             actions,
             settings,
             config,

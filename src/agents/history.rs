@@ -3,6 +3,8 @@
 //! Also the tags agents have carried. Written at connect and disconnect through the
 //! group-commit writer, so a storm of reconnects costs a few commits, not one each.
 
+use std::sync::{Arc, Mutex, PoisonError};
+
 use serde::{Deserialize, Serialize};
 
 use super::protocol::Hello;
@@ -117,6 +119,40 @@ pub fn list(tx: &impl Reads) -> Result<Vec<AgentRecord>, StoreError> {
     tx.scan_json(&AGENT_HISTORY, MAX_AGENTS)
 }
 
+/// The decoded records of [`list`], kept between reads while the table is unchanged: the
+/// Agents list and the API read every record per request, and decoding 10,000 of them cost
+/// most of a page at fleet size (BENCHMARKS.md, P3). Keyed on the store's table generation,
+/// so any committed write to the history (connect, disconnect, a tag removed) is seen by the
+/// next read.
+#[derive(Debug, Default)]
+pub struct HistoryCache {
+    kept: Mutex<Option<(u64, Arc<Vec<AgentRecord>>)>>,
+}
+
+impl HistoryCache {
+    /// Every agent's record as of `tx`, where `generation` is
+    /// `Store::table_generation(&AGENT_HISTORY)` taken before `tx` began.
+    pub fn list(
+        &self,
+        tx: &impl Reads,
+        generation: u64,
+    ) -> Result<Arc<Vec<AgentRecord>>, StoreError> {
+        if let Some((g, records)) = &*self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+            && *g == generation
+        {
+            return Ok(Arc::clone(records));
+        }
+        // Decoded outside the lock: concurrent misses each decode once rather than queue.
+        let records = Arc::new(list(tx)?);
+        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        // A slow reader of an older generation does not replace a newer copy.
+        if kept.as_ref().is_none_or(|(g, _)| *g <= generation) {
+            *kept = Some((generation, Arc::clone(&records)));
+        }
+        Ok(records)
+    }
+}
+
 /// Every known tag, by name.
 pub fn tags(tx: &impl Reads) -> Result<Vec<TagRecord>, StoreError> {
     tx.scan_json(&TAGS, MAX_TAGS)
@@ -139,4 +175,45 @@ pub fn close_stale(tx: &mut WriteTx<'_>) -> Result<usize, StoreError> {
         }
     }
     Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agents::view::tests::hello;
+    use crate::store::{Store, StoreOptions};
+
+    /// The cache answers its copy while the table's generation stays, and reads again once a
+    /// committed write (here a disconnect) moves it.
+    #[test]
+    fn the_cache_follows_the_table_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.redb"), StoreOptions::default()).unwrap();
+        let cache = HistoryCache::default();
+        let connect = |id: &'static str| {
+            store
+                .write_blocking(move |tx| connected(tx, &hello(id, id, "java", &[]), "p1", 1))
+                .unwrap();
+        };
+        let read = |generation: u64| {
+            store
+                .read_blocking(|tx| cache.list(tx, generation))
+                .unwrap()
+        };
+        connect("a");
+        let g1 = store.table_generation(&AGENT_HISTORY);
+        assert_eq!(read(g1).len(), 1);
+        connect("b");
+        let g2 = store.table_generation(&AGENT_HISTORY);
+        assert_ne!(g1, g2);
+        assert_eq!(read(g1).len(), 1, "the copy under the old generation");
+        assert_eq!(read(g2).len(), 2);
+        store
+            .write_blocking(|tx| disconnected(tx, "a", "agent_stopped", 2))
+            .unwrap();
+        let g3 = store.table_generation(&AGENT_HISTORY);
+        let records = read(g3);
+        assert_eq!(records[0].last_disconnect_reason, "agent_stopped");
+        assert!(Arc::ptr_eq(&records, &read(g3)), "a hit decodes nothing");
+    }
 }

@@ -33,6 +33,30 @@ struct Live {
     outbox: mpsc::Sender<String>,
 }
 
+impl Live {
+    /// Queues one message; a full outbox closes the connection as a slow reader.
+    fn queue(&self, text: String) -> bool {
+        match self.outbox.try_send(text) {
+            Ok(()) => true,
+            Err(_) => {
+                let _ = self.kick.try_send(CloseReason::SlowReader);
+                false
+            }
+        }
+    }
+}
+
+/// One connection a fan-out chose ([`Registry::send_to_each`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    /// Its agent's id.
+    pub agent_id: String,
+    /// Its agent's display name.
+    pub display_name: String,
+    /// Whether the message was queued (else the connection is gone or being closed).
+    pub queued: bool,
+}
+
 /// What lists and pages show of a connected agent.
 #[derive(Debug, Clone)]
 pub struct AgentSummary {
@@ -272,16 +296,28 @@ impl Registry {
     /// what it is sent: it is closed as a slow reader rather than allowed to hold memory.
     pub fn send_to(&self, session: SessionNo, text: String) -> bool {
         let inner = self.read();
-        let Some(live) = inner.live.get(&session) else {
-            return false;
-        };
-        match live.outbox.try_send(text) {
-            Ok(()) => true,
-            Err(_) => {
-                let _ = live.kick.try_send(CloseReason::SlowReader);
-                false
-            }
-        }
+        inner
+            .live
+            .get(&session)
+            .is_some_and(|live| live.queue(text))
+    }
+
+    /// Queues `text` for every connection `pick` chooses, under one read lock: a fan-out to
+    /// the whole fleet copies no summaries and sorts nothing (it was most of an action's
+    /// create request at 10,000 agents). Answers who was chosen, and whether each send was
+    /// queued (see [`Registry::send_to`]).
+    pub fn send_to_each(&self, text: &str, pick: impl Fn(&AgentSummary) -> bool) -> Vec<Sent> {
+        let inner = self.read();
+        inner
+            .live
+            .values()
+            .filter(|l| pick(&l.summary))
+            .map(|l| Sent {
+                agent_id: l.summary.hello.agent_id.clone(),
+                display_name: l.summary.hello.display_name.clone(),
+                queued: l.queue(text.to_string()),
+            })
+            .collect()
     }
 
     /// Every connected agent.
@@ -315,6 +351,18 @@ impl Registry {
     /// loaded artifacts first.
     pub fn artifacts(&self, session: SessionNo, max_names: usize) -> Vec<ArtifactView> {
         self.index_read().artifacts(session, max_names)
+    }
+
+    /// How many distinct agents (by id: two processes with one id count once) are connected
+    /// to a pool that `in_scope` lets through.
+    pub fn connected_agents(&self, in_scope: impl Fn(&str) -> bool) -> usize {
+        self.read()
+            .live
+            .values()
+            .filter(|l| in_scope(&l.summary.pool_id))
+            .map(|l| l.summary.hello.agent_id.as_str())
+            .collect::<std::collections::HashSet<_>>()
+            .len()
     }
 
     /// How many agents are connected to a pool.

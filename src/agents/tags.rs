@@ -171,7 +171,7 @@ mod tests {
     #[test]
     fn counts_connected_and_known_carriers() {
         let agents = merge(
-            vec![
+            &[
                 record("a", "a", "p1", &["prod", "eu"]),
                 record("b", "b", "p1", &["prod"]),
             ],

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::glob::Glob;
-use super::history::{self, AgentRecord};
+use super::history::{self, AgentRecord, HistoryCache};
 use super::protocol::Hello;
 use super::registry::{AgentSummary, Registry};
 use crate::iam::pools;
@@ -70,7 +70,7 @@ impl AgentRow {
 /// Merges the stored history with the live registry: one row per agent id, the live
 /// connection taking precedence for what the agent said and where it is. When an agent has
 /// several live connections (two processes with one id), the newest counts.
-pub fn merge(records: Vec<AgentRecord>, live: Vec<AgentSummary>) -> Vec<AgentRow> {
+pub fn merge(records: &[AgentRecord], live: Vec<AgentSummary>) -> Vec<AgentRow> {
     let mut newest: HashMap<String, AgentSummary> = HashMap::new();
     for s in live {
         match newest.get(&s.hello.agent_id) {
@@ -81,7 +81,7 @@ pub fn merge(records: Vec<AgentRecord>, live: Vec<AgentSummary>) -> Vec<AgentRow
         }
     }
     let mut rows: Vec<AgentRow> = records
-        .into_iter()
+        .iter()
         .map(|r| {
             let live = newest.remove(&r.agent_id);
             from_record(r, live)
@@ -103,10 +103,10 @@ pub fn merge(records: Vec<AgentRecord>, live: Vec<AgentSummary>) -> Vec<AgentRow
     rows
 }
 
-fn from_record(r: AgentRecord, live: Option<AgentSummary>) -> AgentRow {
+fn from_record(r: &AgentRecord, live: Option<AgentSummary>) -> AgentRow {
     match live {
         Some(s) => AgentRow {
-            agent_id: r.agent_id,
+            agent_id: r.agent_id.clone(),
             hello: s.hello.clone(),
             pool_id: s.pool_id.clone(),
             pool_name: Some(s.pool_name.clone()),
@@ -117,9 +117,9 @@ fn from_record(r: AgentRecord, live: Option<AgentSummary>) -> AgentRow {
             live: Some(s),
         },
         None => AgentRow {
-            agent_id: r.agent_id,
-            hello: r.hello,
-            pool_id: r.pool_id,
+            agent_id: r.agent_id.clone(),
+            hello: r.hello.clone(),
+            pool_id: r.pool_id.clone(),
             pool_name: None,
             first_seen_ms: r.first_seen_ms,
             last_seen_ms: r.last_seen_ms,
@@ -129,7 +129,7 @@ fn from_record(r: AgentRecord, live: Option<AgentSummary>) -> AgentRow {
             last_disconnect_reason: if r.last_disconnect_reason.is_empty() {
                 "connection_lost".to_string()
             } else {
-                r.last_disconnect_reason
+                r.last_disconnect_reason.clone()
             },
             live: None,
         },
@@ -137,14 +137,20 @@ fn from_record(r: AgentRecord, live: Option<AgentSummary>) -> AgentRow {
 }
 
 /// Every agent the store and the registry know, with current pool names (`None` for
-/// deleted pools).
-pub fn load(tx: &impl Reads, registry: &Registry) -> Result<Vec<AgentRow>, StoreError> {
-    let records = history::list(tx)?;
+/// deleted pools). `history_generation` is the store's generation of the history table,
+/// taken before `tx` began (see `HistoryCache`).
+pub fn load(
+    tx: &impl Reads,
+    registry: &Registry,
+    history: &HistoryCache,
+    history_generation: u64,
+) -> Result<Vec<AgentRow>, StoreError> {
+    let records = history.list(tx, history_generation)?;
     let names: HashMap<String, String> = pools::list(tx)?
         .into_iter()
         .map(|p| (p.id, p.name))
         .collect();
-    let mut rows = merge(records, registry.list());
+    let mut rows = merge(&records, registry.list());
     for row in &mut rows {
         row.pool_name = names.get(&row.pool_id).cloned();
     }
@@ -159,7 +165,7 @@ pub fn load_one(
 ) -> Result<Option<AgentRow>, StoreError> {
     let record = history::get(tx, agent_id)?;
     let live = registry.find(agent_id);
-    let Some(mut row) = merge(record.into_iter().collect(), live.into_iter().collect())
+    let Some(mut row) = merge(record.as_slice(), live.into_iter().collect())
         .into_iter()
         .next()
     else {
@@ -368,7 +374,7 @@ pub(crate) mod tests {
     #[test]
     fn merge_prefers_the_live_connection_and_keeps_live_only_agents() {
         let rows = merge(
-            vec![
+            &[
                 record("a", "alpha", "p1", &["old"]),
                 record("b", "Bravo", "p1", &[]),
             ],
@@ -404,14 +410,14 @@ pub(crate) mod tests {
     fn a_record_still_marked_connected_but_gone_says_so() {
         let mut r = record("a", "alpha", "p1", &[]);
         r.last_disconnect_reason.clear();
-        let rows = merge(vec![r], vec![]);
+        let rows = merge(&[r], vec![]);
         assert_eq!(rows[0].last_disconnect_reason, "connection_lost");
     }
 
     #[test]
     fn filters_narrow_and_scope_hides() {
         let rows = merge(
-            vec![
+            &[
                 record("a", "orders-eu", "p1", &["prod"]),
                 record("b", "billing", "p2", &["prod", "eu"]),
             ],
@@ -458,7 +464,7 @@ pub(crate) mod tests {
     #[test]
     fn sorting() {
         let mut rows = merge(
-            vec![
+            &[
                 record("a", "zulu", "p1", &[]),
                 record("b", "alpha", "p2", &[]),
             ],

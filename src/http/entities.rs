@@ -171,11 +171,16 @@ pub(crate) struct Scoped {
 async fn scoped_for(state: &Arc<AppState>, user: User) -> Result<Scoped, Error> {
     let now_ms = state.clock.now_ms();
     let registry = Arc::clone(&state.agents.registry);
+    let history = Arc::clone(&state.agents.history);
+    // Taken before the read begins (see `Store::table_generation`).
+    let generation = state
+        .store
+        .table_generation(&crate::agents::history::AGENT_HISTORY);
     let scoped = state
         .store
         .read(move |tx| {
             let (scope, pools) = scope_and_pools(tx, &user, now_ms)?;
-            let rows = view::in_scope(view::load(tx, &registry)?, &scope);
+            let rows = view::in_scope(view::load(tx, &registry, &history, generation)?, &scope);
             Ok(Scoped { rows, scope, pools })
         })
         .await?;
@@ -447,11 +452,17 @@ impl LiveView {
 
 /// Agents connected now in `user`'s pools (Getting Started's last step).
 pub async fn connected_in_scope(state: &Arc<AppState>, user: User) -> Result<usize, Error> {
-    let filter = AgentFilter {
-        connected: Some(true),
-        ..AgentFilter::default()
-    };
-    Ok(filter.apply(scoped_for(state, user).await?.rows).len())
+    let now_ms = state.clock.now_ms();
+    let scope = state
+        .store
+        .read(move |tx| scope::pool_scope(tx, &user, now_ms))
+        .await?;
+    // From the registry alone: the history adds nothing to a count of connected agents, and
+    // reading it costs a decode of every agent ever seen.
+    Ok(state
+        .agents
+        .registry
+        .connected_agents(|pool_id| scope.contains(pool_id)))
 }
 
 impl LiveWatcher {

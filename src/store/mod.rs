@@ -250,6 +250,15 @@ impl Store {
         u32::try_from(self.inner.schema_version.load(Ordering::Relaxed)).unwrap_or(u32::MAX)
     }
 
+    /// A number that changes whenever a committed write transaction has opened `table`
+    /// (see `writer::Counters::generation`): take it *before* [`Store::read`] and keep a
+    /// decoded copy of the table under it; while the number stays the same, the copy is
+    /// current. Every write counts, including one that only read the table, so a copy is at
+    /// worst reloaded too often, never kept too long.
+    pub fn table_generation(&self, table: &Table) -> u64 {
+        self.inner.counters.generation(table.name())
+    }
+
     /// The writer's counters: commits, jobs, largest batch, queue depth.
     pub fn writer_stats(&self) -> WriterStats {
         self.inner.counters.snapshot()

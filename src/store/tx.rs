@@ -34,6 +34,8 @@ pub struct WriteTx<'t> {
     /// opening costs a lookup in the table directory, so each is opened once and kept; the
     /// `RefCell` lets read methods (`&self`) open a table too.
     open: RefCell<HashMap<&'static str, RawTable<'t>>>,
+    /// Tables deleted in this transaction (no longer in `open`), for the table generations.
+    dropped: Vec<&'static str>,
 }
 
 impl<'t> WriteTx<'t> {
@@ -41,6 +43,7 @@ impl<'t> WriteTx<'t> {
         WriteTx {
             txn,
             open: RefCell::new(HashMap::new()),
+            dropped: Vec::new(),
         }
     }
 
@@ -60,6 +63,14 @@ impl<'t> WriteTx<'t> {
             Entry::Vacant(v) => v.insert(self.txn.open_table(table.def())?),
         };
         f(handle)
+    }
+
+    /// The tables this transaction has opened (read or written), for the table generations.
+    pub(crate) fn opened_tables(&self) -> Vec<&'static str> {
+        self.open
+            .try_borrow()
+            .map(|open| open.keys().chain(&self.dropped).copied().collect())
+            .unwrap_or_default()
     }
 
     /// The value stored under `key`, including writes made earlier in this batch.
@@ -136,6 +147,7 @@ impl<'t> WriteTx<'t> {
             .try_borrow_mut()
             .map_err(|_| StoreError::Internal("write transaction re-entered".to_string()))?
             .remove(table.name());
+        self.dropped.push(table.name());
         Ok(self.txn.delete_table(table.def())?)
     }
 }

@@ -192,6 +192,35 @@ pub(crate) struct Counters {
     commit_nanos: AtomicU64,
     /// See [`WriterStats::linger_time`].
     linger_nanos: AtomicU64,
+    /// How many committed transactions opened each table (see [`Counters::generation`]).
+    generations: std::sync::Mutex<std::collections::HashMap<&'static str, u64>>,
+}
+
+impl Counters {
+    /// How many committed transactions have opened `table` so far: a change of the number
+    /// means its contents may have changed, so a reader can key a decoded copy of a table on
+    /// it. The writer counts a commit before it answers any of its callers, so a caller that
+    /// wrote and then reads sees the new number; a reader must take the number *before* it
+    /// begins its read transaction, so that a commit between the two leaves the copy stale
+    /// under an old number rather than fresh-looking under the new one.
+    pub(crate) fn generation(&self, table: &'static str) -> u64 {
+        self.generations
+            .lock()
+            .map_or(0, |g| g.get(table).copied().unwrap_or(0))
+    }
+
+    fn committed(&self, tables: &[&'static str]) {
+        // A poisoned lock only means a panic elsewhere mid-update of plain integers; the
+        // counts stay usable.
+        let mut g = self
+            .generations
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for t in tables {
+            let n = g.entry(t).or_insert(0);
+            *n = n.wrapping_add(1);
+        }
+    }
 }
 
 fn nanos(d: Duration) -> u64 {
@@ -413,6 +442,7 @@ impl Writer {
             };
             let mut failed = None;
             let mut ran = 0;
+            let touched;
             {
                 let mut wtx = WriteTx::new(&txn);
                 for (i, job) in jobs.iter_mut().enumerate() {
@@ -428,13 +458,14 @@ impl Writer {
                         break;
                     }
                 }
+                touched = wtx.opened_tables();
             }
             match failed {
                 None => {
                     for job in jobs.split_off(ran).into_iter().rev() {
                         self.carry.push_front(job);
                     }
-                    self.commit(txn, jobs);
+                    self.commit(txn, jobs, &touched);
                     return;
                 }
                 Some(index) => {
@@ -451,7 +482,12 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, txn: redb::WriteTransaction, jobs: Vec<Box<dyn Pending>>) {
+    fn commit(
+        &mut self,
+        txn: redb::WriteTransaction,
+        jobs: Vec<Box<dyn Pending>>,
+        touched: &[&'static str],
+    ) {
         let began = Instant::now();
         match txn.commit() {
             Ok(()) => {
@@ -468,6 +504,8 @@ impl Writer {
                 self.counters
                     .largest_batch
                     .fetch_max(n64, Ordering::Relaxed);
+                // Before answering: a caller that reads after its write must see the change.
+                self.counters.committed(touched);
                 // Read before answering: none of the callers answered below can have queued
                 // a new job yet, so these are all other callers' writes.
                 let queued = usize::try_from(self.counters.queued.load(Ordering::Relaxed))

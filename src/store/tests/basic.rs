@@ -246,3 +246,35 @@ fn handles_can_be_shared_across_threads_and_tasks() {
     fn sendable<T: Send + 'static>() {}
     sendable::<StoreError>();
 }
+
+/// A table's generation moves with every committed transaction that opened it, is already
+/// moved when the writer answers, and stays put for failed writes and other tables.
+#[test]
+fn table_generation_moves_with_committed_writes_to_that_table() {
+    let dir = dir();
+    let store = open(&dir.path().join("store.redb"));
+    let before = (
+        store.table_generation(&THINGS),
+        store.table_generation(&OTHER),
+    );
+    put(&store, THINGS, b"k", b"v");
+    let after_put = store.table_generation(&THINGS);
+    assert_ne!(after_put, before.0, "answered before the generation moved");
+    assert_eq!(
+        store.table_generation(&OTHER),
+        before.1,
+        "another table moved"
+    );
+
+    // A job that fails leaves no trace, the generation included.
+    let failed = store.write_blocking(|tx| {
+        tx.put(&THINGS, b"k2", b"v2")?;
+        Err::<(), _>(StoreError::Internal("refused".into()))
+    });
+    assert!(failed.is_err());
+    assert_eq!(store.table_generation(&THINGS), after_put);
+
+    // Dropping a table counts as a change of it.
+    store.write_blocking(|tx| tx.drop_table(&THINGS)).unwrap();
+    assert_ne!(store.table_generation(&THINGS), after_put);
+}

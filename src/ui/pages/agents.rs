@@ -626,7 +626,7 @@ mod tests {
 
     fn rows() -> Vec<AgentRow> {
         merge(
-            vec![record("a/1", "<orders>", "p1", &["team/pay:prod"])],
+            &[record("a/1", "<orders>", "p1", &["team/pay:prod"])],
             vec![live(1, "live", "live-one", "p1", &[])],
         )
     }
