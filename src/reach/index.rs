@@ -814,9 +814,11 @@ impl Index {
     /// theirs, and sees its tags only when every one of those pools is, because the history
     /// does not say which tag came from which pool.
     fn row_seen(&self, pkg: &Package, now_ms: i64, seen: Seen<'_>) -> Option<PackageRow> {
-        let mut agents = BTreeSet::new();
-        let mut pools = BTreeSet::new();
-        let mut tags = BTreeSet::new();
+        // Borrowed while walking: a package every agent uses has as many users as the fleet,
+        // and an owned copy per user was most of a Reachability page at 10,000 agents.
+        let mut agents: BTreeSet<&str> = BTreeSet::new();
+        let mut pools: BTreeSet<&str> = BTreeSet::new();
+        let mut tags: BTreeSet<&str> = BTreeSet::new();
         let mut declared_by = 0;
         for (session, u) in &pkg.users {
             let Some(a) = self.agents.get(session) else {
@@ -829,9 +831,9 @@ impl Index {
             if u.loaded == 0 {
                 continue;
             }
-            agents.insert(a.info.agent_id.clone());
-            pools.insert(a.info.pool_id.clone());
-            tags.extend(a.info.tags.iter().cloned());
+            agents.insert(&a.info.agent_id);
+            pools.insert(&a.info.pool_id);
+            tags.extend(a.info.tags.iter().map(String::as_str));
         }
         let live = declared_by > 0;
         // The history may be shown whole only when every pool in it is the viewer's.
@@ -855,7 +857,7 @@ impl Index {
                 .pools
                 .iter()
                 .filter(|p| seen.pools.is_none_or(|s| s.contains(*p)))
-                .cloned()
+                .map(String::as_str)
                 .collect();
             if seen.is_restricted() {
                 // A tag filter over history: only when the history's tags may be shown.
@@ -865,10 +867,10 @@ impl Index {
                     return None;
                 }
                 if all_pools {
-                    tags = pkg.tags.clone();
+                    tags = pkg.tags.iter().map(String::as_str).collect();
                 }
             } else {
-                tags = pkg.tags.clone();
+                tags = pkg.tags.iter().map(String::as_str).collect();
             }
             if pkg.first_loaded_ms.is_some() {
                 PackageStatus::Loaded
@@ -879,10 +881,10 @@ impl Index {
         Some(PackageRow {
             id: pkg.id.clone(),
             status,
-            agents: agents.into_iter().collect(),
+            agents: agents.into_iter().map(str::to_string).collect(),
             declared_by,
-            pools: pools.into_iter().collect(),
-            tags: tags.into_iter().collect(),
+            pools: pools.into_iter().map(str::to_string).collect(),
+            tags: tags.into_iter().map(str::to_string).collect(),
             first_seen_ms: pkg.first_seen_ms,
             last_seen_ms: if live {
                 pkg.last_seen_ms.max(now_ms)
