@@ -1,56 +1,98 @@
 #!/usr/bin/env bash
-# Runs every test of the project: unit and integration tests (cargo), the static release
-# binary check, the fuzz targets' build, and the end-to-end portal tests in headless
-# Chromium. Needs: Rust (stable), Node.js 20+, Debian's chromium and systemd packages
-# (.ci/run installs them on a fresh machine).
+# Runs every test of the project: unit and integration tests (cargo), the fuzz targets' build,
+# the static release binary check, the agent fleet smoke, the end-to-end portal tests in
+# headless Chromium and the Java agent's tests. Needs: Rust (stable), Node.js 20+, a JDK,
+# Debian's chromium and systemd packages (.ci/run installs them on a fresh machine).
+#
+# On two cores the optimised release build takes about as long as all the tests together,
+# and the tests leave a core idle much of the time (they wait on JVMs, Tomcat, Chromium and
+# fsyncs). So the release build and the fuzz targets' build run in the background at the
+# lowest priority while the tests run from the debug build, and the steps that need the
+# release binary come last. The tests run from their built executables rather than through
+# `cargo test`, which would wait for the background build's lock on target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 triple=x86_64-unknown-linux-gnu
+release_bin="target/$triple/release/lantern"
+debug_bin="target/$triple/debug/lantern"
+started=$SECONDS
+step() { echo "== $1 [$(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s]"; }
 
-echo "== cargo deny (licences, bans, duplicate versions; deny.toml)"
+step "cargo deny (licences, bans, duplicate versions; deny.toml)"
 if cargo deny --version >/dev/null 2>&1; then
   cargo deny --offline check licenses bans
 else
   echo "cargo-deny is not installed: licences and bans NOT checked (cargo install cargo-deny --locked)"
 fi
 
-echo "== cargo test (unit + integration)"
-cargo test --locked --lib --bins --tests
+step "debug build of the tests, the benches and the appliance"
+executables=$(mktemp)
+background_log=$(mktemp)
+background=""
+cleanup() {
+  [ -n "$background" ] && kill "$background" 2>/dev/null || true
+  rm -f "$executables" "$background_log"
+}
+trap cleanup EXIT
+cargo test --locked --lib --bins --tests --benches --no-run --message-format=json-render-diagnostics \
+  | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
+        print(m["target"]["kind"][0], m["target"]["name"], m["executable"])
+' > "$executables"
+executable() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 }' "$executables"; }
 
-echo "== benches and fuzz targets build"
-cargo build --locked --benches
-# The fuzz package is its own workspace; sharing the target dir reuses the compiled crates.
-cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target
-# (the corpus itself is replayed by tests/it/fuzz_corpus.rs; fuzzing runs by hand with
-# `cargo +nightly fuzz run TARGET` in fuzz/)
+step "release build and fuzz targets' build started in the background"
+(
+  nice -n 19 cargo build --locked --release
+  # The fuzz package is its own workspace; sharing the target dir (and the debug settings in
+  # .cargo/config.toml) reuses the compiled crates. The corpus itself is replayed by
+  # tests/it/fuzz_corpus.rs; fuzzing runs by hand with `cargo +nightly fuzz run TARGET` in fuzz/.
+  nice -n 19 cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target
+) > "$background_log" 2>&1 &
+background=$!
 
-echo "== static release binary"
-cargo build --locked --release
-bin="target/$triple/release/lantern"
-linkage=$(ldd "$bin" 2>&1 || true)
-if ! grep -qE "statically linked|not a dynamic executable" <<<"$linkage"; then
-  echo "FAIL: $bin is dynamically linked:"; echo "$linkage"; exit 1
-fi
-size=$(stat -c %s "$bin")
-echo "$bin: statically linked, $((size / 1024 / 1024)) MiB"
-if [ "$size" -ge $((25 * 1024 * 1024)) ]; then echo "FAIL: binary is 25 MB or more"; exit 1; fi
+step "unit tests"
+"$(executable lib lantern)"
+"$(executable bin lantern)"
+step "integration tests"
+"$(executable test it)"
 
-echo "== agent fleet smoke (500 simulated agents against the release binary)"
-# Every phase of benches/fleet.rs at a small size; fails on a broken protocol or a lost
-# message (hello_ack, class-load frame, round trip, install ack, re-sync after a restart),
-# never on timing.
-# The load generator runs from the debug build of the bench (the step above made it): a
-# release build of the bench would compile the library once more with the dev-dependencies'
-# features, minutes of CI for a smoke that judges the protocol, not speed. The appliance
-# under test is the release binary.
-LANTERN_BIN="$PWD/$bin" cargo test --locked --bench fleet -- --smoke
-
-echo "== portal in headless Chromium"
+step "portal in headless Chromium (debug build)"
 (
   cd tests/browser
   npm ci --no-audit --no-fund --loglevel=error
   rm -rf screenshots
-  LANTERN_BIN="../../target/$triple/debug/lantern" node --test --test-concurrency=1
+  LANTERN_BIN="../../$debug_bin" node --test --test-concurrency=1
 )
-if command -v javac >/dev/null; then echo "== Java agent"; agents/java/test.sh; fi
-echo "all tests passed"
+if command -v javac >/dev/null; then step "Java agent"; agents/java/test.sh; fi
+
+step "waiting for the release build and the fuzz targets' build"
+if ! wait "$background"; then
+  background=""
+  cat "$background_log"
+  echo "FAIL: the release build or the fuzz targets' build failed"
+  exit 1
+fi
+background=""
+grep -E "^(warning|error)" -A5 "$background_log" || true
+
+step "static release binary"
+linkage=$(ldd "$release_bin" 2>&1 || true)
+if ! grep -qE "statically linked|not a dynamic executable" <<<"$linkage"; then
+  echo "FAIL: $release_bin is dynamically linked:"; echo "$linkage"; exit 1
+fi
+size=$(stat -c %s "$release_bin")
+echo "$release_bin: statically linked, $((size / 1024 / 1024)) MiB"
+if [ "$size" -ge $((25 * 1024 * 1024)) ]; then echo "FAIL: binary is 25 MB or more"; exit 1; fi
+
+step "agent fleet smoke (500 simulated agents against the release binary)"
+# Every phase of benches/fleet.rs at a small size; fails on a broken protocol or a lost
+# message (hello_ack, class-load frame, round trip, install ack, re-sync after a restart),
+# never on timing. The load generator is the debug build of the bench (a release build of it
+# would compile the library once more with the dev-dependencies' features); the appliance
+# under test is the release binary.
+LANTERN_BIN="$PWD/$release_bin" "$(executable bench fleet)" --smoke
+step "all tests passed"

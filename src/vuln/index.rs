@@ -300,9 +300,11 @@ mod tests {
         }
     }
 
-    /// Every version any PyPA record names (event versions, listed versions, and a version
-    /// just around each), for every package: the compiled index answers exactly what the
-    /// per-query evaluation answers.
+    /// The versions PyPA records name (event versions, listed versions, and a version just
+    /// around each), for the packages of every 37th record: the compiled index answers
+    /// exactly what the per-query evaluation answers. Every record is in both, so each query
+    /// is checked against the whole dump. (Every 7th record took 146 s of the unit tests'
+    /// 156 s in a debug build, nearly all of it the reference path parsing versions.)
     #[test]
     fn agrees_with_the_per_query_path_on_the_whole_pypa_dump() {
         let path = fixtures().join("dumps/pypa-advisory-database-20241010/PyPI/all.zip");
@@ -314,7 +316,7 @@ mod tests {
             db.insert(r.clone());
         }
         let mut queries = 0;
-        for record in import.records.iter().step_by(7) {
+        for record in import.records.iter().step_by(37) {
             for affected in &record.affected {
                 let mut versions: Vec<String> = affected.versions.iter().take(5).cloned().collect();
                 for range in &affected.ranges {
