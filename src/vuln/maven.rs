@@ -81,21 +81,19 @@ impl Num {
         }
     }
 
-    fn type_rank(&self) -> u8 {
-        match self {
-            Num::Int(_) => 0,
-            Num::Long(_) => 1,
-            Num::Big(_) => 2,
-        }
-    }
-
     fn cmp_num(&self, other: &Num) -> Ordering {
         match (self, other) {
             (Num::Int(a), Num::Int(b)) => a.cmp(b),
             (Num::Long(a), Num::Long(b)) => a.cmp(b),
-            // Both without leading zeros: the longer is larger, same length compares lexically.
-            (Num::Big(a), Num::Big(b)) => a.len().cmp(&b.len()).then_with(|| a.cmp(b)),
-            _ => self.type_rank().cmp(&other.type_rank()),
+            (Num::Big(a), Num::Big(b)) => cmp_digits(a, b),
+            // Maven orders an int below a long below a big integer by type alone. That is the
+            // order of their values while the type follows the number of digits, which it
+            // does unless the text starts with zeros that are not ASCII (`᥆`: Java strips
+            // only '0'). Then the type says nothing of the value, and ordering by type is not
+            // even transitive: a long zero below a big zero while both equal no number
+            // (found by fuzzing; a sort can panic on such an order). By value it stays total,
+            // and agrees with Maven everywhere else.
+            _ => cmp_digits(&self.to_string(), &other.to_string()),
         }
     }
 
@@ -133,6 +131,12 @@ impl Num {
             Some(Num::Big(if value.is_empty() { "0" } else { value }.into()))
         }
     }
+}
+
+/// Two numbers written without leading zeros ("0" for zero): the longer is larger, the same
+/// length compares lexically.
+fn cmp_digits(a: &str, b: &str) -> Ordering {
+    a.len().cmp(&b.len()).then_with(|| a.cmp(b))
 }
 
 impl fmt::Display for Num {
@@ -522,6 +526,25 @@ impl fmt::Display for MavenVersion {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by fuzzing: with leading zeros that are not ASCII (`᥆` is a Limbu zero; Java
+    /// strips only '0'), a long zero and a big-integer zero ordered by type, and the order
+    /// was not transitive: x < y and y == z, yet x > z. By value it is.
+    #[test]
+    fn numbers_with_non_ascii_leading_zeros_order_by_value() {
+        let x = MavenVersion::parse("\u{1946}00000000000*");
+        let y = MavenVersion::parse("\u{1946}0000000000000000000000");
+        let z = MavenVersion::parse("");
+        assert_eq!(y.cmp(&z), Ordering::Equal);
+        assert_eq!(x.cmp(&z), Ordering::Greater);
+        assert_eq!(x.cmp(&y), Ordering::Greater);
+        // Ten characters make a long, two an int: by type 1 would be above 9.
+        assert_eq!(
+            MavenVersion::parse("\u{1946}000000001").cmp(&MavenVersion::parse("\u{1946}9")),
+            Ordering::Less
+        );
+    }
+
     use crate::vuln::{fixture, scalibr_pairs};
     use proptest::prelude::*;
     use serde_json::Value;

@@ -22,6 +22,11 @@ pub enum Pep440Error {
     TooLong,
 }
 
+/// More than normalising can add to a version's text: `.post`/`.dev` for a separator and a
+/// letter or nothing (`1-1`, `1r`, `1dev`: at most 5 bytes each), a `0` for a missing number
+/// (`1a`: 1 byte), a `.` before a local part's separator (none: `+` stays).
+const NORMAL_FORM_GROWTH: usize = 32;
+
 /// A non-negative integer of any size: Python's `int()` has no upper bound, and a release
 /// segment of 25 digits is valid PEP 440.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -277,14 +282,24 @@ impl Pep440Version {
         if i != b.len() {
             return Err(invalid());
         }
-        Ok(Pep440Version {
+        let version = Pep440Version {
             epoch,
             release,
             pre,
             post,
             dev,
             local,
-        })
+        };
+        // The normal form can be longer than the text (`1-1` is `1.post1`): a version is
+        // accepted only if its normal form also fits, so that it parses back (found by
+        // fuzzing). Normalising adds fewer than NORMAL_FORM_GROWTH bytes, so only texts near
+        // the limit pay for the check.
+        if text.len() + NORMAL_FORM_GROWTH > super::MAX_VERSION_LEN
+            && version.to_string().len() > super::MAX_VERSION_LEN
+        {
+            return Err(Pep440Error::TooLong);
+        }
+        Ok(version)
     }
 
     /// The release segment without trailing zeros: what the order compares.
@@ -747,6 +762,32 @@ mod tests {
             Just(" ".to_string()),
         ];
         proptest::collection::vec(token, 0..10).prop_map(|t| t.concat())
+    }
+
+    /// Found by fuzzing: a text just under the length limit whose normal form is over it
+    /// (`-1` becomes `.post1`) was accepted, and its normal form then refused as too long.
+    #[test]
+    fn a_version_whose_normal_form_is_too_long_is_refused() {
+        let near = |tail: &str| {
+            format!(
+                "{}.0{tail}",
+                "9".repeat(crate::vuln::MAX_VERSION_LEN - 2 - tail.len())
+            )
+        };
+        for tail in ["-1", "r", "dev", "a", "-post"] {
+            let text = near(tail);
+            assert_eq!(text.len(), crate::vuln::MAX_VERSION_LEN);
+            match Pep440Version::parse(&text) {
+                Ok(v) => assert_eq!(Pep440Version::parse(&v.to_string()).unwrap(), v, "{tail}"),
+                Err(e) => assert_eq!(e, Pep440Error::TooLong, "{tail}"),
+            }
+        }
+        assert_eq!(Pep440Version::parse(&near("-1")), Err(Pep440Error::TooLong));
+        // Well under the limit the same spelling is a post-release as before.
+        assert_eq!(
+            Pep440Version::parse("1.0-1").unwrap().to_string(),
+            "1.0.post1"
+        );
     }
 
     proptest! {
