@@ -5,15 +5,20 @@
 # Debian's chromium and systemd packages (.ci/run installs them on a fresh machine).
 #
 # On two cores the optimised release build takes about as long as all the tests together,
-# and the tests leave a core idle much of the time (they wait on JVMs, Tomcat, Chromium and
-# fsyncs). So the release build and the fuzz targets' build run in the background at the
-# lowest priority while the tests run from the debug build, and the steps that need the
-# release binary come last. The tests run from their built executables rather than through
-# `cargo test`, which would wait for the background build's lock on target/.
+# and the debug build's last minutes and the tests leave a core idle much of the time (one
+# crate compiling, then JVMs, Tomcat, Chromium and fsyncs). So the release build starts first,
+# in the background at the lowest priority and in its own target directory (cargo locks a
+# target directory for the length of a build), the fuzz targets' build follows it there, the
+# tests run from the debug build meanwhile, and the steps that need the release binary come
+# last. The tests run from their executables rather than through `cargo test`, which would
+# wait for the fuzz build's lock on target/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 triple=x86_64-unknown-linux-gnu
-release_bin="target/$triple/release/lantern"
+# The background release build's own directory (see above); `cargo build --release` by hand
+# still builds into target/.
+release_dir="target/background"
+release_bin="$release_dir/$triple/release/lantern"
 debug_bin="target/$triple/debug/lantern"
 started=$SECONDS
 step() { echo "== $1 [$(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s]"; }
@@ -25,15 +30,31 @@ else
   echo "cargo-deny is not installed: licences and bans NOT checked (cargo install cargo-deny --locked)"
 fi
 
-step "debug build of the tests, the benches and the appliance"
 executables=$(mktemp)
 background_log=$(mktemp)
 background=""
 cleanup() {
-  [ -n "$background" ] && kill "$background" 2>/dev/null || true
-  rm -f "$executables" "$background_log"
+  # The background job is its own process group (set -m below): stop the builds in it too.
+  [ -n "$background" ] && kill -- "-$background" 2>/dev/null || true
+  rm -f "$executables" "$executables.done" "$background_log"
 }
 trap cleanup EXIT
+
+step "release build, then the fuzz targets' build, started in the background"
+set -m
+(
+  nice -n 19 cargo build --locked --release --target-dir "$release_dir"
+  # The fuzz package is its own workspace; sharing target/ with the tests' debug build (and
+  # the debug settings in .cargo/config.toml) reuses the compiled crates. The corpus itself
+  # is replayed by tests/it/fuzz_corpus.rs; fuzzing runs by hand with
+  # `cargo +nightly fuzz run TARGET` in fuzz/.
+  while [ ! -e "$executables.done" ]; do sleep 2; done
+  nice -n 19 cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target
+) > "$background_log" 2>&1 &
+background=$!
+set +m
+
+step "debug build of the tests, the benches and the appliance"
 cargo test --locked --lib --bins --tests --benches --no-run --message-format=json-render-diagnostics \
   | python3 -c '
 import json, sys
@@ -42,17 +63,8 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
         print(m["target"]["kind"][0], m["target"]["name"], m["executable"])
 ' > "$executables"
+touch "$executables.done"
 executable() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print $3 }' "$executables"; }
-
-step "release build and fuzz targets' build started in the background"
-(
-  nice -n 19 cargo build --locked --release
-  # The fuzz package is its own workspace; sharing the target dir (and the debug settings in
-  # .cargo/config.toml) reuses the compiled crates. The corpus itself is replayed by
-  # tests/it/fuzz_corpus.rs; fuzzing runs by hand with `cargo +nightly fuzz run TARGET` in fuzz/.
-  nice -n 19 cargo build --locked --manifest-path fuzz/Cargo.toml --target-dir target
-) > "$background_log" 2>&1 &
-background=$!
 
 step "unit tests"
 "$(executable lib lantern)"

@@ -65,12 +65,12 @@ impl<'t> WriteTx<'t> {
         f(handle)
     }
 
-    /// The tables this transaction has opened (read or written), for the table generations.
-    pub(crate) fn opened_tables(&self) -> Vec<&'static str> {
-        self.open
-            .try_borrow()
-            .map(|open| open.keys().chain(&self.dropped).copied().collect())
-            .unwrap_or_default()
+    /// The tables this transaction opened (read or written) or deleted, for the table
+    /// generations; consumes the handle, closing its tables.
+    pub(crate) fn into_opened_tables(self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.open.into_inner().into_keys().collect();
+        names.extend(self.dropped);
+        names
     }
 
     /// The value stored under `key`, including writes made earlier in this batch.

@@ -458,7 +458,7 @@ impl Writer {
                         break;
                     }
                 }
-                touched = wtx.opened_tables();
+                touched = wtx.into_opened_tables();
             }
             match failed {
                 None => {
