@@ -231,6 +231,21 @@ fn parse_toml(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {
     })
 }
 
+/// A key as TOML would write it in a dotted path: bare when it can be, else quoted, so that an
+/// empty key (`'' = 1`, found by fuzzing: the error named no key) or one with a dot is still
+/// shown and told apart.
+fn key_segment(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if bare {
+        key.to_string()
+    } else {
+        format!("\"{}\"", key.escape_default())
+    }
+}
+
 /// Copies `from` into `into`, refusing keys the schema lacks and values of another type.
 fn merge_checked(
     into: &mut toml::Table,
@@ -240,10 +255,11 @@ fn merge_checked(
     origin: &str,
 ) -> Result<(), ConfigError> {
     for (key, value) in from {
+        let segment = key_segment(&key);
         let path = if prefix.is_empty() {
-            key.clone()
+            segment
         } else {
-            format!("{prefix}.{key}")
+            format!("{prefix}.{segment}")
         };
         let Some(expected) = schema.get(&key) else {
             return Err(ConfigError::new(origin, path, "unknown key"));
@@ -518,6 +534,15 @@ mod tests {
         assert_eq!(e.reason, "unknown key");
         let e = load_text("colour = \"red\"\n", &[]).unwrap_err();
         assert_eq!(e.key, "colour");
+    }
+
+    /// Found by fuzzing (`'' = '.'`): an empty key, or one with a dot, is named quoted.
+    #[test]
+    fn odd_unknown_keys_are_named_quoted() {
+        let e = load_text("'' = '.'\n", &[]).unwrap_err();
+        assert_eq!((e.key.as_str(), e.reason.as_str()), ("\"\"", "unknown key"));
+        let e = load_text("[http]\n'a.b' = 1\n", &[]).unwrap_err();
+        assert_eq!(e.key, "http.\"a.b\"");
     }
 
     #[test]
