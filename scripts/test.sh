@@ -45,7 +45,8 @@ set -m
 (
   nice -n 19 cargo build --locked --release --target-dir "$release_dir"
   # The fuzz package is its own workspace; sharing target/ with the tests' debug build (and
-  # the debug settings in .cargo/config.toml) reuses the compiled crates. The corpus itself
+  # the debug settings in .cargo/config.toml) reuses the compiled crates whose features
+  # agree in both builds. The corpus itself
   # is replayed by tests/it/fuzz_corpus.rs; fuzzing runs by hand with
   # `cargo +nightly fuzz run TARGET` in fuzz/.
   while [ ! -e "$executables.done" ]; do sleep 2; done

@@ -204,9 +204,15 @@ impl Counters {
     /// begins its read transaction, so that a commit between the two leaves the copy stale
     /// under an old number rather than fresh-looking under the new one.
     pub(crate) fn generation(&self, table: &'static str) -> u64 {
+        // As in `committed`: a poisoned lock still holds usable counts. Answering 0 instead
+        // would hand every reader the same number forever, and a cache keyed on it would
+        // never reload.
         self.generations
             .lock()
-            .map_or(0, |g| g.get(table).copied().unwrap_or(0))
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(table)
+            .copied()
+            .unwrap_or(0)
     }
 
     fn committed(&self, tables: &[&'static str]) {
