@@ -95,6 +95,8 @@ pub struct AppState {
     pub settings: Arc<crate::ops::service_config::Settings>,
     /// System Diagnostics' probe (CPU usage between readings, ingest-rate baselines).
     pub diagnostics: crate::ops::diagnostics::Probe,
+    /// Runtime Reachability's recent readings of the index (page, live stream, API).
+    pub(crate) reach_readings: crate::http::reachability::Readings,
     ready: AtomicBool,
 }
 
@@ -289,6 +291,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
         webhooks,
         settings,
         diagnostics,
+        reach_readings: crate::http::reachability::readings(),
         ready: AtomicBool::new(false),
     });
     let (shutdown, shutdown_rx) = watch::channel(false);

@@ -19,7 +19,7 @@ pub const DEFAULT_TOML: &str = include_str!("../config/lantern.toml");
 const SUPPORTED_VERSION: i64 = 1;
 
 /// Why a configuration was refused: where (file or variable), which key, and why.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[error("{origin}: {key}: {reason}")]
 pub struct ConfigError {
     /// The file path, environment variable or flag that held the bad value.
@@ -176,7 +176,7 @@ pub fn load(
     env: &BTreeMap<String, String>,
     flags: &Overrides,
 ) -> Result<Config, ConfigError> {
-    let mut merged = parse_toml(DEFAULT_TOML, "built-in default")?;
+    let mut merged = built_in_defaults()?;
     let schema = merged.clone();
     if let Some(path) = file {
         let origin = path.display().to_string();
@@ -203,7 +203,7 @@ pub fn load(
 /// Validates configuration text alone (embedded default + `text`), as `check-config` and the
 /// fuzz target do.
 pub fn from_toml_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
-    let mut merged = parse_toml(DEFAULT_TOML, "built-in default")?;
+    let mut merged = built_in_defaults()?;
     let schema = merged.clone();
     let table = parse_toml(text, origin)?;
     merge_checked(&mut merged, &schema, table, "", origin)?;
@@ -219,6 +219,16 @@ pub fn process_env() -> BTreeMap<String, String> {
     std::env::vars()
         .filter(|(k, _)| k.starts_with("LANTERN_"))
         .collect()
+}
+
+/// The embedded defaults as a table, parsed once per process: every configuration text merges
+/// over them (at start, in the diagnostics bundle, in tests and fuzzing), and parsing the long
+/// commented file was most of the cost of reading a short text (the fuzz target ran about a
+/// thousand a second).
+fn built_in_defaults() -> Result<toml::Table, ConfigError> {
+    static PARSED: std::sync::LazyLock<Result<toml::Table, ConfigError>> =
+        std::sync::LazyLock::new(|| parse_toml(DEFAULT_TOML, "built-in default"));
+    PARSED.clone()
 }
 
 fn parse_toml(text: &str, origin: &str) -> Result<toml::Table, ConfigError> {

@@ -21,6 +21,7 @@ pub mod iam;
 pub mod integrations;
 pub mod ops;
 pub mod reach;
+pub mod recent;
 pub mod security;
 pub mod store;
 pub mod systemd;

@@ -67,6 +67,8 @@ pub struct Gateway {
     pub registry: Arc<Registry>,
     /// The decoded agent history, kept while unchanged (lists read all of it per request).
     pub history: Arc<history::HistoryCache>,
+    /// Every agent's row as lists show them, kept for a moment (`view::RowsCache`).
+    pub rows: Arc<super::view::RowsCache>,
     /// Which actions run where, and their results (`crate::actions::live`).
     pub actions: Arc<crate::actions::live::Live>,
     /// Service Configuration in force: capture limits sent after `hello_ack` and on change.
@@ -125,6 +127,7 @@ impl Gateway {
         Gateway {
             registry,
             history: Arc::default(),
+            rows: Arc::new(super::view::rows_cache()),
             actions,
             settings,
             config,

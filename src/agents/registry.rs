@@ -169,6 +169,12 @@ impl Registry {
         self.changes.send_modify(|v| *v = v.wrapping_add(1));
     }
 
+    /// How many changes [`subscribe`](Self::subscribe) has announced: a key for views made from
+    /// the registry (heartbeats and counters do not count).
+    pub fn change_count(&self) -> u64 {
+        *self.changes.borrow()
+    }
+
     /// A receiver that wakes whenever an agent connects, disconnects or reports loads.
     pub fn subscribe(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()

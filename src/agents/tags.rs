@@ -34,7 +34,11 @@ pub struct TagRow {
 /// The tags of `records` and of `agents`, sorted by name, with counts over `agents` (which
 /// the caller has already narrowed to its scope). With `everything` (a company-wide scope)
 /// tags no agent carries any more are listed too; otherwise only tags carried by `agents`.
-pub fn rows(records: Vec<TagRecord>, agents: &[AgentRow], everything: bool) -> Vec<TagRow> {
+pub fn rows<'a>(
+    records: Vec<TagRecord>,
+    agents: impl IntoIterator<Item = &'a AgentRow>,
+    everything: bool,
+) -> Vec<TagRow> {
     let mut out: BTreeMap<String, TagRow> = BTreeMap::new();
     for r in records {
         out.insert(

@@ -491,7 +491,7 @@ async fn target_choices(call: &Call) -> Result<Vec<(String, String)>, Error> {
     let scope = scoped.scope.clone();
     let sources = call.state.store.read(crate::agents::sources::list).await?;
     let mut out: Vec<(String, String)> = Vec::new();
-    for r in scoped.rows.iter().take(MAX_TARGET_CHOICES) {
+    for r in scoped.rows().take(MAX_TARGET_CHOICES) {
         let state = if r.connected() {
             "connected"
         } else {
@@ -502,8 +502,7 @@ async fn target_choices(call: &Call) -> Result<Vec<(String, String)>, Error> {
             format!("Agent {} ({state})", r.hello.display_name),
         ));
     }
-    let tags: std::collections::BTreeSet<&String> =
-        scoped.rows.iter().flat_map(|r| r.tags()).collect();
+    let tags: std::collections::BTreeSet<&String> = scoped.rows().flat_map(|r| r.tags()).collect();
     for t in tags.into_iter().take(MAX_TARGET_CHOICES) {
         out.push((format!("tag:{t}"), format!("Tag {t}")));
     }

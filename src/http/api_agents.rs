@@ -21,7 +21,7 @@ use super::respond::{self, Body};
 use super::router::{object_id, path_text};
 use crate::agents::registry::{ArtifactView, MAX_ARTIFACTS_PER_AGENT};
 use crate::agents::sources::{MatchMode, NewSource, Rule};
-use crate::agents::view::{self, AgentRow, SortKey};
+use crate::agents::view::AgentRow;
 use crate::error::Error;
 use crate::ui::pages::custom_sources::SourceLine;
 
@@ -194,13 +194,14 @@ fn artifact_json(a: &ArtifactView, with_classes: bool) -> Value {
 async fn agents_list(call: &Call) -> Result<Response<Body>, Error> {
     let (offset, limit) = paging(call)?;
     let filter = agent_filter(&call.query)?;
-    let mut rows = filter.apply(scoped(call).await?.rows);
-    view::sort(&mut rows, SortKey::Name, false);
+    let scoped = scoped(call).await?;
+    // Already in name order.
+    let rows = filter.apply(scoped.rows());
     let items = rows
         .iter()
         .skip(offset)
         .take(limit)
-        .map(agent_json)
+        .map(|r| agent_json(r))
         .collect();
     Ok(list_answer(items, rows.len(), offset, limit))
 }

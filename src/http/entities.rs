@@ -159,12 +159,20 @@ pub async fn handle(call: &Call, route: EntityRoute) -> Result<Response<Body>, E
 
 /// What one read of the store and the registry gives a list.
 pub(crate) struct Scoped {
-    /// Agents in the caller's scope, by name.
-    pub rows: Vec<AgentRow>,
+    /// Every agent, by name (shared: see `view::RowsCache`); [`Scoped::rows`] are the
+    /// caller's.
+    all: Arc<Vec<AgentRow>>,
     /// The caller's scope.
     pub scope: PoolScope,
     /// Pools in scope, `(id, name)`, by name.
     pub pools: Vec<(String, String)>,
+}
+
+impl Scoped {
+    /// The agents in the caller's scope, by name.
+    pub fn rows(&self) -> impl Iterator<Item = &AgentRow> {
+        view::in_scope(&self.all, &self.scope)
+    }
 }
 
 /// Agents, scope and pools of `user`, read in one snapshot.
@@ -172,16 +180,23 @@ async fn scoped_for(state: &Arc<AppState>, user: User) -> Result<Scoped, Error> 
     let now_ms = state.clock.now_ms();
     let registry = Arc::clone(&state.agents.registry);
     let history = Arc::clone(&state.agents.history);
-    // Taken before the read begins (see `Store::table_generation`).
-    let generation = state
-        .store
-        .table_generation(&crate::agents::history::AGENT_HISTORY);
+    let cache = Arc::clone(&state.agents.rows);
+    // Taken before the read begins (see `Store::table_generation` and `view::RowsKey`).
+    let key = view::RowsKey {
+        registry: registry.change_count(),
+        history: state
+            .store
+            .table_generation(&crate::agents::history::AGENT_HISTORY),
+        pools: state.store.table_generation(&pools::AGENT_POOLS),
+    };
     let scoped = state
         .store
         .read(move |tx| {
             let (scope, pools) = scope_and_pools(tx, &user, now_ms)?;
-            let rows = view::in_scope(view::load(tx, &registry, &history, generation)?, &scope);
-            Ok(Scoped { rows, scope, pools })
+            let all = cache.get_or_make(key, std::time::Instant::now(), || {
+                view::load(tx, &registry, &history, key.history)
+            })?;
+            Ok(Scoped { all, scope, pools })
         })
         .await?;
     Ok(scoped)
@@ -319,20 +334,25 @@ async fn agent_list(
     filter: &AgentFilter,
 ) -> Result<AgentList, Error> {
     let scoped = scoped_for(state, user).await?;
-    let known = scoped.rows.len();
-    let runtimes: BTreeSet<String> = scoped
-        .rows
+    let in_scope: Vec<&AgentRow> = scoped.rows().collect();
+    let known = in_scope.len();
+    let runtimes: BTreeSet<String> = in_scope
         .iter()
-        .map(|r| r.hello.runtime.name.clone())
+        .map(|r| r.hello.runtime.name.as_str())
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .map(str::to_string)
         .collect();
-    let mut rows = filter.apply(scoped.rows);
+    let mut rows = filter.apply(in_scope);
     view::sort(&mut rows, q.sort, q.desc);
     let total = rows.len();
     let connected = rows.iter().filter(|r| r.connected()).count();
+    // Only the rows shown are copied.
     let rows = rows
         .into_iter()
         .skip(q.offset)
         .take(agents_page::PAGE_SIZE)
+        .cloned()
         .collect();
     Ok(AgentList {
         rows,
@@ -644,7 +664,7 @@ pub(crate) async fn tag_rows(call: &Call) -> Result<Vec<TagRow>, Error> {
     let records = call.state.store.read(crate::agents::history::tags).await?;
     Ok(tags::rows(
         records,
-        &s.rows,
+        s.rows(),
         matches!(s.scope, PoolScope::All),
     ))
 }
@@ -748,8 +768,7 @@ pub(crate) async fn source_lines(
     for source in all.into_iter().filter(|x| only.is_none_or(|id| x.id == id)) {
         let m = source.matcher();
         let mut matching: Vec<AgentRow> = s
-            .rows
-            .iter()
+            .rows()
             .filter(|r| m.matches(&r.pool_id, &r.hello.display_name, r.tags()))
             .cloned()
             .collect();

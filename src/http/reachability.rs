@@ -9,7 +9,8 @@
 //! scope answers 404, like every pool-bound object.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
 
 use hyper::Response;
 use serde_json::{Value, json};
@@ -28,6 +29,7 @@ use crate::iam::scope::PoolScope;
 use crate::iam::users::User;
 use crate::reach::PackageId;
 use crate::reach::assess::{self, Assessed, Assessment, Filter, Status};
+use crate::recent::Recent;
 use crate::ui::nav::{self, NavId};
 use crate::ui::pages::reachability::{
     self as page, CLASSES_SHOWN, PACKAGES, PackageView, ReachQuery, ReachView,
@@ -180,11 +182,11 @@ pub(crate) fn filter_of(query: &Form) -> Result<(Filter, ReachQuery), Error> {
 
 /// What one reading gives the page, the stream and the API.
 struct Reading {
-    assessment: Assessment,
+    /// The index as the caller sees it (shared: see [`Readings`]).
+    index: Arc<IndexReading>,
     pools: Vec<(String, String)>,
     advisories_loaded: bool,
     enrichment_link: bool,
-    known: usize,
     now_ms: i64,
 }
 
@@ -221,6 +223,57 @@ fn lookup(index: &crate::vuln::index::Index) -> impl FnMut(&PackageId) -> Vec<Ar
     |id| index.query(&id.ecosystem, &id.name, &id.version)
 }
 
+/// Longest time a Runtime Reachability reading is answered again (see [`Readings`]). Only
+/// what moves without a registry change shows its age: last-seen times of live packages.
+const READING_MAX_AGE: Duration = Duration::from_secs(1);
+
+/// Readings kept at once: one per scope and filter combination in use.
+const READINGS_KEPT: usize = 16;
+
+/// What one reading is made from. Each part is taken before the reading is made (see
+/// `crate::recent`).
+#[derive(Debug)]
+pub(crate) struct ReadingKey {
+    /// `Registry::change_count`: connects, disconnects, class loads.
+    registry: u64,
+    /// The store's generation of the watched packages.
+    watched: u64,
+    /// The advisory index in force, compared by identity; weak, so that a replaced index is
+    /// freed at once rather than when its readings go.
+    advisories: Weak<crate::vuln::index::Index>,
+    /// The caller's pool scope (`None`: every pool).
+    scope: Option<BTreeSet<String>>,
+    filter: Filter,
+}
+
+impl PartialEq for ReadingKey {
+    fn eq(&self, other: &ReadingKey) -> bool {
+        self.registry == other.registry
+            && self.watched == other.watched
+            && Weak::ptr_eq(&self.advisories, &other.advisories)
+            && self.scope == other.scope
+            && self.filter == other.filter
+    }
+}
+
+/// The assessments of the page, its live stream and the API, kept for a moment: at ten
+/// thousand agents one walks every user of every package.
+pub(crate) type Readings = Recent<ReadingKey, IndexReading>;
+
+/// One reading of the index, as [`Readings`] keeps it.
+#[derive(Debug)]
+pub(crate) struct IndexReading {
+    /// The rows the scope and filters see, assessed.
+    assessment: Arc<Assessment>,
+    /// Packages the scope sees before the filters (0: no agent reported any yet).
+    known: usize,
+}
+
+/// Empty [`Readings`] for the application state.
+pub(crate) fn readings() -> Readings {
+    Recent::new(READING_MAX_AGE, READINGS_KEPT)
+}
+
 /// The assessment for `user` under `filter`, with what the page needs around it.
 async fn assessment_for(
     state: &Arc<AppState>,
@@ -229,6 +282,10 @@ async fn assessment_for(
 ) -> Result<Reading, Error> {
     let now_ms = state.clock.now_ms();
     let enrichment_link = page_visible(&user.roles, NavId::PackageEnrichment);
+    let registry = state.agents.registry.change_count();
+    let watched_generation = state
+        .store
+        .table_generation(&crate::integrations::watched::WATCHED);
     let (scope, pools, watched) = state
         .store
         .read(move |tx| {
@@ -236,10 +293,47 @@ async fn assessment_for(
             Ok((scope, pools, crate::integrations::watched::list(tx)?))
         })
         .await?;
-    let visible = filter.pools(scope_ids(&scope));
+    let advisories = state.vulndb.snapshot();
+    let key = ReadingKey {
+        registry,
+        watched: watched_generation,
+        advisories: Arc::downgrade(&advisories),
+        scope: scope_ids(&scope).cloned(),
+        filter: filter.clone(),
+    };
+    let index = state.reach_readings.get_or_make(key, Instant::now(), || {
+        Ok::<_, Error>(read_index(
+            state,
+            &scope,
+            &watched,
+            &advisories,
+            filter,
+            now_ms,
+        ))
+    })?;
+    Ok(Reading {
+        index,
+        pools,
+        advisories_loaded: !advisories.is_empty(),
+        enrichment_link,
+        now_ms,
+    })
+}
+
+/// The rows of the index as `scope` and `filter` see them, assessed, and how many packages
+/// the scope sees before the filters.
+fn read_index(
+    state: &AppState,
+    scope: &PoolScope,
+    watched: &[crate::reach::watch::Entry],
+    advisories: &crate::vuln::index::Index,
+    filter: &Filter,
+    now_ms: i64,
+) -> IndexReading {
+    let visible = filter.pools(scope_ids(scope));
     let (rows, known, with_classes) = state.agents.registry.with_index(|index| {
         let mut rows = index.packages_seen(now_ms, filter.seen(visible.as_ref()));
-        let with_classes = watched_with_classes(index, &watched, &rows);
+        let with_classes = watched_with_classes(index, watched, &rows);
         // A watched package nothing in this view has reported is listed as never loaded.
         let unseen: Vec<_> = {
             let by_name = crate::reach::watch::RowsByName::new(&rows);
@@ -255,33 +349,28 @@ async fn assessment_for(
             rows.len()
         } else {
             index
-                .packages_seen(now_ms, Filter::default().seen(scope_ids(&scope)))
+                .packages_seen(now_ms, Filter::default().seen(scope_ids(scope)))
                 .len()
         };
         (rows, known, with_classes)
     });
-    let advisories = state.vulndb.snapshot();
-    let assessment = assess::assess_watched(rows, filter, lookup(&advisories), |row| {
+    let assessment = assess::assess_watched(rows, filter, lookup(advisories), |row| {
         with_classes.contains(&row.id.purl)
     });
-    Ok(Reading {
-        assessment,
-        pools,
-        advisories_loaded: !advisories.is_empty(),
-        enrichment_link,
+    IndexReading {
+        assessment: Arc::new(assessment),
         known,
-        now_ms,
-    })
+    }
 }
 
 fn view_of(r: Reading, query: ReachQuery) -> ReachView {
     ReachView {
-        assessment: r.assessment,
+        assessment: Arc::clone(&r.index.assessment),
         query,
         pools: r.pools,
         advisories_loaded: r.advisories_loaded,
         enrichment_link: r.enrichment_link,
-        known: r.known,
+        known: r.index.known,
         now_ms: r.now_ms,
     }
 }
@@ -427,7 +516,7 @@ async fn api_list(call: &Call) -> Result<Response<Body>, Error> {
     let (offset, limit) = paging(call)?;
     let (filter, _) = filter_of(&call.query)?;
     let r = assessment_for(&call.state, acting_user(call)?, &filter).await?;
-    let rows = &r.assessment.rows;
+    let rows = &r.index.assessment.rows;
     let items = rows
         .iter()
         .skip(offset)

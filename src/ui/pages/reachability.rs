@@ -8,6 +8,8 @@
 //! state when it was loaded. An empty advisory database is shown as a problem with a link to
 //! Package Enrichment: no advisories means "not checked", never "nothing vulnerable".
 
+use std::sync::Arc;
+
 use maud::{Markup, html};
 
 use crate::reach::assess::{Assessed, Assessment, Status as ReachStatus};
@@ -81,8 +83,8 @@ impl ReachQuery {
 /// What the page and its live region show.
 #[derive(Clone, Debug, Default)]
 pub struct ReachView {
-    /// The assessment after the filters.
-    pub assessment: Assessment,
+    /// The assessment after the filters (shared with other requests for a moment).
+    pub assessment: Arc<Assessment>,
     /// The filters.
     pub query: ReachQuery,
     /// Pools in the user's scope, `(id, name)`.
@@ -478,7 +480,7 @@ mod tests {
             },
         };
         let v = ReachView {
-            assessment,
+            assessment: Arc::new(assessment),
             query: ReachQuery {
                 status: "loaded".into(),
                 ..ReachQuery::default()
