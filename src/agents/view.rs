@@ -311,21 +311,41 @@ fn by_name(a: &AgentRow, b: &AgentRow) -> Ordering {
         .then_with(|| a.agent_id.cmp(&b.agent_id))
 }
 
+/// The order of `key` alone (equal for [`SortKey::Name`]: the name decides after it).
+fn primary(key: SortKey, a: &AgentRow, b: &AgentRow) -> Ordering {
+    match key {
+        SortKey::Name => Ordering::Equal,
+        SortKey::Status => b.connected().cmp(&a.connected()),
+        SortKey::Pool => cmp_lowercase(
+            a.pool_name.as_deref().unwrap_or(""),
+            b.pool_name.as_deref().unwrap_or(""),
+        ),
+        SortKey::LastSeen => b.last_heartbeat_ms().cmp(&a.last_heartbeat_ms()),
+    }
+}
+
 /// Sorts in place (owned rows or references); ties fall back to the name, so the order is
 /// stable between refreshes.
 pub fn sort<R: Borrow<AgentRow>>(rows: &mut [R], key: SortKey, descending: bool) {
     rows.sort_by(|a, b| {
         let (a, b) = (a.borrow(), b.borrow());
-        let primary = match key {
-            SortKey::Name => Ordering::Equal,
-            SortKey::Status => b.connected().cmp(&a.connected()),
-            SortKey::Pool => cmp_lowercase(
-                a.pool_name.as_deref().unwrap_or(""),
-                b.pool_name.as_deref().unwrap_or(""),
-            ),
-            SortKey::LastSeen => b.last_heartbeat_ms().cmp(&a.last_heartbeat_ms()),
-        };
-        let order = primary.then_with(|| by_name(a, b));
+        let order = primary(key, a, b).then_with(|| by_name(a, b));
+        if descending { order.reverse() } else { order }
+    });
+}
+
+/// [`sort`] for rows already in name order (as [`load`] gives them), without comparing names:
+/// the name order stays as it is, or is reversed, and a stable sort by the other key keeps it
+/// within ties. The list pages sort ten thousand rows per request this way.
+pub fn sort_named<R: Borrow<AgentRow>>(rows: &mut [R], key: SortKey, descending: bool) {
+    if descending {
+        rows.reverse();
+    }
+    if key == SortKey::Name {
+        return;
+    }
+    rows.sort_by(|a, b| {
+        let order = primary(key, a.borrow(), b.borrow());
         if descending { order.reverse() } else { order }
     });
 }
@@ -539,5 +559,37 @@ pub(crate) mod tests {
         assert_eq!(ids, ["b", "a", "c"]);
         sort(&mut mixed, SortKey::Pool, false);
         assert_eq!(names(&mixed), ["ALPHA", "beta", "Beta"]);
+    }
+
+    #[test]
+    fn sorting_rows_in_name_order_agrees_with_sorting_any_order() {
+        let mut records = Vec::new();
+        for (i, name) in ["b", "A", "c", "a", "B", "d", "C"].iter().enumerate() {
+            let mut r = record(&format!("id{i}"), name, ["p2", "p1"][i % 2], &[]);
+            r.last_seen_ms = [5, 1, 5, 3, 2, 5, 0][i];
+            records.push(r);
+        }
+        let live_ones = vec![
+            live(1, "id2", "c", "p1", &[]),
+            live(2, "id5", "d", "p2", &[]),
+        ];
+        let named = merge(&records, live_ones);
+        for key in [
+            SortKey::Name,
+            SortKey::Status,
+            SortKey::Pool,
+            SortKey::LastSeen,
+        ] {
+            for descending in [false, true] {
+                let mut any: Vec<&AgentRow> = named.iter().rev().collect();
+                sort(&mut any, key, descending);
+                let mut fast: Vec<&AgentRow> = named.iter().collect();
+                sort_named(&mut fast, key, descending);
+                let ids = |rows: &[&AgentRow]| -> Vec<String> {
+                    rows.iter().map(|r| r.agent_id.clone()).collect()
+                };
+                assert_eq!(ids(&fast), ids(&any), "{key:?} descending {descending}");
+            }
+        }
     }
 }
