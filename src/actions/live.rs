@@ -328,10 +328,14 @@ impl Live {
         let sources = self.sources().await;
         let text = set_message(&action);
         let now = self.clock.now_ms();
+        // The statuses are locked before the first agent is sent the action and until each
+        // is marked `sent`: an agent's `installed` may otherwise be recorded first and then
+        // overwritten (the fleet benchmark saw one agent of 10,000 left at `sent`). Agents'
+        // reports wait for the lock; nothing takes the two locks the other way round.
+        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
         let chosen = self.registry.send_to_each(&text, |a| {
             capable(a) && reaches(&action, &Facts::of(a), &sources)
         });
-        let mut statuses = self.statuses.lock().unwrap_or_else(|p| p.into_inner());
         let per = statuses.entry(action.id.clone()).or_default();
         for c in &chosen {
             put_status(per, &c.agent_id, &c.display_name, "sent", None, None, now);
