@@ -336,14 +336,14 @@ async fn agent_list(
     let scoped = scoped_for(state, user).await?;
     let in_scope: Vec<&AgentRow> = scoped.rows().collect();
     let known = in_scope.len();
-    // A handful of runtimes among thousands of agents: a short list beats a set.
-    let mut distinct: Vec<&str> = Vec::new();
-    for r in &in_scope {
-        if !distinct.contains(&r.hello.runtime.name.as_str()) {
-            distinct.push(&r.hello.runtime.name);
-        }
-    }
-    let runtimes: BTreeSet<String> = distinct.into_iter().map(str::to_string).collect();
+    // Borrowed while counting: a handful of runtimes among thousands of agents.
+    let runtimes: BTreeSet<String> = in_scope
+        .iter()
+        .map(|r| r.hello.runtime.name.as_str())
+        .collect::<BTreeSet<&str>>()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
     let mut rows = filter.apply(in_scope);
     view::sort_named(&mut rows, q.sort, q.desc);
     let total = rows.len();
