@@ -212,16 +212,25 @@ async fn actions_reach_agents_and_their_results_come_back() {
         logs["items"][0]["text"], "order 2 for alice",
         "newest first"
     );
-    let metrics = json_of(
-        &call(
-            &c,
-            &key,
-            "GET",
-            &format!("/actions/{counter_id}/metrics"),
-            None,
-        )
-        .await,
-    );
+    // The metric frame went after the logs, so the logs being there says nothing of it: wait
+    // for it on its own (a fixed read here failed once when the frame was still in flight).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let metrics = loop {
+        let m = json_of(
+            &call(
+                &c,
+                &key,
+                "GET",
+                &format!("/actions/{counter_id}/metrics"),
+                None,
+            )
+            .await,
+        );
+        if m["total"] != 0 || std::time::Instant::now() > deadline {
+            break m;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
     assert_eq!(metrics["items"][0]["count"], 118, "{metrics}");
 
     // A result for an action the appliance does not have is refused, not stored.
