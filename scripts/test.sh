@@ -2,7 +2,7 @@
 # Runs every test of the project: unit and integration tests (cargo), the fuzz targets' build,
 # the static-linkage check, the agent fleet smoke, the end-to-end portal tests in
 # headless Chromium and the Java agent's tests. Needs: Rust (stable), Node.js 20+, a JDK,
-# Debian's chromium and systemd packages (.ci/run installs them on a fresh machine).
+# Debian's chromium and systemd packages, cargo-deny (.ci/run installs them on a fresh machine).
 #
 # Two cores are the budget (CI: 20 minutes for all of it), and the work is CPU-bound: the
 # debug build and the tests use about 27 CPU-minutes, an optimised release build 11 to 14
@@ -27,11 +27,17 @@ started=$SECONDS
 step() { echo "== $1 [$(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s]"; }
 
 step "cargo deny (licences, bans, duplicate versions; deny.toml)"
-if cargo deny --version >/dev/null 2>&1; then
-  cargo deny --offline check licenses bans
-else
-  echo "cargo-deny is not installed: licences and bans NOT checked (cargo install cargo-deny --locked)"
+# Required, not skipped when absent: a check that quietly does not run cannot fail.
+# .ci/run installs it; by hand, see README.md (Supply chain).
+if ! cargo deny --version >/dev/null 2>&1; then
+  echo "cargo-deny is not installed; install it with:" >&2
+  echo "  cargo install cargo-deny@0.20.2 --locked --debug --no-default-features" >&2
+  exit 1
 fi
+# --offline reads the crates' sources from cargo's cache: fetch them first (a fresh machine
+# has none yet; the build below needs them anyway).
+cargo fetch --locked --quiet
+cargo deny --offline check licenses bans
 
 executables=$(mktemp)
 background_log=$(mktemp)
