@@ -2499,6 +2499,8 @@ mod orchestrate {
     #[derive(Debug, Default, Clone)]
     pub struct PageLoad {
         lat_us: Vec<u64>,
+        /// The same latencies by path: which page costs what.
+        by_page: BTreeMap<&'static str, Vec<u64>>,
         failures: BTreeMap<String, usize>,
         cpu_s: f64,
         wall_s: f64,
@@ -2714,7 +2716,7 @@ mod orchestrate {
         cookie: Option<String>,
         w: usize,
         until: Instant,
-    ) -> (Vec<u64>, BTreeMap<String, usize>) {
+    ) -> (Vec<(&'static str, u64)>, BTreeMap<String, usize>) {
         let (mut lat, mut failures) = (Vec::new(), BTreeMap::new());
         let mut conn: Option<Sender> = None;
         for i in 0..MAX_PAGE_REQUESTS {
@@ -2742,7 +2744,7 @@ mod orchestrate {
             };
             let started = Instant::now();
             match http_request(send, req).await {
-                Ok((200, _, _)) => lat.push(started.elapsed().as_micros() as u64),
+                Ok((200, _, _)) => lat.push((path, started.elapsed().as_micros() as u64)),
                 Ok((status, _, _)) => {
                     *failures.entry(format!("GET {path}: {status}")).or_insert(0) += 1;
                 }
@@ -2790,7 +2792,10 @@ mod orchestrate {
         };
         for part in parts {
             let (lat, failures) = part.map_err(|e| format!("a page-load task failed: {e}"))?;
-            load.lat_us.extend(lat);
+            for (path, us) in lat {
+                load.lat_us.push(us);
+                load.by_page.entry(path).or_default().push(us);
+            }
             for (why, n) in failures {
                 *load.failures.entry(why).or_insert(0) += n;
             }
@@ -3091,6 +3096,13 @@ mod orchestrate {
                 p.cpu_s,
                 p.per_cpu()
             );
+            for (path, lat) in &p.by_page {
+                let (p50, p99) = us_spread(lat);
+                println!(
+                    "      {path}: {} pages, p50 {p50:.1} ms, p99 {p99:.1} ms",
+                    lat.len()
+                );
+            }
         }
         if let Some(p) = &m.pages_under_probes {
             println!(

@@ -111,9 +111,10 @@ impl AppState {
         "Lantern".to_string()
     }
 
-    /// SPKI pins agents should accept (current first); empty if the files are unreadable.
+    /// SPKI pins agents should accept (current first), as of the last (re)load of the
+    /// certificate; empty if the files were unreadable then.
     pub fn pins(&self) -> Vec<String> {
-        tls::pins(&self.tls_files).unwrap_or_default()
+        self.tls.pins()
     }
 
     /// Cookie lifetime of a session: its absolute lifetime.
@@ -204,7 +205,7 @@ pub async fn start(config: Config, clock: SharedClock) -> Result<Appliance, AppE
             tls_files.cert.display()
         );
     }
-    let resolver = Arc::new(ReloadableCert::new(tls::load(&tls_files)?));
+    let resolver = Arc::new(ReloadableCert::load(&tls_files)?);
     let tls_config = tls::server_config(Arc::clone(&resolver))?;
     let store = Store::open(&store_path(&data_dir), StoreOptions::default())?;
     let sessions = Sessions::load(

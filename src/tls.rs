@@ -308,28 +308,53 @@ pub fn local_addresses() -> Vec<IpAddr> {
 }
 
 /// A certificate resolver whose certificate can be swapped while connections are served.
+///
+/// It keeps the pins of what it serves beside the key: pages and audit events show them, and
+/// reading and hashing the certificate files once per page was work for nothing (they change
+/// only on a reload).
 #[derive(Debug)]
 pub struct ReloadableCert {
-    current: RwLock<Arc<CertifiedKey>>,
+    current: RwLock<Arc<Served>>,
+}
+
+/// What a load read: the key being served and the pins agents should accept with it.
+#[derive(Debug)]
+struct Served {
+    key: Arc<CertifiedKey>,
+    pins: Vec<String>,
+}
+
+impl Served {
+    fn read(files: &TlsFiles) -> Result<Served, TlsError> {
+        let key = Arc::new(load(files)?);
+        // As before the pins were kept: a previous certificate that cannot be read leaves
+        // the list empty rather than refusing the current certificate.
+        let pins = pins(files).unwrap_or_default();
+        Ok(Served { key, pins })
+    }
 }
 
 impl ReloadableCert {
-    /// Starts with `key`.
-    pub fn new(key: CertifiedKey) -> Self {
-        ReloadableCert {
-            current: RwLock::new(Arc::new(key)),
-        }
+    /// Reads the certificate, its key and the pins from `files`.
+    pub fn load(files: &TlsFiles) -> Result<Self, TlsError> {
+        Ok(ReloadableCert {
+            current: RwLock::new(Arc::new(Served::read(files)?)),
+        })
     }
     /// Re-reads `files`; on any error the running certificate stays in place.
     pub fn reload(&self, files: &TlsFiles) -> Result<(), TlsError> {
-        let key = Arc::new(load(files)?);
+        let served = Arc::new(Served::read(files)?);
         match self.current.write() {
-            Ok(mut slot) => *slot = key,
-            Err(poisoned) => *poisoned.into_inner() = key,
+            Ok(mut slot) => *slot = served,
+            Err(poisoned) => *poisoned.into_inner() = served,
         }
         Ok(())
     }
-    fn get(&self) -> Arc<CertifiedKey> {
+    /// The pins of the certificate being served (current first, then the previous one).
+    pub fn pins(&self) -> Vec<String> {
+        self.served().pins.clone()
+    }
+    fn served(&self) -> Arc<Served> {
         match self.current.read() {
             Ok(k) => Arc::clone(&k),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
@@ -339,7 +364,7 @@ impl ReloadableCert {
 
 impl ResolvesServerCert for ReloadableCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.get())
+        Some(Arc::clone(&self.served().key))
     }
 }
 
@@ -409,6 +434,31 @@ mod tests {
         let now = pins(&files).unwrap();
         assert_eq!(now.len(), 2);
         assert_eq!(now.get(1), Some(&old_pin));
+    }
+
+    #[test]
+    fn the_served_pins_change_on_reload_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = TlsFiles::in_dir(dir.path());
+        ensure_self_signed(&files).unwrap();
+        let served = ReloadableCert::load(&files).unwrap();
+        let old = pins(&files).unwrap();
+        assert_eq!(served.pins(), old);
+        let (cert, key) = generate_self_signed("site.example", &[]).unwrap();
+        let src = tempfile::tempdir().unwrap();
+        let (c, k) = (src.path().join("c.pem"), src.path().join("k.pem"));
+        fs::write(&c, cert).unwrap();
+        fs::write(&k, key).unwrap();
+        install(&files, &c, &k).unwrap();
+        assert_eq!(served.pins(), old, "the old certificate is still served");
+        served.reload(&files).unwrap();
+        let now = served.pins();
+        assert_eq!(now, pins(&files).unwrap());
+        assert_eq!((now.len(), now.get(1)), (2, old.first()));
+        // A reload that fails keeps what is served, pins included.
+        fs::write(&files.cert, "not a certificate").unwrap();
+        assert!(served.reload(&files).is_err());
+        assert_eq!(served.pins(), now);
     }
 
     #[test]

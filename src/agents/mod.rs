@@ -4,6 +4,7 @@
 //! knows about HTTP pages; the gateway takes an upgraded connection from `http`.
 
 pub mod config_push;
+pub mod connected;
 pub mod downloads;
 pub mod gateway;
 pub mod glob;

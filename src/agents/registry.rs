@@ -18,6 +18,7 @@ use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::{mpsc, watch};
 
+use super::connected::ConnectedCounts;
 use super::protocol::{AgentStats, ClassLoads, CloseReason, Hello};
 use crate::reach::{AgentInfo, Index, LoadRef};
 pub use crate::reach::{ArtifactView, IngestError, MAX_ARTIFACTS_PER_AGENT, MAX_CLASSES_PER_AGENT};
@@ -103,6 +104,8 @@ struct Inner {
     /// Live sessions by (agent id, instance id), so a reconnect finds the connection it
     /// replaces without scanning the fleet.
     by_instance: HashMap<(String, String), BTreeSet<SessionNo>>,
+    /// How many agents are connected, overall and per pool.
+    counts: ConnectedCounts,
 }
 
 // A panic while holding a lock leaves plain data behind: keep serving it.
@@ -210,6 +213,9 @@ impl Registry {
             }
         }
         same.insert(session);
+        inner
+            .counts
+            .connected(&summary.hello.agent_id, &summary.pool_id);
         inner.live.insert(
             session,
             Live {
@@ -229,6 +235,7 @@ impl Registry {
         let mut inner = self.write();
         let gone = inner.live.remove(&session).map(|l| l.summary);
         if let Some(s) = &gone {
+            inner.counts.disconnected(&s.hello.agent_id, &s.pool_id);
             let key = instance_key(&s.hello);
             if let Some(same) = inner.by_instance.get_mut(&key) {
                 same.remove(&session);
@@ -360,24 +367,18 @@ impl Registry {
     }
 
     /// How many distinct agents (by id: two processes with one id count once) are connected
-    /// to a pool that `in_scope` lets through.
-    pub fn connected_agents(&self, in_scope: impl Fn(&str) -> bool) -> usize {
-        self.read()
-            .live
-            .values()
-            .filter(|l| in_scope(&l.summary.pool_id))
-            .map(|l| l.summary.hello.agent_id.as_str())
-            .collect::<std::collections::HashSet<_>>()
-            .len()
+    /// to one of `pools`, or to any pool (`None`).
+    pub fn connected_agents(&self, pools: Option<&BTreeSet<String>>) -> usize {
+        let inner = self.read();
+        match pools {
+            None => inner.counts.all(),
+            Some(pools) => inner.counts.in_pools(pools),
+        }
     }
 
-    /// How many agents are connected to a pool.
+    /// How many distinct agents are connected to a pool.
     pub fn count_in_pool(&self, pool_id: &str) -> usize {
-        self.read()
-            .live
-            .values()
-            .filter(|l| l.summary.pool_id == pool_id)
-            .count()
+        self.read().counts.in_pool(pool_id)
     }
 
     /// How many agents are connected.

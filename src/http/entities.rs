@@ -336,14 +336,13 @@ async fn agent_list(
     let scoped = scoped_for(state, user).await?;
     let in_scope: Vec<&AgentRow> = scoped.rows().collect();
     let known = in_scope.len();
-    // Borrowed while counting: a handful of runtimes among thousands of agents.
-    let runtimes: BTreeSet<String> = in_scope
-        .iter()
-        .map(|r| r.hello.runtime.name.as_str())
-        .collect::<BTreeSet<&str>>()
-        .into_iter()
-        .map(str::to_string)
-        .collect();
+    // A handful of runtimes among thousands of agents: inserted one by one into a set of
+    // borrowed names (collecting into a set would first gather and sort all of them).
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for r in &in_scope {
+        names.insert(r.hello.runtime.name.as_str());
+    }
+    let runtimes: BTreeSet<String> = names.into_iter().map(str::to_string).collect();
     let mut rows = filter.apply(in_scope);
     view::sort_named(&mut rows, q.sort, q.desc);
     let total = rows.len();
@@ -478,12 +477,13 @@ pub async fn connected_in_scope(state: &Arc<AppState>, user: User) -> Result<usi
         .store
         .read(move |tx| scope::pool_scope(tx, &user, now_ms))
         .await?;
-    // From the registry alone: the history adds nothing to a count of connected agents, and
-    // reading it costs a decode of every agent ever seen.
-    Ok(state
-        .agents
-        .registry
-        .connected_agents(|pool_id| scope.contains(pool_id)))
+    // From the registry's counts alone: the history adds nothing to a count of connected
+    // agents, and reading it costs a decode of every agent ever seen.
+    let pools = match &scope {
+        scope::PoolScope::All => None,
+        scope::PoolScope::Only(ids) => Some(ids),
+    };
+    Ok(state.agents.registry.connected_agents(pools))
 }
 
 impl LiveWatcher {

@@ -696,44 +696,93 @@ fn civil(ts: i64) -> (i64, i64, i64, i64, i64, i64) {
     (year, month, day, secs / 3_600, secs % 3_600 / 60, secs % 60)
 }
 
+/// A unix time (seconds) as one of the texts below, written straight into the page: a list
+/// of fifty agents shows over a hundred of them, and making a `String` for each was a
+/// measurable part of the page. What it writes is digits, letters, `-`, `:` and spaces, so
+/// there is nothing to escape.
+#[derive(Debug, Clone, Copy)]
+enum Stamp {
+    /// [`iso_utc`].
+    Iso(i64),
+    /// [`human_utc`].
+    Human(i64),
+    /// [`relative`]: `(ts, now)`.
+    Relative(i64, i64),
+}
+
+impl Stamp {
+    fn write(self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
+        match self {
+            Stamp::Iso(ts) => {
+                let (y, mo, d, h, mi, s) = civil(ts);
+                write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+            }
+            Stamp::Human(ts) => {
+                let (y, mo, d, h, mi, s) = civil(ts);
+                write!(out, "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
+            }
+            Stamp::Relative(ts, now) => write_relative(out, ts, now),
+        }
+    }
+}
+
+impl maud::Render for Stamp {
+    fn render_to(&self, buffer: &mut String) {
+        // Writing to a String cannot fail.
+        let _ = self.write(buffer);
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.write(f)
+    }
+}
+
 /// RFC 3339 UTC, e.g. `2026-11-27T20:47:05Z` (for `datetime` attributes and exports).
 pub fn iso_utc(ts: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(ts);
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    Stamp::Iso(ts).to_string()
 }
 
 /// Readable UTC, e.g. `2026-11-27 20:47:05 UTC` (tooltips and detail pages).
 pub fn human_utc(ts: i64) -> String {
-    let (y, mo, d, h, mi, s) = civil(ts);
-    format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
+    Stamp::Human(ts).to_string()
 }
 
 /// How long ago (or how far ahead) `ts` is from `now`, both unix seconds: "just now",
 /// "42 s ago", "3 min ago", "5 h ago", "2 days ago", "in 10 min"; beyond 30 days the date.
 /// `lantern.js` recomputes the same text with the same thresholds while the page is open.
 pub fn relative(ts: i64, now: i64) -> String {
+    Stamp::Relative(ts, now).to_string()
+}
+
+fn write_relative(out: &mut impl std::fmt::Write, ts: i64, now: i64) -> std::fmt::Result {
     let diff = now.saturating_sub(ts);
     let n = diff.unsigned_abs();
-    let amount = if n < 10 {
-        return "just now".to_owned();
-    } else if n < 60 {
-        format!("{n} s")
-    } else if n < 3_600 {
-        format!("{} min", n / 60)
-    } else if n < 86_400 {
-        format!("{} h", n / 3_600)
-    } else if n < 30 * 86_400 {
-        let days = n / 86_400;
-        format!("{days} {}", if days == 1 { "day" } else { "days" })
-    } else {
-        let (y, mo, d, ..) = civil(ts);
-        return format!("{y:04}-{mo:02}-{d:02}");
-    };
-    if diff >= 0 {
-        format!("{amount} ago")
-    } else {
-        format!("in {amount}")
+    if n < 10 {
+        return out.write_str("just now");
     }
+    if n >= 30 * 86_400 {
+        let (y, mo, d, ..) = civil(ts);
+        return write!(out, "{y:04}-{mo:02}-{d:02}");
+    }
+    if diff < 0 {
+        out.write_str("in ")?;
+    }
+    if n < 60 {
+        write!(out, "{n} s")?;
+    } else if n < 3_600 {
+        write!(out, "{} min", n / 60)?;
+    } else if n < 86_400 {
+        write!(out, "{} h", n / 3_600)?;
+    } else {
+        let days = n / 86_400;
+        write!(out, "{days} {}", if days == 1 { "day" } else { "days" })?;
+    }
+    if diff >= 0 {
+        out.write_str(" ago")?;
+    }
+    Ok(())
 }
 
 /// A `<time>` element with relative text, the machine-readable instant in `datetime` and the
@@ -741,7 +790,7 @@ pub fn relative(ts: i64, now: i64) -> String {
 /// which keeps the text current, measures from the server's clock, not the browser's.
 pub fn rel_time(ts: i64, now: i64) -> Markup {
     html! {
-        time datetime=(iso_utc(ts)) title=(human_utc(ts)) data-rel=(now) { (relative(ts, now)) }
+        time datetime=(Stamp::Iso(ts)) title=(Stamp::Human(ts)) data-rel=(now) { (Stamp::Relative(ts, now)) }
     }
 }
 
