@@ -2501,6 +2501,8 @@ mod orchestrate {
         lat_us: Vec<u64>,
         /// The same latencies by path: which page costs what.
         by_page: BTreeMap<&'static str, Vec<u64>>,
+        /// Body bytes received by path.
+        bytes_by_page: BTreeMap<&'static str, u64>,
         failures: BTreeMap<String, usize>,
         cpu_s: f64,
         wall_s: f64,
@@ -2716,7 +2718,7 @@ mod orchestrate {
         cookie: Option<String>,
         w: usize,
         until: Instant,
-    ) -> (Vec<(&'static str, u64)>, BTreeMap<String, usize>) {
+    ) -> (Vec<(&'static str, u64, usize)>, BTreeMap<String, usize>) {
         let (mut lat, mut failures) = (Vec::new(), BTreeMap::new());
         let mut conn: Option<Sender> = None;
         for i in 0..MAX_PAGE_REQUESTS {
@@ -2744,7 +2746,9 @@ mod orchestrate {
             };
             let started = Instant::now();
             match http_request(send, req).await {
-                Ok((200, _, _)) => lat.push((path, started.elapsed().as_micros() as u64)),
+                Ok((200, _, body)) => {
+                    lat.push((path, started.elapsed().as_micros() as u64, body.len()));
+                }
                 Ok((status, _, _)) => {
                     *failures.entry(format!("GET {path}: {status}")).or_insert(0) += 1;
                 }
@@ -2792,9 +2796,10 @@ mod orchestrate {
         };
         for part in parts {
             let (lat, failures) = part.map_err(|e| format!("a page-load task failed: {e}"))?;
-            for (path, us) in lat {
+            for (path, us, bytes) in lat {
                 load.lat_us.push(us);
                 load.by_page.entry(path).or_default().push(us);
+                *load.bytes_by_page.entry(path).or_default() += bytes as u64;
             }
             for (why, n) in failures {
                 *load.failures.entry(why).or_insert(0) += n;
@@ -3098,9 +3103,11 @@ mod orchestrate {
             );
             for (path, lat) in &p.by_page {
                 let (p50, p99) = us_spread(lat);
+                let bytes = p.bytes_by_page.get(path).copied().unwrap_or(0);
                 println!(
-                    "      {path}: {} pages, p50 {p50:.1} ms, p99 {p99:.1} ms",
-                    lat.len()
+                    "      {path}: {} pages of {:.1} KiB on average, p50 {p50:.1} ms, p99 {p99:.1} ms",
+                    lat.len(),
+                    bytes as f64 / lat.len().max(1) as f64 / 1024.0
                 );
             }
         }

@@ -69,6 +69,8 @@ pub struct Gateway {
     pub history: Arc<history::HistoryCache>,
     /// Every agent's row as lists show them, kept for a moment (`view::RowsCache`).
     pub rows: Arc<super::view::RowsCache>,
+    /// The lists made of those rows for recent requests (`view::Listings`).
+    pub listings: Arc<super::view::Listings>,
     /// Which actions run where, and their results (`crate::actions::live`).
     pub actions: Arc<crate::actions::live::Live>,
     /// Service Configuration in force: capture limits sent after `hello_ack` and on change.
@@ -128,6 +130,7 @@ impl Gateway {
             registry,
             history: Arc::default(),
             rows: Arc::new(super::view::rows_cache()),
+            listings: Arc::new(super::view::listings()),
             actions,
             settings,
             config,

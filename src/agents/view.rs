@@ -103,8 +103,22 @@ pub fn merge(records: &[AgentRecord], live: Vec<AgentSummary>) -> Vec<AgentRow> 
         last_disconnect_reason: String::new(),
         live: Some(s),
     }));
-    sort(&mut rows, SortKey::Name, false);
-    rows
+    in_name_order(rows)
+}
+
+/// `rows` sorted by name. The rows are large and there may be ten thousand: positions are
+/// sorted, then each row moved once, rather than rows moved at every step of the sort.
+fn in_name_order(rows: Vec<AgentRow>) -> Vec<AgentRow> {
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| match (rows.get(a), rows.get(b)) {
+        (Some(a), Some(b)) => by_name(a, b),
+        _ => Ordering::Equal,
+    });
+    let mut slots: Vec<Option<AgentRow>> = rows.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots.get_mut(i).and_then(Option::take))
+        .collect()
 }
 
 fn from_record(r: &AgentRecord, live: Option<AgentSummary>) -> AgentRow {
@@ -188,9 +202,12 @@ pub fn in_scope<'a>(
 }
 
 /// Longest time a [`RowsCache`] answers with rows it made before. Only what changes without
-/// a registry change shows its age: heartbeat times and an agent's counters, which the page
-/// shows to the second at best.
-pub const ROWS_MAX_AGE: Duration = Duration::from_secs(1);
+/// a registry change shows its age: heartbeat times and an agent's reported counters. The
+/// page shows heartbeats as "just now" below ten seconds and its live region re-renders every
+/// five seconds at most, so five seconds is as fresh as anyone sees; remaking ten thousand
+/// rows every second was a tenth of the appliance's CPU under page load in the fleet
+/// benchmark.
+pub const ROWS_MAX_AGE: Duration = Duration::from_secs(5);
 
 /// What every agent's rows are made from: the registry's change count (connects,
 /// disconnects, loads), and the store's generations of the history and the pools (names).
@@ -217,7 +234,7 @@ pub fn rows_cache() -> RowsCache {
 }
 
 /// The filters of the Agents list and `GET /api/v1/agents`; each one set narrows the list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentFilter {
     /// Pool id.
     pub pool: Option<String>,
@@ -348,6 +365,142 @@ pub fn sort_named<R: Borrow<AgentRow>>(rows: &mut [R], key: SortKey, descending:
         let order = primary(key, a.borrow(), b.borrow());
         if descending { order.reverse() } else { order }
     });
+}
+
+/// One list of agents as a caller asked for it: which of every agent's rows (a [`RowsCache`]
+/// view) are in the caller's scope and pass the filters, in the order asked for, with the
+/// counts the page shows. The rows themselves stay in that view; the listing holds their
+/// positions, so it is small and pages are copied out of the view fifty rows at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    /// Positions in the rows the listing was made from, in the order asked for.
+    order: Vec<u32>,
+    /// Of the rows listed, how many are connected.
+    pub connected: usize,
+    /// Rows in the scope before the filters.
+    pub known: usize,
+    /// The runtimes of the rows in the scope (for the filter), by name.
+    pub runtimes: Vec<String>,
+}
+
+impl Listing {
+    /// Lists `all` (in name order, as [`load`] gives it) as `scope`, `filter` and the sort
+    /// ask.
+    pub fn make(
+        all: &[AgentRow],
+        scope: &PoolScope,
+        filter: &AgentFilter,
+        sort: SortKey,
+        descending: bool,
+    ) -> Listing {
+        let in_scope: Vec<(u32, &AgentRow)> = all
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| scope.contains(&r.pool_id))
+            // A listing of more than four billion rows cannot be made in memory anyway.
+            .map(|(i, r)| (u32::try_from(i).unwrap_or(u32::MAX), r))
+            .collect();
+        // A handful of runtimes among thousands of agents: inserted one by one into a set of
+        // borrowed names (collecting into a set would first gather and sort all of them).
+        let mut runtimes = std::collections::BTreeSet::new();
+        for (_, r) in &in_scope {
+            runtimes.insert(r.hello.runtime.name.as_str());
+        }
+        let known = in_scope.len();
+        let mut rows = filter.apply(in_scope.iter().map(|(i, r)| Positioned(*i, r)));
+        sort_named(&mut rows, sort, descending);
+        Listing {
+            connected: rows.iter().filter(|p| p.1.connected()).count(),
+            order: rows.iter().map(|p| p.0).collect(),
+            known,
+            runtimes: runtimes.into_iter().map(str::to_string).collect(),
+        }
+    }
+
+    /// Rows that pass the filters.
+    pub fn total(&self) -> usize {
+        self.order.len()
+    }
+
+    /// Up to `limit` rows from `offset` on, out of the rows the listing was made from.
+    pub fn page<'a>(
+        &'a self,
+        all: &'a [AgentRow],
+        offset: usize,
+        limit: usize,
+    ) -> impl Iterator<Item = &'a AgentRow> + 'a {
+        self.order
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .filter_map(|&i| all.get(i as usize))
+    }
+}
+
+/// A row with its position in the rows a [`Listing`] is made from.
+struct Positioned<'a>(u32, &'a AgentRow);
+
+impl Borrow<AgentRow> for Positioned<'_> {
+    fn borrow(&self) -> &AgentRow {
+        self.1
+    }
+}
+
+/// What a [`Listing`] is made from: the rows (compared by identity: a [`RowsCache`] view is
+/// never changed, only replaced), the caller's scope, the filters and the order.
+#[derive(Debug)]
+pub struct ListingKey {
+    /// Weak, so that a replaced view is freed at once rather than when its listings go.
+    rows: std::sync::Weak<Vec<AgentRow>>,
+    scope: Option<std::collections::BTreeSet<String>>,
+    filter: AgentFilter,
+    sort: SortKey,
+    descending: bool,
+}
+
+impl ListingKey {
+    /// The key of listing `rows` for this scope, filter and order.
+    pub fn new(
+        rows: &std::sync::Arc<Vec<AgentRow>>,
+        scope: &PoolScope,
+        filter: &AgentFilter,
+        sort: SortKey,
+        descending: bool,
+    ) -> ListingKey {
+        ListingKey {
+            rows: std::sync::Arc::downgrade(rows),
+            scope: match scope {
+                PoolScope::All => None,
+                PoolScope::Only(ids) => Some(ids.clone()),
+            },
+            filter: filter.clone(),
+            sort,
+            descending,
+        }
+    }
+}
+
+impl PartialEq for ListingKey {
+    fn eq(&self, other: &ListingKey) -> bool {
+        std::sync::Weak::ptr_eq(&self.rows, &other.rows)
+            && self.scope == other.scope
+            && self.filter == other.filter
+            && self.sort == other.sort
+            && self.descending == other.descending
+    }
+}
+
+/// Listings kept at once: one per scope, filter and order in use.
+const LISTINGS_KEPT: usize = 16;
+
+/// The [`Listing`]s of recent requests. A listing depends on nothing but its key, so it
+/// lives as long as the rows it was made from (at most [`ROWS_MAX_AGE`], twice that while
+/// they are made again); its own age limit only matters for a key asked again and again.
+pub type Listings = Recent<ListingKey, Listing>;
+
+/// An empty [`Listings`].
+pub fn listings() -> Listings {
+    Recent::new(ROWS_MAX_AGE * 2, LISTINGS_KEPT)
 }
 
 /// Why an agent could not be acted on.
@@ -591,5 +744,72 @@ pub(crate) mod tests {
                 assert_eq!(ids(&fast), ids(&any), "{key:?} descending {descending}");
             }
         }
+    }
+
+    #[test]
+    fn a_listing_is_the_scope_filtered_and_sorted_and_pages_from_its_rows() {
+        let mut records = Vec::new();
+        for (i, name) in ["b", "A", "c", "a", "B", "d", "C"].iter().enumerate() {
+            let mut r = record(&format!("id{i}"), name, ["p2", "p1", "p3"][i % 3], &[]);
+            r.last_seen_ms = [5, 1, 5, 3, 2, 5, 0][i];
+            records.push(r);
+        }
+        let all = merge(&records, vec![live(1, "id2", "c", "p1", &["x"])]);
+        let only = PoolScope::Only(["p1".to_string(), "p2".to_string()].into());
+        let filters = [
+            AgentFilter::default(),
+            AgentFilter {
+                connected: Some(false),
+                ..Default::default()
+            },
+            AgentFilter {
+                runtime: Some("python".into()),
+                ..Default::default()
+            },
+        ];
+        for scope in [PoolScope::All, only] {
+            for filter in &filters {
+                for (key, descending) in [(SortKey::Name, false), (SortKey::LastSeen, true)] {
+                    let listing = Listing::make(&all, &scope, filter, key, descending);
+                    let mut expected = filter.apply(in_scope(&all, &scope));
+                    sort(&mut expected, key, descending);
+                    let ids = |rows: Vec<&AgentRow>| -> Vec<String> {
+                        rows.iter().map(|r| r.agent_id.clone()).collect()
+                    };
+                    let what = format!("{scope:?} {filter:?} {key:?}");
+                    assert_eq!(listing.total(), expected.len(), "{what}");
+                    assert_eq!(
+                        ids(listing.page(&all, 0, usize::MAX).collect()),
+                        ids(expected.clone()),
+                        "{what}"
+                    );
+                    assert_eq!(
+                        ids(listing.page(&all, 1, 2).collect()),
+                        ids(expected.iter().skip(1).take(2).copied().collect()),
+                        "{what}: a page"
+                    );
+                    let connected = expected.iter().filter(|r| r.connected()).count();
+                    assert_eq!(listing.connected, connected, "{what}");
+                    assert_eq!(listing.known, in_scope(&all, &scope).count(), "{what}");
+                }
+            }
+        }
+        let listing = Listing::make(&all, &PoolScope::All, &filters[0], SortKey::Name, false);
+        assert_eq!(listing.runtimes, ["java", "python"]);
+        assert_eq!(listing.page(&all, 99, 10).count(), 0, "past the end");
+    }
+
+    #[test]
+    fn listing_keys_name_the_rows_by_identity() {
+        let rows = std::sync::Arc::new(merge(&[record("a", "a", "p1", &[])], vec![]));
+        let same = std::sync::Arc::new((*rows).clone());
+        let f = AgentFilter::default();
+        let key = |r| ListingKey::new(r, &PoolScope::All, &f, SortKey::Name, false);
+        assert_eq!(key(&rows), key(&rows));
+        assert_ne!(key(&rows), key(&same), "equal rows, another view");
+        assert_ne!(
+            key(&rows),
+            ListingKey::new(&rows, &PoolScope::All, &f, SortKey::Name, true)
+        );
     }
 }

@@ -21,7 +21,7 @@ use super::respond::{self, Body};
 use super::router::{object_id, path_text};
 use crate::agents::registry::{ArtifactView, MAX_ARTIFACTS_PER_AGENT};
 use crate::agents::sources::{MatchMode, NewSource, Rule};
-use crate::agents::view::AgentRow;
+use crate::agents::view::{AgentRow, SortKey};
 use crate::error::Error;
 use crate::ui::pages::custom_sources::SourceLine;
 
@@ -195,15 +195,12 @@ async fn agents_list(call: &Call) -> Result<Response<Body>, Error> {
     let (offset, limit) = paging(call)?;
     let filter = agent_filter(&call.query)?;
     let scoped = scoped(call).await?;
-    // Already in name order.
-    let rows = filter.apply(scoped.rows());
-    let items = rows
-        .iter()
-        .skip(offset)
-        .take(limit)
-        .map(|r| agent_json(r))
+    let listing = scoped.listing(&call.state, &filter, SortKey::Name, false);
+    let items = scoped
+        .page(&listing, offset, limit)
+        .map(agent_json)
         .collect();
-    Ok(list_answer(items, rows.len(), offset, limit))
+    Ok(list_answer(items, listing.total(), offset, limit))
 }
 
 /// `GET /api/v1/agents/{id}`: the agent with its artifacts (while connected); class names

@@ -224,8 +224,11 @@ fn lookup(index: &crate::vuln::index::Index) -> impl FnMut(&PackageId) -> Vec<Ar
 }
 
 /// Longest time a Runtime Reachability reading is answered again (see [`Readings`]). Only
-/// what moves without a registry change shows its age: last-seen times of live packages.
-const READING_MAX_AGE: Duration = Duration::from_secs(1);
+/// what moves without a registry change shows its age: last-seen times of live packages,
+/// which the page shows in seconds at best ("just now" below ten) and its live region
+/// re-renders every few seconds; the agents' list rows are kept as long
+/// (`agents::view::ROWS_MAX_AGE`).
+const READING_MAX_AGE: Duration = crate::agents::view::ROWS_MAX_AGE;
 
 /// Readings kept at once: one per scope and filter combination in use.
 const READINGS_KEPT: usize = 16;

@@ -713,14 +713,8 @@ enum Stamp {
 impl Stamp {
     fn write(self, out: &mut impl std::fmt::Write) -> std::fmt::Result {
         match self {
-            Stamp::Iso(ts) => {
-                let (y, mo, d, h, mi, s) = civil(ts);
-                write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
-            }
-            Stamp::Human(ts) => {
-                let (y, mo, d, h, mi, s) = civil(ts);
-                write!(out, "{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02} UTC")
-            }
+            Stamp::Iso(ts) => write_civil(out, ts, "T", "Z"),
+            Stamp::Human(ts) => write_civil(out, ts, " ", " UTC"),
             Stamp::Relative(ts, now) => write_relative(out, ts, now),
         }
     }
@@ -756,6 +750,66 @@ pub fn relative(ts: i64, now: i64) -> String {
     Stamp::Relative(ts, now).to_string()
 }
 
+/// `YYYY-MM-DD`, `between`, `hh:mm:ss`, `after`.
+fn write_civil(
+    out: &mut impl std::fmt::Write,
+    ts: i64,
+    between: &str,
+    after: &str,
+) -> std::fmt::Result {
+    let (y, mo, d, h, mi, s) = civil(ts);
+    write_date(out, y, mo, d)?;
+    out.write_str(between)?;
+    write_padded(out, h, 2)?;
+    out.write_char(':')?;
+    write_padded(out, mi, 2)?;
+    out.write_char(':')?;
+    write_padded(out, s, 2)?;
+    out.write_str(after)
+}
+
+fn write_date(out: &mut impl std::fmt::Write, y: i64, mo: i64, d: i64) -> std::fmt::Result {
+    write_padded(out, y, 4)?;
+    out.write_char('-')?;
+    write_padded(out, mo, 2)?;
+    out.write_char('-')?;
+    write_padded(out, d, 2)
+}
+
+/// `n` in decimal with at least `width` digits, as `{n:0width$}` writes it (a minus sign, if
+/// any, counted in the width). By hand, because `core::fmt`'s padding was most of the cost of a
+/// timestamp, and a page has a hundred.
+fn write_padded(out: &mut impl std::fmt::Write, n: i64, width: usize) -> std::fmt::Result {
+    let mut digits = [b'0'; 20];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        // The remainder is below ten.
+        #[allow(clippy::cast_possible_truncation)]
+        let digit = (rest % 10) as u8;
+        if let Some(slot) = digits.get_mut(at) {
+            *slot = b'0' + digit;
+        }
+        rest /= 10;
+        if rest == 0 || at == 0 {
+            break;
+        }
+    }
+    let len = digits.len() - at;
+    let sign = usize::from(n < 0);
+    if n < 0 {
+        out.write_char('-')?;
+    }
+    for _ in (len + sign)..width {
+        out.write_char('0')?;
+    }
+    for &digit in digits.get(at..).unwrap_or_default() {
+        out.write_char(char::from(digit))?;
+    }
+    Ok(())
+}
+
 fn write_relative(out: &mut impl std::fmt::Write, ts: i64, now: i64) -> std::fmt::Result {
     let diff = now.saturating_sub(ts);
     let n = diff.unsigned_abs();
@@ -764,7 +818,7 @@ fn write_relative(out: &mut impl std::fmt::Write, ts: i64, now: i64) -> std::fmt
     }
     if n >= 30 * 86_400 {
         let (y, mo, d, ..) = civil(ts);
-        return write!(out, "{y:04}-{mo:02}-{d:02}");
+        return write_date(out, y, mo, d);
     }
     if diff < 0 {
         out.write_str("in ")?;
@@ -999,6 +1053,29 @@ mod tests {
         let _ = iso_utc(i64::MAX);
         let _ = iso_utc(i64::MIN);
         let _ = relative(i64::MIN, i64::MAX);
+    }
+
+    #[test]
+    fn padded_numbers_read_as_format_writes_them() {
+        for n in [
+            0,
+            7,
+            42,
+            999,
+            1_970,
+            12_345,
+            -1,
+            -42,
+            -12_345,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            for width in [0, 2, 4] {
+                let mut s = String::new();
+                write_padded(&mut s, n, width).unwrap();
+                assert_eq!(s, format!("{n:0width$}"), "{n} {width}");
+            }
+        }
     }
 
     #[test]
