@@ -469,10 +469,7 @@ impl ListingKey {
     ) -> ListingKey {
         ListingKey {
             rows: std::sync::Arc::downgrade(rows),
-            scope: match scope {
-                PoolScope::All => None,
-                PoolScope::Only(ids) => Some(ids.clone()),
-            },
+            scope: scope.ids().cloned(),
             filter: filter.clone(),
             sort,
             descending,

@@ -807,10 +807,7 @@ async fn check(
         return Ok(Err(vec![refusal]));
     }
     let scope = scope_of(call).await?;
-    action.scope_pools = match &scope {
-        PoolScope::All => None,
-        PoolScope::Only(p) => Some(p.iter().cloned().collect()),
-    };
+    action.scope_pools = scope.ids().map(|p| p.iter().cloned().collect());
     // A target the caller cannot reach is answered like one that does not exist.
     let reachable = match action.target.kind {
         TargetKind::Pool => scope.contains(&action.target.id),

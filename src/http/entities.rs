@@ -505,11 +505,7 @@ pub async fn connected_in_scope(state: &Arc<AppState>, user: User) -> Result<usi
         .await?;
     // From the registry's counts alone: the history adds nothing to a count of connected
     // agents, and reading it costs a decode of every agent ever seen.
-    let pools = match &scope {
-        scope::PoolScope::All => None,
-        scope::PoolScope::Only(ids) => Some(ids),
-    };
-    Ok(state.agents.registry.connected_agents(pools))
+    Ok(state.agents.registry.connected_agents(scope.ids()))
 }
 
 impl LiveWatcher {

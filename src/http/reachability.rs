@@ -191,13 +191,6 @@ struct Reading {
 }
 
 /// The ids a scope allows, `None` for every pool.
-fn scope_ids(scope: &PoolScope) -> Option<&BTreeSet<String>> {
-    match scope {
-        PoolScope::All => None,
-        PoolScope::Only(ids) => Some(ids),
-    }
-}
-
 /// The purls among `rows` from which a class some watched entry names was loaded.
 pub(crate) fn watched_with_classes(
     index: &crate::reach::Index,
@@ -301,7 +294,7 @@ async fn assessment_for(
         registry,
         watched: watched_generation,
         advisories: Arc::downgrade(&advisories),
-        scope: scope_ids(&scope).cloned(),
+        scope: scope.ids().cloned(),
         filter: filter.clone(),
     };
     let index = state.reach_readings.get_or_make(key, Instant::now(), || {
@@ -333,7 +326,7 @@ fn read_index(
     filter: &Filter,
     now_ms: i64,
 ) -> IndexReading {
-    let visible = filter.pools(scope_ids(scope));
+    let visible = filter.pools(scope.ids());
     let (rows, known, with_classes) = state.agents.registry.with_index(|index| {
         let mut rows = index.packages_seen(now_ms, filter.seen(visible.as_ref()));
         let with_classes = watched_with_classes(index, watched, &rows);
@@ -352,7 +345,7 @@ fn read_index(
             rows.len()
         } else {
             index
-                .packages_seen(now_ms, Filter::default().seen(scope_ids(scope)))
+                .packages_seen(now_ms, Filter::default().seen(scope.ids()))
                 .len()
         };
         (rows, known, with_classes)
@@ -422,7 +415,7 @@ async fn package_for(
         .await?;
     let found = state.agents.registry.with_index(|index| {
         let seen = Filter::default();
-        let d = index.package_detail_seen(purl, now_ms, classes, seen.seen(scope_ids(&scope)))?;
+        let d = index.package_detail_seen(purl, now_ms, classes, seen.seen(scope.ids()))?;
         let w = watched_with_classes(index, &watched, std::slice::from_ref(&d.row));
         Some((d, !w.is_empty()))
     });

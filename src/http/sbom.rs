@@ -10,7 +10,6 @@
 //! of which versions run where, exactly what an attacker looks for, so taking one out of
 //! the appliance is worth a record even though it changes nothing.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -168,10 +167,7 @@ async fn build(state: &Arc<AppState>, user: User, req: &Request) -> Result<Sbom,
 }
 
 fn read(state: &AppState, scope: &PoolScope, req: &Request, now_ms: i64) -> Sbom {
-    let scope_ids: Option<&BTreeSet<String>> = match scope {
-        PoolScope::All => None,
-        PoolScope::Only(ids) => Some(ids),
-    };
+    let scope_ids = scope.ids();
     let filter = Filter {
         pool: req.pool.clone(),
         tag: req.tag.clone(),

@@ -7,7 +7,6 @@
 //! same transaction as the change. Statuses are computed as the caller's pool scope sees the
 //! reachability index, like the assessment.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use hyper::Response;
@@ -23,7 +22,6 @@ use super::router::{NoRoute, object_id};
 use crate::app::AppState;
 use crate::error::Error;
 use crate::iam::roles::{self, Need, Permission};
-use crate::iam::scope::PoolScope;
 use crate::iam::users::User;
 use crate::integrations::watched::{self as store, ImportResult, WatchedError};
 use crate::integrations::webhooks as hooks;
@@ -320,10 +318,7 @@ async fn statuses(
         .store
         .read(move |tx| Ok(scope_and_pools(tx, &user, now_ms)?.0))
         .await?;
-    let pools: Option<&BTreeSet<String>> = match &scope {
-        PoolScope::All => None,
-        PoolScope::Only(ids) => Some(ids),
-    };
+    let pools = scope.ids();
     Ok(state.agents.registry.with_index(|index| {
         let rows = index.packages_seen(now_ms, Seen { pools, tag: None });
         let by_name = watch::RowsByName::new(&rows);

@@ -39,6 +39,14 @@ impl PoolScope {
             PoolScope::Only(ids) => ids.contains(pool_id),
         }
     }
+
+    /// The pool ids in scope; `None` for every pool.
+    pub fn ids(&self) -> Option<&BTreeSet<String>> {
+        match self {
+            PoolScope::All => None,
+            PoolScope::Only(ids) => Some(ids),
+        }
+    }
 }
 
 /// The pool scope of `user` at `now_ms`: [`PoolScope::All`] for company-wide roles, else the
